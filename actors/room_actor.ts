@@ -1,0 +1,250 @@
+/**
+ * @module The room actor: an in-process mailbox per room that applies commands
+ * in arrival order, folding the ones that queue up while a commit is in flight
+ * into the next batch, and commits each batch under the head's versionstamp.
+ */
+import { HttpError } from "../http_error.ts";
+import type { CommitBatcher } from "../storage/commit_batcher.ts";
+import { parseMessageId } from "../storage/ids.ts";
+import { keys } from "../storage/keys.ts";
+import { getManyChunked } from "../storage/kv.ts";
+import type { RoomState, StoredMessage } from "../storage/records.ts";
+import {
+  applyCommand,
+  clientMessageKey,
+  type Facts,
+  type ResultOf,
+  type RoomCommand,
+  startBatch,
+} from "./room_step.ts";
+import { buildRoomUnit, hasWrites, type LoadedHead, type SendLogVersions } from "./room_writes.ts";
+
+/** What the room actors need from the rest of the app. */
+export interface RoomActorsOptions {
+  batcher: CommitBatcher;
+  /** Sends per user per rolling minute; 0 means unlimited. */
+  sendLimit: number;
+  /** Whether push is enabled, so that new messages get push outbox rows. */
+  push: boolean;
+  now?: () => number;
+  /** Commands folded into one commit at most. */
+  maxBatch?: number;
+  /** Room heads kept in memory at most. */
+  maxCachedRooms?: number;
+}
+
+/** Attempts before a batch that keeps losing its check gives up with 503. */
+const MAX_ATTEMPTS = 12;
+/** Estimated bytes of commands folded into one batch; KV allows 800 KiB per commit. */
+const BATCH_BYTES = 256 * 1024;
+
+interface Pending {
+  cmd: RoomCommand;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Slot {
+  roomId: string;
+  queue: Pending[];
+  running: boolean;
+  /** The head as last committed or read by this process; dropped when a check fails. */
+  head?: LoadedHead;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The room actors of this process, one mailbox per room. */
+export class RoomActors {
+  readonly #kv: Deno.Kv;
+  readonly #options: Required<RoomActorsOptions>;
+  readonly #slots = new Map<string, Slot>();
+  #busy = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(kv: Deno.Kv, options: RoomActorsOptions) {
+    this.#kv = kv;
+    this.#options = { now: Date.now, maxBatch: 64, maxCachedRooms: 10_000, ...options };
+  }
+
+  /**
+   * Runs a command in the room's mailbox and resolves with its result once the
+   * batch it was folded into is committed.
+   *
+   * @example
+   * ```ts
+   * const { message } = await actors.dispatch(roomId, { kind: "send", sender, input });
+   * ```
+   * @throws {HttpError} when the command is refused, or 503 when the room stays contended.
+   */
+  dispatch<C extends RoomCommand>(roomId: string, cmd: C): Promise<ResultOf<C>> {
+    return new Promise((resolve, reject) => {
+      const slot = this.#slot(roomId);
+      slot.queue.push({ cmd, resolve: resolve as (value: unknown) => void, reject });
+      if (!slot.running) {
+        slot.running = true;
+        this.#busy++;
+        this.#run(slot);
+      }
+    });
+  }
+
+  /** Resolves once every mailbox is empty and no batch is in flight. */
+  async drain(): Promise<void> {
+    while (this.#busy > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  #slot(roomId: string): Slot {
+    let slot = this.#slots.get(roomId);
+    if (slot) {
+      this.#slots.delete(roomId); // re-insert: the map's order is least recently used first
+    } else {
+      slot = { roomId, queue: [], running: false };
+      this.#evictIdle();
+    }
+    this.#slots.set(roomId, slot);
+    return slot;
+  }
+
+  #evictIdle(): void {
+    for (const [roomId, slot] of this.#slots) {
+      if (this.#slots.size < this.#options.maxCachedRooms) return;
+      if (!slot.running) this.#slots.delete(roomId);
+    }
+  }
+
+  async #run(slot: Slot): Promise<void> {
+    try {
+      while (slot.queue.length > 0) {
+        const batch = takeBatch(slot.queue, this.#options.maxBatch);
+        await this.#process(slot, batch);
+      }
+    } finally {
+      slot.running = false;
+      if (--this.#busy === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
+    }
+  }
+
+  async #process(slot: Slot, batch: Pending[]): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let outcomes: Outcome[];
+      try {
+        const head = slot.head ?? await this.#loadHead(slot.roomId);
+        const { facts, sendLogVersions } = await this.#loadFacts(slot.roomId, batch);
+        const now = this.#options.now();
+        const work = startBatch(slot.roomId, head.state, facts);
+        outcomes = batch.map((p) =>
+          outcomeOf(() => applyCommand(work, p.cmd, { now, sendLimit: this.#options.sendLimit }))
+        );
+        if (!hasWrites(head, work)) {
+          slot.head = head;
+          return settle(batch, outcomes);
+        }
+        const unit = buildRoomUnit(head, work, { now, push: this.#options.push, sendLogVersions });
+        const result = await this.#options.batcher.commit(unit);
+        if (result.ok) {
+          slot.head = { state: work.state, versionstamp: result.versionstamp };
+          return settle(batch, outcomes);
+        }
+      } catch (err) {
+        slot.head = undefined;
+        if (err instanceof RangeError && batch.length > 1) {
+          // Too big for one commit after all: run the second half as the next batch.
+          slot.queue.unshift(...batch.splice(Math.ceil(batch.length / 2)));
+          attempt--;
+          continue;
+        }
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      // Another process committed this room since we read it: reload and re-apply.
+      slot.head = undefined;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+    }
+    const busy = new HttpError(503, "Room is busy, retry the request", { "Retry-After": "1" });
+    for (const p of batch) p.reject(busy);
+  }
+
+  async #loadHead(roomId: string): Promise<LoadedHead> {
+    const entry = await this.#kv.get<RoomState>(keys.room(roomId));
+    return { state: entry.value, versionstamp: entry.versionstamp };
+  }
+
+  /**
+   * Reads what the batch's commands consult besides the head. Reading after the
+   * head is safe: every write to these rows also changes the head, so the
+   * head's check fails if they moved.
+   */
+  async #loadFacts(
+    roomId: string,
+    batch: Pending[],
+  ): Promise<{ facts: Facts; sendLogVersions: SendLogVersions }> {
+    const facts: Facts = { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
+    const sendLogVersions: SendLogVersions = new Map();
+    const clientIds: [string, string][] = [];
+    const seqs = new Set<number>();
+    const senders = new Set<string>();
+    for (const { cmd } of batch) {
+      if (cmd.kind !== "send") continue;
+      if (cmd.input.clientMessageId !== undefined) clientIds.push([cmd.sender.id, cmd.input.clientMessageId]);
+      const reply = cmd.input.replyToId === undefined ? null : parseMessageId(cmd.input.replyToId);
+      if (reply?.roomId === roomId) seqs.add(reply.seq);
+      if (this.#options.sendLimit > 0) senders.add(cmd.sender.id);
+    }
+    const logUsers = [...senders];
+    const entries = await getManyChunked<unknown>(this.#kv, [
+      ...clientIds.map(([sender, id]) => keys.clientMessage(roomId, sender, id)),
+      ...logUsers.map((id) => keys.sendLog(id)),
+    ]);
+    clientIds.forEach(([sender, id], i) => {
+      const seq = entries[i]!.value as number | null;
+      facts.clientMessages.set(clientMessageKey(sender, id), seq);
+      if (seq !== null) seqs.add(seq);
+    });
+    logUsers.forEach((id, i) => {
+      const entry = entries[clientIds.length + i]!;
+      facts.sendLogs.set(id, (entry.value as number[] | null) ?? []);
+      sendLogVersions.set(id, entry.versionstamp);
+    });
+    const wanted = [...seqs];
+    const rows = await getManyChunked<StoredMessage>(
+      this.#kv,
+      wanted.map((seq) => keys.message(roomId, seq)),
+    );
+    wanted.forEach((seq, i) => facts.messages.set(seq, rows[i]!.value));
+    return { facts, sendLogVersions };
+  }
+}
+
+/** Takes the next batch off a mailbox: at most `max` commands and about `BATCH_BYTES`. */
+function takeBatch(queue: Pending[], max: number): Pending[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < queue.length && count < max) {
+    bytes += commandBytes(queue[count]!.cmd);
+    if (count > 0 && bytes > BATCH_BYTES) break;
+    count++;
+  }
+  return queue.splice(0, count);
+}
+
+/** A high estimate of what a command adds to a commit (message row, outbox copy, push text). */
+function commandBytes(cmd: RoomCommand): number {
+  return cmd.kind === "send" ? 4 * JSON.stringify(cmd.input).length + 2048 : 1024;
+}
+
+function outcomeOf(fn: () => unknown): Outcome {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+function settle(batch: Pending[], outcomes: Outcome[]): void {
+  batch.forEach((p, i) => {
+    const outcome = outcomes[i]!;
+    if (outcome.ok) p.resolve(outcome.value);
+    else p.reject(outcome.error);
+  });
+}

@@ -1,0 +1,77 @@
+/** @module The Hono app: middleware, the one error mapping, and every route area mounted. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { type AppEnv, requireUser } from "./auth/middleware.ts";
+import type { Verifier } from "./auth/jwt.ts";
+import type { ChatDeps } from "./chat/service.ts";
+import { HttpError } from "./http_error.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { chatRoutes } from "./routes/chat.ts";
+import { devRoutes } from "./routes/dev.ts";
+import { type HealthDeps, healthRoutes } from "./routes/health.ts";
+
+/** Largest request body the API reads. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** `/api/*` paths that do not take a user's bearer token. */
+function isPublicApi(path: string): boolean {
+  return path === "/api/dev/login" || path === "/api/pusher/webhook" || path.startsWith("/api/admin/");
+}
+
+/** Everything the routes need. */
+export interface AppDeps extends ChatDeps {
+  verify: Verifier;
+  /** Signs dev-login tokens; absent when dev login is off. */
+  signDevToken?: (
+    claims: { sub: string; name: string; picture?: string },
+    ttlSeconds: number,
+  ) => Promise<string>;
+  adminApiKey?: string;
+  corsOrigins: string[];
+  health: HealthDeps;
+}
+
+/** Builds the app; no I/O happens until a request arrives. */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(
+    "/api/*",
+    cors({
+      origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins,
+      allowHeaders: ["Authorization", "Content-Type", "X-Admin-Key"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpError(413, `Request body larger than ${MAX_BODY_BYTES / 1024} KB`);
+      },
+    }),
+  );
+  app.route("/", healthRoutes(deps.health));
+  if (deps.signDevToken) app.route("/api/dev", devRoutes({ users: deps.users, sign: deps.signDevToken }));
+  if (deps.adminApiKey) {
+    app.route("/api/admin", adminRoutes({ users: deps.users, adminApiKey: deps.adminApiKey }));
+  }
+  const authenticate = requireUser(deps.verify, deps.users);
+  app.use("/api/*", (c, next) => isPublicApi(c.req.path) ? next() : authenticate(c, next));
+  app.route("/api/chat", chatRoutes(deps));
+
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return c.json({ error: err.message }, err.status, err.headers);
+    if (err instanceof HTTPException) {
+      return c.json({ error: err.message || "Bad request" }, err.status as 400);
+    }
+    console.error(err); // the stack goes to the log, never to the client
+    return c.json({ error: "Internal server error" }, 500);
+  });
+  app.notFound((c) => c.json({ error: "Not found" }, 404));
+  return app;
+}

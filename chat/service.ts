@@ -1,0 +1,211 @@
+/**
+ * @module Chat use cases behind the HTTP routes: each resolves ids, checks what
+ * the caller may see, then runs a room command or a bounded read.
+ */
+import { unreadCount } from "../actors/room_head.ts";
+import type { RoomActors } from "../actors/room_actor.ts";
+import type { SendInput } from "../actors/room_step.ts";
+import { HttpError } from "../http_error.ts";
+import { directRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
+import type { Profile, RoomState } from "../storage/records.ts";
+import {
+  listMessages,
+  listUserRoomIds,
+  readHead,
+  readHeads,
+  readUnreadTotal,
+  type RoomListPosition,
+} from "../storage/room_reads.ts";
+import { toProfile, type UserStore } from "../storage/users.ts";
+import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "./views.ts";
+
+/** What the chat use cases work with. */
+export interface ChatDeps {
+  kv: Deno.Kv;
+  actors: RoomActors;
+  users: UserStore;
+}
+
+/** Where a message goes: a direct conversation with a user, or an existing room. */
+export type Destination = { receiverId: string } | { roomId: string };
+
+/**
+ * Stores a message (idempotently when it carries a `clientMessageId`) and
+ * returns it; direct rooms are created by their first message.
+ *
+ * @throws {HttpError} 400 self-message, 404 unknown receiver or room, 403 non-member, 429 rate limit.
+ */
+export async function sendMessage(
+  deps: ChatDeps,
+  sender: Profile,
+  to: Destination,
+  input: SendInput,
+): Promise<MessageView> {
+  const { roomId, peer } = "receiverId" in to
+    ? await resolveDirect(deps, sender, to.receiverId)
+    : { roomId: to.roomId, peer: undefined };
+  const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
+  return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
+}
+
+/**
+ * The direct room between the caller and `receiverId`, created when missing.
+ *
+ * @throws {HttpError} 400 for oneself, 404 for an unknown receiver.
+ */
+export async function startDirect(deps: ChatDeps, user: Profile, receiverId: string): Promise<string> {
+  const { roomId, peer } = await resolveDirect(deps, user, receiverId);
+  const head = await readHead(deps.kv, roomId);
+  if (head.value !== null) return roomId;
+  return (await deps.actors.dispatch(roomId, { kind: "openDirect", user, peer })).roomId;
+}
+
+/**
+ * Creates a group with the caller as owner.
+ *
+ * @throws {HttpError} 404 when a member does not exist, 400 when the group is too large.
+ */
+export async function createGroup(
+  deps: ChatDeps,
+  creator: Profile,
+  group: { name: string; memberIds: string[]; avatar?: string | null },
+): Promise<string> {
+  const profiles = await deps.users.profiles(group.memberIds);
+  const missing = group.memberIds.find((id) => !profiles.has(id));
+  if (missing !== undefined) throw new HttpError(404, `User not found: ${missing}`);
+  const { roomId } = await deps.actors.dispatch(newGroupRoomId(), {
+    kind: "createGroup",
+    creator,
+    name: group.name,
+    avatar: group.avatar ?? null,
+    memberIds: group.memberIds,
+  });
+  return roomId;
+}
+
+/**
+ * Moves the caller's read position forward: to the newest of `messageIds`, or
+ * to the room's last message. Returns the caller's unread count in the room.
+ *
+ * @throws {HttpError} 400 when a message id is not of this room, 403, 404.
+ */
+export async function markRead(
+  deps: ChatDeps,
+  user: Profile,
+  request: { roomId: string; messageIds?: string[] },
+): Promise<number> {
+  let upToSeq: number | undefined;
+  for (const id of request.messageIds ?? []) {
+    const ref = parseMessageId(id);
+    if (ref?.roomId !== request.roomId) {
+      throw new HttpError(400, `messageIds: ${id} is not a message of this room`);
+    }
+    upToSeq = Math.max(upToSeq ?? 0, ref.seq);
+  }
+  const result = await deps.actors.dispatch(request.roomId, { kind: "read", userId: user.id, upToSeq });
+  return result.unreadCount;
+}
+
+/** A page of the caller's rooms, newest activity first, with their unread total. */
+export async function listRooms(
+  deps: ChatDeps,
+  user: Profile,
+  options: { limit: number; cursor?: string; archived: boolean },
+): Promise<{ rooms: RoomView[]; totalUnread: number; nextCursor?: string }> {
+  const after = options.cursor === undefined ? undefined : decodeRoomCursor(options.cursor);
+  const [page, totalUnread] = await Promise.all([
+    listUserRoomIds(deps.kv, user.id, { archived: options.archived, limit: options.limit, after }),
+    readUnreadTotal(deps.kv, user.id),
+  ]);
+  const heads = await readHeads(deps.kv, page.roomIds);
+  const memberIds = heads.flatMap((h) => Object.keys(h.members));
+  const [profiles, presence] = await Promise.all([
+    deps.users.profiles(memberIds),
+    deps.users.presence(memberIds),
+  ]);
+  return {
+    rooms: heads.map((head) => roomView(head, user.id, profiles, presence)),
+    totalUnread,
+    ...(page.next ? { nextCursor: encodeRoomCursor(page.next) } : {}),
+  };
+}
+
+/** Which page of messages to read. */
+export type MessagePage =
+  | { limit: number }
+  | { limit: number; beforeId: string }
+  | { limit: number; afterSeq: number };
+
+/**
+ * A page of a room's messages: the newest (which also marks the room read),
+ * older than `beforeId`, or after `afterSeq` oldest first. Members who left see
+ * the history up to their leave.
+ *
+ * @throws {HttpError} 404 unknown room, 403 never a member, 400 a `beforeId` of another room.
+ */
+export async function listRoomMessages(
+  deps: ChatDeps,
+  user: Profile,
+  roomId: string,
+  page: MessagePage,
+): Promise<{ messages: MessageView[]; hasMore: boolean }> {
+  const head = await readMemberHead(deps, user.id, roomId);
+  const member = head.members[user.id]!;
+  const lastVisible = member.leftSeq ?? head.lastSeq;
+  let range = { fromSeq: 1, toSeq: lastVisible, newestFirst: true, limit: page.limit };
+  if ("beforeId" in page) {
+    const ref = parseMessageId(page.beforeId);
+    if (ref?.roomId !== roomId) throw new HttpError(400, "beforeId: not a message of this room");
+    range = { ...range, toSeq: Math.min(lastVisible, ref.seq - 1) };
+  } else if ("afterSeq" in page) {
+    range = { ...range, fromSeq: page.afterSeq + 1, newestFirst: false };
+  }
+  const marksRead = !("beforeId" in page) && !("afterSeq" in page) && unreadCount(head, user.id) > 0;
+  const [{ messages, hasMore }] = await Promise.all([
+    listMessages(deps.kv, roomId, range),
+    marksRead ? markRead(deps, user, { roomId }) : undefined,
+  ]);
+  // Receipts as they stand once this page's own read is applied.
+  const seen = marksRead ? withReadUpTo(head, user.id, head.lastSeq, Date.now()) : head;
+  return { messages: messages.map((m) => messageView(m, receiptOf(seen, m))), hasMore };
+}
+
+/** A copy of the head with the member's read position moved to `seq`. */
+function withReadUpTo(head: RoomState, userId: string, seq: number, now: number): RoomState {
+  const member = head.members[userId]!;
+  return { ...head, members: { ...head.members, [userId]: { ...member, readSeq: seq, readAt: now } } };
+}
+
+/** The room's head when `userId` is or was a member of it. */
+async function readMemberHead(deps: ChatDeps, userId: string, roomId: string): Promise<RoomState> {
+  const head = (await readHead(deps.kv, roomId)).value;
+  if (head === null) throw new HttpError(404, "Room not found");
+  if (head.members[userId] === undefined) throw new HttpError(403, "Not a member of this room");
+  return head;
+}
+
+async function resolveDirect(
+  deps: ChatDeps,
+  user: Profile,
+  receiverId: string,
+): Promise<{ roomId: string; peer: Profile }> {
+  if (receiverId === user.id) throw new HttpError(400, "receiverId: cannot message yourself");
+  const receiver = await deps.users.get(receiverId);
+  if (receiver === null) throw new HttpError(404, "Receiver not found");
+  return { roomId: directRoomId(user.id, receiverId), peer: toProfile(receiver) };
+}
+
+function encodeRoomCursor(position: RoomListPosition): string {
+  return btoa(JSON.stringify([position.lastActivityAt, position.roomId]))
+    .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+function decodeRoomCursor(cursor: string): RoomListPosition {
+  try {
+    const [lastActivityAt, roomId] = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    if (Number.isSafeInteger(lastActivityAt) && typeof roomId === "string") return { lastActivityAt, roomId };
+  } catch {
+    // fall through to the 400 below
+  }
+  throw new HttpError(400, "cursor: not a cursor this server returned");
+}

@@ -1,0 +1,51 @@
+/** @module `/api/admin/*`: user provisioning, behind `X-Admin-Key`. */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { timingSafeEqual } from "node:crypto";
+import type { AppEnv } from "../auth/middleware.ts";
+import { HttpError } from "../http_error.ts";
+import type { UserStore } from "../storage/users.ts";
+import { Id, ProvisionBody, UserSchema } from "./schemas.ts";
+import { apiRouter, errors, jsonBody, ok } from "./validate.ts";
+
+const provision = createRoute({
+  method: "put",
+  path: "/users/{id}",
+  tags: ["Admin"],
+  security: [{ adminKey: [] }],
+  summary: "Create or update a user",
+  request: { params: z.object({ id: Id }), ...jsonBody(ProvisionBody) },
+  responses: { ...ok(UserSchema, "The user as stored"), ...errors(400, 401, 415) },
+});
+
+/** The admin routes, mounted at `/api/admin` only when `ADMIN_API_KEY` is set. */
+export function adminRoutes(deps: { users: UserStore; adminApiKey: string }): OpenAPIHono<AppEnv> {
+  const app = apiRouter();
+  app.use("*", async (c, next) => {
+    if (!sameSecret(c.req.header("X-Admin-Key") ?? "", deps.adminApiKey)) {
+      throw new HttpError(401, "Unauthorized");
+    }
+    await next();
+  });
+  return app.openapi(provision, async (c) => {
+    const { name, avatar } = c.req.valid("json");
+    const user = await deps.users.upsert({
+      id: c.req.valid("param").id,
+      name,
+      ...(avatar !== undefined ? { avatar } : {}),
+    });
+    return c.json({
+      id: user.id,
+      name: user.name,
+      avatar: user.avatar,
+      createdAt: new Date(user.createdAt).toISOString(),
+      updatedAt: new Date(user.updatedAt).toISOString(),
+    }, 200);
+  });
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = new TextEncoder().encode(given);
+  const b = new TextEncoder().encode(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,197 @@
+/**
+ * @module Zod schemas of the HTTP API: they validate requests at the edge and
+ * generate the OpenAPI document, so the two cannot disagree.
+ */
+import { z } from "@hono/zod-openapi";
+import { isHttpUrl } from "../auth/jwt.ts";
+import { ID_PATTERN } from "../storage/ids.ts";
+
+/** Longest message text, after trimming. */
+export const MAX_CONTENT_LENGTH = 4000;
+/** Largest `metadata`, as JSON. */
+export const MAX_METADATA_BYTES = 2048;
+/** Longest `clientMessageId`. */
+export const MAX_CLIENT_MESSAGE_ID = 64;
+
+export const ErrorSchema = z.object({ error: z.string() }).openapi("Error", {
+  example: { error: "Unauthorized" },
+});
+
+/** A user or room id; these become Pusher channel names. */
+export const Id = z.string().regex(ID_PATTERN, "must be 1-128 of A-Z a-z 0-9 _ - = @ , . ;");
+const MessageId = z.string().min(3).max(160).openapi({ example: "g_4f1c…:42" });
+const HttpUrl = z.string().max(2048).refine(isHttpUrl, "must be an http(s) URL");
+const Iso = z.string().openapi({ format: "date-time", example: "2026-11-25T15:04:05.000Z" });
+
+export const ProfileSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  avatar: z.string().nullable(),
+}).openapi("Profile");
+
+export const ReactionSchema = z.object({
+  emoji: z.string(),
+  count: z.number().int(),
+  userIds: z.array(z.string()),
+}).openapi("Reaction");
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  roomId: z.string(),
+  seq: z.number().int().openapi({ description: "The room's own sequence number: 1, 2, 3, … no gaps" }),
+  senderId: z.string(),
+  receiverId: z.string().optional(),
+  sender: ProfileSchema,
+  content: z.string(),
+  type: z.enum(["text", "image", "file"]),
+  attachmentUrl: z.string().optional(),
+  attachmentType: z.string().optional(),
+  attachmentName: z.string().optional(),
+  attachmentSize: z.number().int().optional(),
+  replyToId: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  reactions: z.array(ReactionSchema),
+  clientMessageId: z.string().optional(),
+  isDelivered: z.boolean(),
+  deliveredAt: Iso,
+  isRead: z.boolean().openapi({
+    description: "Direct room: the other member read it; group: every other member did",
+  }),
+  readAt: Iso.optional(),
+  isEdited: z.boolean(),
+  editedAt: Iso.optional(),
+  createdAt: Iso,
+}).openapi("Message");
+
+export const ParticipantSchema = ProfileSchema.extend({
+  role: z.enum(["owner", "admin", "member"]),
+  online: z.boolean(),
+}).openapi("Participant");
+
+export const RoomSchema = z.object({
+  id: z.string(),
+  type: z.enum(["DIRECT", "GROUP"]),
+  name: z.string(),
+  avatar: z.string().nullable(),
+  lastMessage: z.string().nullable().openapi({ description: "At most 100 characters" }),
+  lastMessageId: z.string().nullable(),
+  lastMessageSenderId: z.string().nullable(),
+  lastMessageAt: Iso.nullable(),
+  lastSeq: z.number().int(),
+  unreadCount: z.number().int(),
+  archived: z.boolean(),
+  participants: z.array(ParticipantSchema),
+  createdAt: Iso,
+}).openapi("Room");
+
+const Content = z.string().max(MAX_CONTENT_LENGTH * 2).transform((s) => s.trim());
+
+export const SendBody = z.object({
+  receiverId: Id.optional(),
+  roomId: Id.optional(),
+  content: Content.default(""),
+  type: z.enum(["text", "image", "file"]).default("text"),
+  attachmentUrl: HttpUrl.optional(),
+  attachmentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a MIME type such as image/png").max(255)
+    .optional(),
+  attachmentName: z.string().trim().min(1).max(255).optional(),
+  attachmentSize: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  replyToId: MessageId.optional(),
+  metadata: z.record(z.string(), z.unknown()).refine(
+    (m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES,
+    `must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
+  ).optional(),
+  clientMessageId: z.string().min(1).max(MAX_CLIENT_MESSAGE_ID).optional(),
+}).superRefine((body, ctx) => {
+  if ((body.receiverId === undefined) === (body.roomId === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["receiverId"],
+      message: "give exactly one of receiverId and roomId",
+    });
+  }
+  const hasAttachment = body.attachmentUrl !== undefined;
+  if (body.type !== "text" && !hasAttachment) {
+    ctx.addIssue({ code: "custom", path: ["attachmentUrl"], message: `is required for type ${body.type}` });
+  }
+  if (body.type === "text" && hasAttachment) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["type"],
+      message: "must be image or file when attachmentUrl is set",
+    });
+  }
+  if (body.content.length === 0 && !hasAttachment) {
+    ctx.addIssue({ code: "custom", path: ["content"], message: "must not be empty" });
+  }
+  if (Array.from(body.content).length > MAX_CONTENT_LENGTH) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["content"],
+      message: `must be at most ${MAX_CONTENT_LENGTH} characters`,
+    });
+  }
+}).openapi("SendRequest");
+
+export const SendResponse = z.object({ success: z.literal(true), message: MessageSchema });
+
+export const RoomsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(1024).optional(),
+  archived: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+});
+
+export const RoomsResponse = z.object({
+  success: z.literal(true),
+  rooms: z.array(RoomSchema),
+  totalUnread: z.number().int(),
+  nextCursor: z.string().optional(),
+});
+
+export const MessagesQuery = z.object({
+  roomId: Id,
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  beforeId: MessageId.optional(),
+  afterSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+}).refine((q) => q.beforeId === undefined || q.afterSeq === undefined, {
+  path: ["afterSeq"],
+  message: "cannot be combined with beforeId",
+});
+
+export const MessagesResponse = z.object({
+  success: z.literal(true),
+  messages: z.array(MessageSchema),
+  hasMore: z.boolean(),
+});
+
+export const StartBody = z.object({ receiverId: Id });
+export const RoomIdResponse = z.object({ success: z.literal(true), roomId: z.string() });
+
+export const ReadBody = z.object({
+  roomId: Id,
+  messageIds: z.array(MessageId).max(100).optional(),
+});
+export const ReadResponse = z.object({ success: z.literal(true), unreadCount: z.number().int() });
+
+export const GroupBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  memberIds: z.array(Id).min(1).max(199),
+  avatar: HttpUrl.nullable().optional(),
+});
+
+export const DevLoginBody = z.object({
+  userId: Id,
+  name: z.string().trim().min(1).max(100),
+  avatar: HttpUrl.optional(),
+});
+export const TokenResponse = z.object({ token: z.string() });
+
+export const UserSchema = ProfileSchema.extend({
+  createdAt: Iso,
+  updatedAt: Iso,
+}).openapi("User");
+
+export const ProvisionBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  avatar: HttpUrl.nullable().optional(),
+});

@@ -1,0 +1,33 @@
+/** @module Opening Deno KV, and read helpers that respect its per-call limits. */
+
+/** Opens the store named by `KV_PATH`: a file, `:memory:`, a KV Connect URL, or the default store. */
+export async function openKv(path: string | undefined): Promise<Deno.Kv> {
+  if (path && path !== ":memory:" && !/^https?:\/\//.test(path)) {
+    const dir = path.replace(/[^/]*$/, "");
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+  }
+  return await Deno.openKv(path);
+}
+
+/** Deno KV reads at most this many keys in one `getMany`. */
+const GET_MANY_LIMIT = 10;
+
+/** Reads any number of keys, in chunks that `getMany` accepts, in parallel. */
+export async function getManyChunked<T>(
+  kv: Deno.Kv,
+  keys: readonly Deno.KvKey[],
+): Promise<Deno.KvEntryMaybe<T>[]> {
+  const chunks: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+  for (let i = 0; i < keys.length; i += GET_MANY_LIMIT) {
+    chunks.push(kv.getMany<T[]>(keys.slice(i, i + GET_MANY_LIMIT)));
+  }
+  return (await Promise.all(chunks)).flat();
+}
+
+/**
+ * Whether a KV error is worth retrying: SQLite reports a write lock held by
+ * another process on the same file as "database is locked".
+ */
+export function isTransientKvError(err: unknown): boolean {
+  return err instanceof Error && /database is locked|busy|timed out|temporar/i.test(err.message);
+}

@@ -1,0 +1,127 @@
+/**
+ * @module The shapes the app stores in Deno KV. Times are epoch milliseconds.
+ * Changing one of them is a data migration.
+ */
+
+/** A user as upserted from token claims or provisioned by an admin. */
+export interface UserRecord {
+  id: string;
+  name: string;
+  avatar: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Whether a user is connected, as reported by the realtime service. */
+export interface Presence {
+  online: boolean;
+  lastSeenAt: number | null;
+}
+
+/** The public face of a user inside messages and participant lists. */
+export interface Profile {
+  id: string;
+  name: string;
+  avatar: string | null;
+}
+
+export type RoomType = "DIRECT" | "GROUP";
+export type Role = "owner" | "admin" | "member";
+
+/** One member's standing in a room, kept in the room head. */
+export interface Member {
+  role: Role;
+  joinedAt: number;
+  /** Highest seq this member has read; only ever moves forward. */
+  readSeq: number;
+  /** When `readSeq` last moved. */
+  readAt: number | null;
+  /** Set once the member left or was removed: history stays visible up to this seq. */
+  leftSeq?: number;
+  archived: boolean;
+}
+
+/** The latest visible message of a room, shown in room lists. */
+export interface MessagePreview {
+  id: string;
+  seq: number;
+  senderId: string;
+  /** At most 100 characters, or a label such as "📷 Photo" for attachments. */
+  text: string;
+  createdAt: number;
+}
+
+/**
+ * The room head: the one record every room command reads and commits under a
+ * versionstamp check. Messages live in their own rows; the head stays small.
+ */
+export interface RoomState {
+  id: string;
+  type: RoomType;
+  /** Group name; empty for direct rooms (their name is the other member's). */
+  name: string;
+  avatar: string | null;
+  createdAt: number;
+  createdBy: string;
+  /** Seq of the newest message; 0 before the first one. */
+  lastSeq: number;
+  /** Orders this room's outbox batches: one per commit that produced events. */
+  outboxSeq: number;
+  /** Sort key of the room in its members' room lists. */
+  lastActivityAt: number;
+  lastMessage: MessagePreview | null;
+  members: Record<string, Member>;
+  /**
+   * Seqs of deleted messages that some active member has not read yet, ascending.
+   * Unread counts leave them out; entries at or below every read position are pruned.
+   */
+  deletedUnread: number[];
+}
+
+export type MessageType = "text" | "image" | "file";
+
+/** One message row, keyed by room and seq. */
+export interface StoredMessage {
+  id: string;
+  roomId: string;
+  seq: number;
+  senderId: string;
+  /** The sender's profile when the message was sent. */
+  sender: Profile;
+  content: string;
+  type: MessageType;
+  attachmentUrl?: string;
+  attachmentType?: string;
+  attachmentName?: string;
+  attachmentSize?: number;
+  replyToId?: string;
+  metadata?: Record<string, unknown>;
+  /** Emoji → ids of the users who reacted, in reaction order. */
+  reactions: Record<string, string[]>;
+  clientMessageId?: string;
+  createdAt: number;
+  editedAt?: number;
+  deletedAt?: number;
+  deletedBy?: string;
+}
+
+/** Durable facts of a commit, forwarded afterwards through the outbox. */
+export type RoomEvent =
+  | { type: "room.created"; roomId: string; memberIds: string[] }
+  | {
+    type: "message.created";
+    message: StoredMessage;
+    /** The other member of a direct room. */
+    receiverId?: string;
+    /** Each other active member's unread count right after this message. */
+    unread: Record<string, number>;
+  }
+  | {
+    type: "message.read";
+    roomId: string;
+    messageId: string;
+    seq: number;
+    readBy: string;
+    readAt: number;
+    unreadCount: number;
+  };

@@ -1,0 +1,96 @@
+/**
+ * @module Reading rooms and messages without the actor: heads, a user's room
+ * list page, message pages. Every page is a bounded range read, so its cost
+ * does not depend on how many rooms or messages exist.
+ */
+import { keys } from "./keys.ts";
+import { getManyChunked } from "./kv.ts";
+import type { RoomState, StoredMessage } from "./records.ts";
+
+/** A room head with the versionstamp it was read at. */
+export async function readHead(kv: Deno.Kv, roomId: string): Promise<Deno.KvEntryMaybe<RoomState>> {
+  return await kv.get<RoomState>(keys.room(roomId));
+}
+
+/** Room heads by id, in the order asked; missing rooms are left out. */
+export async function readHeads(kv: Deno.Kv, roomIds: string[]): Promise<RoomState[]> {
+  const entries = await getManyChunked<RoomState>(kv, roomIds.map((id) => keys.room(id)));
+  return entries.flatMap((e) => (e.value ? [e.value] : []));
+}
+
+/** Where a room-list page ends: the sort key of its last room. */
+export interface RoomListPosition {
+  lastActivityAt: number;
+  roomId: string;
+}
+
+/**
+ * One page of the user's room ids, most recent activity first, after `after`.
+ * `next` is set when more rooms follow.
+ */
+export async function listUserRoomIds(
+  kv: Deno.Kv,
+  userId: string,
+  options: { archived: boolean; limit: number; after?: RoomListPosition },
+): Promise<{ roomIds: string[]; next?: RoomListPosition }> {
+  const prefix = keys.userRooms(userId, options.archived);
+  const selector = options.after
+    ? {
+      prefix,
+      end: keys.userRoom(userId, options.archived, options.after.lastActivityAt, options.after.roomId),
+    }
+    : { prefix };
+  const found: RoomListPosition[] = [];
+  for await (const entry of kv.list(selector, { reverse: true, limit: options.limit + 1 })) {
+    const [, , , lastActivityAt, roomId] = entry.key as [string, string, boolean, number, string];
+    found.push({ lastActivityAt, roomId });
+  }
+  const page = found.slice(0, options.limit);
+  return {
+    roomIds: page.map((p) => p.roomId),
+    ...(found.length > options.limit ? { next: page[page.length - 1] } : {}),
+  };
+}
+
+/** Sum of the user's unread counts over their active rooms. */
+export async function readUnreadTotal(kv: Deno.Kv, userId: string): Promise<number> {
+  const entry = await kv.get<Deno.KvU64>(keys.unreadTotal(userId));
+  return entry.value ? Number(entry.value.value) : 0;
+}
+
+/** Which messages of a room a page reads: seqs in `[fromSeq, toSeq]`, newest or oldest first. */
+export interface MessageRange {
+  fromSeq: number;
+  toSeq: number;
+  newestFirst: boolean;
+  limit: number;
+}
+
+/**
+ * Up to `limit` messages that are not deleted, in the range and order asked,
+ * and whether more such messages remain in the range.
+ */
+export async function listMessages(
+  kv: Deno.Kv,
+  roomId: string,
+  range: MessageRange,
+): Promise<{ messages: StoredMessage[]; hasMore: boolean }> {
+  const messages: StoredMessage[] = [];
+  let { fromSeq, toSeq } = range;
+  while (fromSeq <= toSeq) {
+    const want = range.limit + 1 - messages.length;
+    let last: number | undefined;
+    let seen = 0;
+    const selector = { start: keys.message(roomId, fromSeq), end: keys.message(roomId, toSeq + 1) };
+    for await (const entry of kv.list<StoredMessage>(selector, { reverse: range.newestFirst, limit: want })) {
+      seen++;
+      last = entry.value.seq;
+      if (entry.value.deletedAt === undefined) messages.push(entry.value);
+    }
+    if (messages.length > range.limit || seen < want || last === undefined) break;
+    // Deleted rows took some of the page: read on past them.
+    if (range.newestFirst) toSeq = last - 1;
+    else fromSeq = last + 1;
+  }
+  return { messages: messages.slice(0, range.limit), hasMore: messages.length > range.limit };
+}
