@@ -8,7 +8,8 @@ import type { CommitBatcher } from "../storage/commit_batcher.ts";
 import { parseMessageId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
-import type { RoomState, StoredMessage } from "../storage/records.ts";
+import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
+import { isActive } from "./room_head.ts";
 import {
   applyCommand,
   clientMessageKey,
@@ -31,6 +32,16 @@ export interface RoomActorsOptions {
   maxBatch?: number;
   /** Room heads kept in memory at most. */
   maxCachedRooms?: number;
+  /** Publishes a typing indicator at once; it may drop it under overload. Never stored. */
+  onTyping?: (event: TypingEvent) => void;
+}
+
+/** A typing indicator, as the room channel's `user-typing` event carries it. */
+export interface TypingEvent {
+  roomId: string;
+  userId: string;
+  userName: string;
+  isTyping: boolean;
 }
 
 /** Attempts before a batch that keeps losing its check gives up with 503. */
@@ -64,7 +75,7 @@ export class RoomActors {
 
   constructor(kv: Deno.Kv, options: RoomActorsOptions) {
     this.#kv = kv;
-    this.#options = { now: Date.now, maxBatch: 64, maxCachedRooms: 10_000, ...options };
+    this.#options = { now: Date.now, maxBatch: 64, maxCachedRooms: 10_000, onTyping: () => {}, ...options };
   }
 
   /**
@@ -87,6 +98,21 @@ export class RoomActors {
         this.#run(slot);
       }
     });
+  }
+
+  /**
+   * Checks membership against the head this process knows and publishes a
+   * typing indicator at once: it never waits behind the room's durable work.
+   *
+   * @throws {HttpError} 404 unknown room, 403 not a member.
+   */
+  async typing(roomId: string, user: Profile, isTyping: boolean): Promise<void> {
+    const slot = this.#slot(roomId);
+    const head = slot.head ?? await this.#loadHead(roomId);
+    if (head.state === null) throw new HttpError(404, "Room not found");
+    if (!isActive(head.state.members[user.id])) throw new HttpError(403, "Not a member of this room");
+    if (!slot.head && !slot.running) slot.head = head;
+    this.#options.onTyping?.({ roomId, userId: user.id, userName: user.name, isTyping });
   }
 
   /** Resolves once every mailbox is empty and no batch is in flight. */

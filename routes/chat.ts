@@ -12,6 +12,7 @@ import {
   startDirect,
 } from "../chat/service.ts";
 import {
+  AcceptedResponse,
   GroupBody,
   MessagesQuery,
   MessagesResponse,
@@ -23,6 +24,7 @@ import {
   SendBody,
   SendResponse,
   StartBody,
+  TypingBody,
 } from "./schemas.ts";
 import { apiRouter, errors, jsonBody, ok } from "./validate.ts";
 
@@ -92,6 +94,21 @@ const read = createRoute({
   },
 });
 
+const typing = createRoute({
+  method: "post",
+  path: "/typing",
+  tags,
+  security,
+  summary: "Show or hide a typing indicator",
+  description:
+    "Published at once on the room channel as `user-typing`; never stored, may be dropped under overload.",
+  request: jsonBody(TypingBody),
+  responses: {
+    202: { content: { "application/json": { schema: AcceptedResponse } }, description: "Accepted" },
+    ...errors(400, 401, 403, 404, 415),
+  },
+});
+
 const groups = createRoute({
   method: "post",
   path: "/groups",
@@ -133,6 +150,11 @@ export function chatRoutes(deps: ChatDeps): OpenAPIHono<AppEnv> {
     .openapi(read, async (c) => {
       const unreadCount = await markRead(deps, c.var.user, c.req.valid("json"));
       return c.json({ success: true as const, unreadCount }, 200);
+    })
+    .openapi(typing, async (c) => {
+      const { roomId, isTyping } = c.req.valid("json");
+      await deps.actors.typing(roomId, c.var.user, isTyping);
+      return c.json({ success: true as const }, 202);
     })
     .openapi(groups, async (c) => {
       const roomId = await createGroup(deps, c.var.user, c.req.valid("json"));

@@ -173,6 +173,9 @@ export const ReadBody = z.object({
 });
 export const ReadResponse = z.object({ success: z.literal(true), unreadCount: z.number().int() });
 
+export const TypingBody = z.object({ roomId: Id, isTyping: z.boolean() });
+export const AcceptedResponse = z.object({ success: z.literal(true) });
+
 export const GroupBody = z.object({
   name: z.string().trim().min(1).max(100),
   memberIds: z.array(Id).min(1).max(199),
