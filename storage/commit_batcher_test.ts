@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { CommitBatcher, type CommitUnit, takeGroup } from "./commit_batcher.ts";
+
+function setUnit(key: Deno.KvKey, value: unknown, versionstamp: string | null = null): CommitUnit {
+  return { checks: [{ key, versionstamp }], mutations: [{ type: "set", key, value }], bytes: 100 };
+}
+
+Deno.test("CommitBatcher.commit() folds concurrent units into shared commits", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv, { maxInFlight: 1 });
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => batcher.commit(setUnit(["k", i], i))),
+  );
+  assert.ok(results.every((r) => r.ok));
+  const stamps = new Set(results.map((r) => r.ok && r.versionstamp));
+  assert.ok(stamps.size < 50, `expected shared commits, got ${stamps.size} for 50 units`);
+  for (let i = 0; i < 50; i++) assert.equal((await kv.get(["k", i])).value, i);
+});
+
+Deno.test("CommitBatcher.commit() fails only the unit whose check fails", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await kv.set(["taken"], "x");
+  const batcher = new CommitBatcher(kv, { maxInFlight: 1 });
+  const [a, b, c] = await Promise.all([
+    batcher.commit(setUnit(["a"], 1)),
+    batcher.commit(setUnit(["taken"], 2)), // expects the key absent
+    batcher.commit(setUnit(["c"], 3)),
+  ]);
+  assert.ok(a.ok && c.ok);
+  assert.equal(b.ok, false);
+  assert.equal((await kv.get(["taken"])).value, "x");
+  assert.equal((await kv.get(["c"])).value, 3);
+});
+
+Deno.test("CommitBatcher.commit() never folds two units that check the same key", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv, { maxInFlight: 1 });
+  // Both read the key as absent; only one may win, or the other's write would be lost.
+  const results = await Promise.all([
+    batcher.commit(setUnit(["same"], 1)),
+    batcher.commit(setUnit(["same"], 2)),
+  ]);
+  assert.deepEqual(results.map((r) => r.ok).sort(), [false, true]);
+});
+
+Deno.test("CommitBatcher.commit() adds sums from many units together", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv);
+  const unit = (i: number): CommitUnit => ({
+    checks: [],
+    mutations: [{ type: "sum", key: ["total"], value: new Deno.KvU64(1n) }, {
+      type: "set",
+      key: ["i", i],
+      value: i,
+    }],
+    bytes: 10,
+  });
+  await Promise.all(Array.from({ length: 30 }, (_, i) => batcher.commit(unit(i))));
+  assert.equal((await kv.get<Deno.KvU64>(["total"])).value?.value, 30n);
+});
+
+Deno.test("CommitBatcher.commit() enqueues one message per commit carrying every unit's wake items", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const messages: unknown[][] = [];
+  const committed: unknown[][] = [];
+  const batcher = new CommitBatcher(kv, {
+    maxInFlight: 1,
+    toQueueMessage: (wake) => {
+      messages.push(wake);
+      return { value: { wake }, options: { delay: 60_000 } };
+    },
+    onCommitted: (wake) => committed.push(wake),
+  });
+  await Promise.all([1, 2, 3].map((i) => batcher.commit({ ...setUnit(["w", i], i), wake: [`s${i}`] })));
+  assert.deepEqual(messages.flat().sort(), ["s1", "s2", "s3"]);
+  assert.deepEqual(committed.flat().sort(), ["s1", "s2", "s3"]);
+  assert.ok(messages.length < 3 || messages.every((m) => m.length === 1));
+});
+
+Deno.test("CommitBatcher.commit() refuses a unit larger than one atomic allows", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv);
+  await assert.rejects(batcher.commit({ checks: [], mutations: [], bytes: 10 * 1024 * 1024 }), RangeError);
+});
+
+Deno.test("takeGroup() keeps order, respects limits and leaves clashing units queued", () => {
+  const unit = (key: string, mutations = 1): { unit: CommitUnit } => ({
+    unit: {
+      checks: [{ key: [key], versionstamp: null }],
+      mutations: Array.from({ length: mutations }, () => ({ type: "set" as const, key: [key], value: 1 })),
+      bytes: 1,
+    },
+  });
+  const queue = [unit("a"), unit("b"), unit("a"), unit("c", 5), unit("d")];
+  const group = takeGroup(queue, { checks: 100, mutations: 6, bytes: 1000 });
+  assert.deepEqual(group.map((g) => g.unit.checks[0]!.key[0]), ["a", "b", "d"]);
+  assert.deepEqual(queue.map((g) => g.unit.checks[0]!.key[0]), ["a", "c"]);
+});

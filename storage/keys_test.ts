@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { keys } from "./keys.ts";
+
+// A changed layout is a data migration: these pin every layout so a change is noticed.
+Deno.test("keys builds the layouts stored data depends on", () => {
+  assert.deepEqual(keys.room("r"), ["room", "r"]);
+  assert.deepEqual(keys.message("r", 7), ["msg", "r", 7]);
+  assert.deepEqual(keys.messages("r"), ["msg", "r"]);
+  assert.deepEqual(keys.messageVersion("r", 7, 2), ["msg_version", "r", 7, 2]);
+  assert.deepEqual(keys.clientMessage("r", "u", "c"), ["client_msg", "r", "u", "c"]);
+  assert.deepEqual(keys.userRoom("u", false, 5, "r"), ["user_rooms", "u", false, 5, "r"]);
+  assert.deepEqual(keys.userRooms("u", true), ["user_rooms", "u", true]);
+  assert.deepEqual(keys.unreadTotal("u"), ["unread_total", "u"]);
+  assert.deepEqual(keys.user("u"), ["user", "u"]);
+  assert.deepEqual(keys.presence("u"), ["presence", "u"]);
+  assert.deepEqual(keys.sendLog("u"), ["rate", "send", "u"]);
+  assert.deepEqual(keys.setting("s"), ["setting", "s"]);
+});
+
+Deno.test("keys.message() orders rows by numeric seq", async () => {
+  using kv = await Deno.openKv(":memory:");
+  for (const seq of [10, 2, 1]) await kv.set(keys.message("r", seq), seq);
+  const seqs: unknown[] = [];
+  for await (const e of kv.list({ prefix: keys.messages("r") })) seqs.push(e.value);
+  assert.deepEqual(seqs, [1, 2, 10]);
+});
