@@ -38,6 +38,8 @@ export interface Config {
   adminApiKey?: string;
   /** Sends per user per rolling minute; 0 turns the limit off. */
   rateLimitSendPerMin: number;
+  /** Fold concurrent commands into shared commits (off only to measure what it buys). */
+  groupCommit: boolean;
   pusherCredentials: PusherCredentials;
   realtime: RealtimeConfig;
   /** `["*"]` allows any origin. */
@@ -113,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       0,
       1000,
     ),
+    groupCommit: readBoolean("GROUP_COMMIT", read("GROUP_COMMIT") ?? "on"),
     pusherCredentials,
     realtime,
     corsOrigins: (read("CORS_ORIGINS") ?? "*").split(",").map((o) => o.trim()).filter(Boolean),

@@ -10,6 +10,7 @@ Deno.test("loadConfig() with no environment is demo mode on port 8000 with a loc
   assert.deepEqual(config.auth, { kind: "demo" });
   assert.equal(config.devLogin, true);
   assert.equal(config.rateLimitSendPerMin, 10);
+  assert.equal(config.groupCommit, true);
   assert.deepEqual(config.realtime, { kind: "embedded" });
   assert.deepEqual(config.corsOrigins, ["*"]);
   assert.equal(config.oneSignal, undefined);
@@ -24,6 +25,7 @@ Deno.test("loadConfig() reads every documented variable", () => {
     AUTH_AUDIENCE: "aud",
     ADMIN_API_KEY: "admin",
     RATE_LIMIT_SEND_PER_MIN: "30",
+    GROUP_COMMIT: "off",
     PUSHER_APP_ID: "1",
     PUSHER_KEY: "k",
     PUSHER_SECRET: "s",
@@ -41,6 +43,7 @@ Deno.test("loadConfig() reads every documented variable", () => {
   assert.equal(config.devLogin, false);
   assert.equal(config.adminApiKey, "admin");
   assert.equal(config.rateLimitSendPerMin, 30);
+  assert.equal(config.groupCommit, false);
   assert.deepEqual(config.realtime, {
     kind: "pusher",
     cluster: undefined,

@@ -27,11 +27,12 @@ export async function createRuntime(config: Config, kv: Deno.Kv): Promise<Runtim
     ? config.auth.secret
     : await ensureSetting(kv, "demo_jwt_secret", () => randomSecret());
   const users = new UserStore(kv);
-  const batcher = new CommitBatcher(kv);
+  const batcher = new CommitBatcher(kv, { limits: { units: config.groupCommit ? Infinity : 1 } });
   const actors = new RoomActors(kv, {
     batcher,
     sendLimit: config.rateLimitSendPerMin,
     push: config.oneSignal !== undefined,
+    maxBatch: config.groupCommit ? 64 : 1,
   });
   const deps: AppDeps = {
     kv,

@@ -36,12 +36,14 @@ export interface CommitBatcherOptions {
 
 /** Per-atomic limits, kept below Deno KV's (100 checks, 1000 mutations, 800 KiB). */
 export interface CommitLimits {
+  /** Units folded into one commit at most; 1 turns group commit off. */
+  units: number;
   checks: number;
   mutations: number;
   bytes: number;
 }
 
-const DEFAULT_LIMITS: CommitLimits = { checks: 100, mutations: 990, bytes: 760 * 1024 };
+const DEFAULT_LIMITS: CommitLimits = { units: Infinity, checks: 100, mutations: 990, bytes: 760 * 1024 };
 const TRANSIENT_RETRIES = 8;
 
 interface Pending {
@@ -159,7 +161,7 @@ export function takeGroup<T extends { unit: CommitUnit }>(queue: T[], limits: Co
   for (const pending of queue) {
     const { unit } = pending;
     const ids = exclusiveKeys(unit);
-    const fitsTogether = total.checks + unit.checks.length <= limits.checks &&
+    const fitsTogether = group.length < limits.units && total.checks + unit.checks.length <= limits.checks &&
       total.mutations + unit.mutations.length <= limits.mutations &&
       total.bytes + unit.bytes <= limits.bytes &&
       !ids.some((id) => touched.has(id));

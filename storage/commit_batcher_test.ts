@@ -92,7 +92,15 @@ Deno.test("takeGroup() keeps order, respects limits and leaves clashing units qu
     },
   });
   const queue = [unit("a"), unit("b"), unit("a"), unit("c", 5), unit("d")];
-  const group = takeGroup(queue, { checks: 100, mutations: 6, bytes: 1000 });
+  const group = takeGroup(queue, { units: 10, checks: 100, mutations: 6, bytes: 1000 });
   assert.deepEqual(group.map((g) => g.unit.checks[0]!.key[0]), ["a", "b", "d"]);
   assert.deepEqual(queue.map((g) => g.unit.checks[0]!.key[0]), ["a", "c"]);
+});
+
+Deno.test("takeGroup() takes one unit at a time when group commit is off", () => {
+  const queue = [1, 2, 3].map((i) => ({
+    unit: { checks: [], mutations: [{ type: "set" as const, key: ["k", i], value: i }], bytes: 1 },
+  }));
+  assert.equal(takeGroup(queue, { units: 1, checks: 100, mutations: 990, bytes: 1000 }).length, 1);
+  assert.equal(queue.length, 2);
 });
