@@ -11,6 +11,9 @@ import { adminRoutes } from "./routes/admin.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { devRoutes } from "./routes/dev.ts";
 import { type HealthDeps, healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { type RealtimeRouteDeps, realtimeRoutes } from "./routes/realtime.ts";
+import type { Hono } from "hono";
 
 /** Largest request body the API reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -31,6 +34,12 @@ export interface AppDeps extends ChatDeps {
   adminApiKey?: string;
   corsOrigins: string[];
   health: HealthDeps;
+  /** Channel auth, webhooks and client config; absent in apps built without realtime. */
+  realtime?: RealtimeRouteDeps;
+  /** The embedded gateway's WebSocket and HTTP events API (`/app/:key`, `/apps/:id/*`). */
+  gatewayRoutes?: Hono;
+  /** The Prometheus text of `/metrics`. */
+  renderMetrics?: () => Promise<string>;
 }
 
 /** Builds the app; no I/O happens until a request arrives. */
@@ -56,6 +65,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
   app.route("/", healthRoutes(deps.health));
+  if (deps.renderMetrics) app.route("/", metricsRoutes(deps.renderMetrics));
+  if (deps.gatewayRoutes) app.route("/", deps.gatewayRoutes);
   if (deps.signDevToken) app.route("/api/dev", devRoutes({ users: deps.users, sign: deps.signDevToken }));
   if (deps.adminApiKey) {
     app.route("/api/admin", adminRoutes({ users: deps.users, adminApiKey: deps.adminApiKey }));
@@ -63,6 +74,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const authenticate = requireUser(deps.verify, deps.users);
   app.use("/api/*", (c, next) => isPublicApi(c.req.path) ? next() : authenticate(c, next));
   app.route("/api/chat", chatRoutes(deps));
+  if (deps.realtime) app.route("/api", realtimeRoutes(deps.realtime));
 
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status, err.headers);

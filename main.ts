@@ -19,6 +19,7 @@ const server = Deno.serve({
   onListen: ({ hostname, port }) => {
     const host = hostname === "0.0.0.0" ? "localhost" : hostname;
     const base = `http://${host}:${port}`;
+    runtime.start({ port });
     console.log(`durable-chat listening on ${base}`);
     console.log(`KV store: ${describeKv(config.kvPath)}`);
     if (runtime.demoMode) {
@@ -34,8 +35,9 @@ const server = Deno.serve({
 
 async function stop(signal: Deno.Signal): Promise<void> {
   console.log(`${signal}: finishing in-flight work`);
-  await server.shutdown();
-  await runtime.close();
+  const shutdown = server.shutdown(); // stops accepting; in-flight requests finish
+  await runtime.close(); // closes gateway sockets, finishes commits, stops the outbox watcher
+  await shutdown;
   kv.close();
   Deno.exit(0);
 }

@@ -1,11 +1,28 @@
 /**
  * @module Wires the parts together for one process: settings from KV, the
- * commit batcher, the room actors and the app. Used by `main.ts` and by tests.
+ * commit batcher, the room actors, the outbox watcher and its sinks, the
+ * embedded gateway and the app. Used by `main.ts` and by tests.
  */
 import { RoomActors } from "./actors/room_actor.ts";
 import { type AppDeps, createApp } from "./app.ts";
 import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
+import { OutboxMetrics } from "./outbox/metrics.ts";
+import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
+import { outboxCounts, outboxStats } from "./outbox/operations.ts";
+import type { Sink } from "./outbox/outbox.ts";
+import {
+  createPusherClient,
+  createRealtimeSink,
+  pusherPublisher,
+  resolvePusherCredentials,
+  TypingRelay,
+} from "./outbox/pusher.ts";
+import { applyPresenceWebhook } from "./outbox/realtime_access.ts";
+import type { OutboxSink } from "./outbox/sink.ts";
+import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./outbox/watcher.ts";
+import { createGateway, type Gateway } from "./realtime/gateway.ts";
+import { gatewayRoutes } from "./realtime/routes.ts";
 import { CommitBatcher } from "./storage/commit_batcher.ts";
 import { ensureSetting, randomSecret } from "./storage/settings.ts";
 import { UserStore } from "./storage/users.ts";
@@ -16,23 +33,82 @@ export interface Runtime {
   actors: RoomActors;
   batcher: CommitBatcher;
   demoMode: boolean;
-  /** Finishes the commits in flight. Does not close KV. */
+  watcher: OutboxWatcher;
+  metrics: OutboxMetrics;
+  /** The embedded Pusher-protocol gateway; absent when publishing to Pusher. */
+  gateway?: Gateway;
+  /**
+   * Starts forwarding: the outbox watcher (queue, boot sweep, periodic sweep).
+   * `port` is where this server listens; the embedded gateway is published to there.
+   */
+  start(options: { port: number }): void;
+  /** Finishes the commits in flight, stops the watcher and the gateway. Does not close KV. */
   close(): Promise<void>;
 }
 
-/** Builds the services for `config` over `kv`. */
-export async function createRuntime(config: Config, kv: Deno.Kv): Promise<Runtime> {
+/** Knobs tests turn; production uses the defaults. */
+export interface RuntimeOptions {
+  outbox?: Pick<WatcherOptions, "retry" | "leaseMs" | "sweepIntervalMs" | "pageSize" | "concurrency"> & {
+    /** Delay of the queued wake behind the in-process nudge (the crash safety net). */
+    wakeDelayMs?: number;
+    /** Per-request timeout of the Pusher and OneSignal clients. */
+    timeoutMs?: number;
+  };
+}
+
+/** Builds the services for `config` over `kv`. Nothing is forwarded until `start()`. */
+export async function createRuntime(
+  config: Config,
+  kv: Deno.Kv,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   const demoMode = config.auth.kind === "demo";
   const devSecret = config.auth.kind === "hs256"
     ? config.auth.secret
     : await ensureSetting(kv, "demo_jwt_secret", () => randomSecret());
   const users = new UserStore(kv);
-  const batcher = new CommitBatcher(kv, { limits: { units: config.groupCommit ? Infinity : 1 } });
+  const outbox = options.outbox ?? {};
+  const timeoutMs = outbox.timeoutMs ?? 5000;
+  const metrics = new OutboxMetrics();
+  const credentials = await resolvePusherCredentials(kv, config.pusherCredentials);
+  let port: number | undefined;
+  const embedded = config.realtime.kind === "embedded";
+  const gateway = embedded
+    ? createGateway({ ...credentials, onWebhook: (events) => applyPresenceWebhook(kv, events) })
+    : undefined;
+  // Embedded: the same npm:pusher client publishes over HTTP to our own port, once we listen.
+  let pusher = config.realtime.kind === "pusher"
+    ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
+    : undefined;
+  const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
+  const publisher = pusherPublisher(() =>
+    pusher ??= port === undefined
+      ? undefined
+      : createPusherClient({ ...credentials, host: "127.0.0.1", port, useTLS: false, timeoutMs })
+  );
+  const sinks: Partial<Record<Sink, OutboxSink>> = {
+    realtime: createRealtimeSink(kv, publisher) as OutboxSink,
+  };
+  if (config.oneSignal) {
+    const client = createOneSignalClient({ ...config.oneSignal, timeoutMs: Math.max(timeoutMs, 10_000) });
+    sinks.push = createPushSink(kv, client, { appId: config.oneSignal.appId, metrics }) as OutboxSink;
+  }
+  let started = false;
+  const batcher = new CommitBatcher(kv, {
+    limits: { units: config.groupCommit ? Infinity : 1 },
+    toQueueMessage: (wake) => wakeQueueMessage(wake, { delayMs: outbox.wakeDelayMs ?? 1000 }),
+    onCommitted: (wake) => {
+      if (started) watcher.nudge(wake);
+    },
+  });
+  const watcher = new OutboxWatcher(kv, { ...outbox, sinks, batcher, metrics });
+  const typing = new TypingRelay(publisher, { metrics });
   const actors = new RoomActors(kv, {
     batcher,
     sendLimit: config.rateLimitSendPerMin,
     push: config.oneSignal !== undefined,
     maxBatch: config.groupCommit ? 64 : 1,
+    onTyping: (event) => typing.push(event),
   });
   const deps: AppDeps = {
     kv,
@@ -49,7 +125,13 @@ export async function createRuntime(config: Config, kv: Deno.Kv): Promise<Runtim
       kv: config.kvPath ?? "deno-deploy",
       realtime: config.realtime.kind,
       push: config.oneSignal ? "onesignal" : "disabled",
-      outboxCounts: () => countOutbox(kv),
+      outboxCounts: () => outboxCounts(kv),
+    },
+    realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
+    gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
+    renderMetrics: async () => {
+      const { pending, retrying, dead } = await outboxStats(kv);
+      return metrics.render({ pending, retrying, dead });
     },
   };
   return {
@@ -57,15 +139,22 @@ export async function createRuntime(config: Config, kv: Deno.Kv): Promise<Runtim
     actors,
     batcher,
     demoMode,
+    watcher,
+    metrics,
+    gateway,
+    start(options) {
+      port = options.port;
+      started = true;
+      watcher.start();
+    },
     async close() {
+      await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await actors.drain();
+      await batcher.drain();
+      started = false;
+      await watcher.stop();
+      await typing.close();
       await batcher.drain();
     },
   };
-}
-
-async function countOutbox(kv: Deno.Kv) {
-  let pending = 0;
-  for await (const _ of kv.list({ prefix: ["outbox"] }, { limit: 10_000 })) pending++;
-  return { pending, retrying: 0, dead: 0 };
 }

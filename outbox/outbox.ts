@@ -7,6 +7,9 @@ import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import type { Profile, RoomEvent } from "../storage/records.ts";
 
+/** Push bodies are cut to this many characters. */
+export const PUSH_TEXT_LENGTH = 100;
+
 /** Where outbox batches go: realtime (Pusher protocol) and push (OneSignal). */
 export type Sink = "realtime" | "push";
 
@@ -23,8 +26,16 @@ export interface PushMessageEvent {
   recipients: string[];
 }
 
+/** A social notification for one user, forwarded on their user channel as `notification`. */
+export interface NotificationEvent {
+  type: "notification";
+  userId: string;
+  /** The notification as `GET /api/notifications` shows it. */
+  notification: Record<string, unknown>;
+}
+
 /** An event as the realtime sink receives it. */
-export type RealtimeEvent = RoomEvent;
+export type RealtimeEvent = RoomEvent | NotificationEvent;
 /** An event as the push sink receives it. */
 export type PushEvent = PushMessageEvent;
 
@@ -40,6 +51,12 @@ export interface OutboxBatch<E = RealtimeEvent | PushEvent> {
   lastError?: string;
 }
 
+/** A batch moved aside after its last failed attempt, until an operator replays or purges it. */
+export interface DeadBatch<E = RealtimeEvent | PushEvent> extends OutboxBatch<E> {
+  sink: Sink;
+  deadAt: number;
+}
+
 /** Asks the watcher to drain one stream of one sink. */
 export interface Wake {
   sink: Sink;
@@ -50,6 +67,8 @@ export interface Wake {
 export interface WakeMessage {
   kind: "outbox.wake";
   wake: Wake[];
+  /** Set when the commit woke too many streams to list: sweep every stream instead. */
+  sweep?: boolean;
 }
 
 /** The outbox stream of a room: its events are delivered in this order. */
@@ -57,11 +76,61 @@ export function roomStream(roomId: string): string {
   return `room:${roomId}`;
 }
 
+/** The outbox stream of one user's own events (notifications). */
+export function userStream(userId: string): string {
+  return `user:${userId}`;
+}
+
+/** The name operators use for a batch: `{sink}:{stream}:{order}`. */
+export function batchId(sink: string, stream: string, order: number): string {
+  return `${sink}:${stream}:${order}`;
+}
+
+/** The parts of a batch id, or null when it is not one. */
+export function parseBatchId(id: string): { sink: Sink; stream: string; order: number } | null {
+  const match = /^(realtime|push):(.+):(\d{1,15})$/.exec(id);
+  if (!match) return null;
+  return { sink: match[1] as Sink, stream: match[2]!, order: Number(match[3]) };
+}
+
 /** The rows, wake-ups and size that put one commit's events into the outbox. */
 export interface OutboxWrite {
   mutations: Deno.KvMutation[];
   wake: Wake[];
   bytes: number;
+}
+
+/**
+ * Builds the outbox row of one batch for one sink, for commits that are not
+ * room commits (e.g. a user's notification on stream `userStream(userId)`).
+ * `order` must grow strictly within the stream, and the row must be written in
+ * the same atomic as the change it reports; put `wake` on the `CommitUnit`.
+ *
+ * @example
+ * ```ts
+ * const out = outboxBatchWrite("realtime", { stream: userStream("bob"), order: 7, now: Date.now() }, [event]);
+ * await batcher.commit({ checks, mutations: [...mutations, ...out.mutations], wake: out.wake, bytes });
+ * ```
+ */
+export function outboxBatchWrite(
+  sink: Sink,
+  options: { stream: string; order: number; now: number },
+  events: (RealtimeEvent | PushEvent)[],
+): OutboxWrite {
+  const out: OutboxWrite = { mutations: [], wake: [], bytes: 0 };
+  if (events.length === 0) return out;
+  const batch: OutboxBatch = {
+    stream: options.stream,
+    order: options.order,
+    createdAt: options.now,
+    events,
+    attempts: 0,
+  };
+  const key = keys.outbox(sink, options.stream, options.order);
+  out.mutations.push({ type: "set", key, value: batch });
+  out.wake.push({ sink, stream: options.stream });
+  out.bytes += estimateBytes(key, batch);
+  return out;
 }
 
 /**
@@ -75,18 +144,10 @@ export function outboxWrite(
 ): OutboxWrite {
   const out: OutboxWrite = { mutations: [], wake: [], bytes: 0 };
   const add = (sink: Sink, batchEvents: (RealtimeEvent | PushEvent)[]) => {
-    if (batchEvents.length === 0) return;
-    const batch: OutboxBatch = {
-      stream: options.stream,
-      order: options.order,
-      createdAt: options.now,
-      events: batchEvents,
-      attempts: 0,
-    };
-    const key = keys.outbox(sink, options.stream, options.order);
-    out.mutations.push({ type: "set", key, value: batch });
-    out.wake.push({ sink, stream: options.stream });
-    out.bytes += estimateBytes(key, batch);
+    const one = outboxBatchWrite(sink, options, batchEvents);
+    out.mutations.push(...one.mutations);
+    out.wake.push(...one.wake);
+    out.bytes += one.bytes;
   };
   add("realtime", events);
   if (options.push) {
@@ -106,7 +167,7 @@ function toPush(event: Extract<RoomEvent, { type: "message.created" }>, text: st
     messageId: message.id,
     seq: message.seq,
     sender: message.sender,
-    text,
+    text: [...text].slice(0, PUSH_TEXT_LENGTH).join(""),
     recipients: Object.keys(event.unread),
   };
 }

@@ -45,6 +45,46 @@ export const keys = {
   /** Prefix of every pending outbox batch of a sink (or, with a stream, of one stream). */
   outboxPending: (sink: string, stream?: string) =>
     (stream === undefined ? ["outbox", sink] : ["outbox", sink, stream]) as readonly string[],
+  /** Which process drains a stream right now (`OutboxLease`); advisory, it expires. */
+  outboxLease: (sink: string, stream: string) => ["outbox_lease", sink, stream] as const,
+  /** A batch that failed its last attempt (`DeadBatch`), kept for operators to replay. */
+  outboxDead: (sink: string, stream: string, order: number) => ["outbox_dead", sink, stream, order] as const,
+  /** Prefix of every dead batch (or of one sink's). */
+  outboxDeadAll: (sink?: string) =>
+    (sink === undefined ? ["outbox_dead"] : ["outbox_dead", sink]) as readonly string[],
+  /** A wake message the queue gave up on (`keysIfUndelivered`); the sweep clears it. */
+  outboxLostWake: (id: string) => ["outbox_lost_wake", id] as const,
+  /** Prefix of the lost wake messages. */
+  outboxLostWakes: () => ["outbox_lost_wake"] as const,
+  /** What OneSignal answered for one push (`PushOutcome`), kept for a while. */
+  pushOutcome: (eventId: string, group: string) => ["push_outcome", eventId, group] as const,
+  /** The user's notification preferences (`Preferences`). */
+  preferences: (userId: string) => ["prefs", userId] as const,
+  /** `followerId` follows `followeeId` (`FollowEdge`); prefix `["follow", id]` lists whom id follows. */
+  follow: (followerId: string, followeeId: string) => ["follow", followerId, followeeId] as const,
+  /** Prefix of the users `followerId` follows, in id order. */
+  following: (followerId: string) => ["follow", followerId] as const,
+  /** The reverse edge of `follow`, written in the same commit: `followerId` follows `followeeId`. */
+  follower: (followeeId: string, followerId: string) => ["follower", followeeId, followerId] as const,
+  /** Prefix of the users following `followeeId`, in id order. */
+  followers: (followeeId: string) => ["follower", followeeId] as const,
+  /** How many users follow `userId` (`Deno.KvU64`), changed with `sum` in the edge's commit. */
+  followersCount: (userId: string) => ["follow_count", userId, "followers"] as const,
+  /** How many users `userId` follows (`Deno.KvU64`), changed with `sum` in the edge's commit. */
+  followingCount: (userId: string) => ["follow_count", userId, "following"] as const,
+  /** Marks that `followerId` already notified `followeeId` of a follow recently (expires). */
+  followNotified: (followerId: string, followeeId: string) =>
+    ["follow_notified", followerId, followeeId] as const,
+  /** `blockerId` blocked `blockedId` (`BlockRecord`). */
+  block: (blockerId: string, blockedId: string) => ["block", blockerId, blockedId] as const,
+  /** Prefix of the users `blockerId` blocked, in id order. */
+  blocks: (blockerId: string) => ["block", blockerId] as const,
+  /** The user's notification feed head (`NotificationHead`): last seq, unread count, read-all mark. */
+  notificationHead: (userId: string) => ["notif_head", userId] as const,
+  /** One notification (`StoredNotification`); numeric seq so listing returns them in order. */
+  notification: (userId: string, seq: number) => ["notif", userId, seq] as const,
+  /** Prefix of the user's notifications, oldest first (list with `reverse` for newest first). */
+  notifications: (userId: string) => ["notif", userId] as const,
 };
 
 /** A key as built by `keys`. */

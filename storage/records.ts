@@ -125,3 +125,52 @@ export type RoomEvent =
     readAt: number;
     unreadCount: number;
   };
+
+/** A user's notification preferences; a user without a record has the defaults. */
+export interface Preferences {
+  enableAllPush: boolean;
+  enableAllInApp: boolean;
+  /** A OneSignal subscription id to target instead of the user's external id. */
+  oneSignalPlayerId: string | null;
+  /** Rooms whose messages send no push to this user. */
+  mutedRoomIds: string[];
+}
+
+/** `follower follows followee`: stored under both `keys.follow` and `keys.follower`. */
+export interface FollowEdge {
+  createdAt: number;
+}
+
+/** `blocker blocked blocked`, stored under `keys.block`. */
+export interface BlockRecord {
+  createdAt: number;
+}
+
+/**
+ * A user's notification feed head. Every commit that adds a notification or
+ * marks some read checks it, so `unread` is exact.
+ */
+export interface NotificationHead {
+  /** Seq of the newest notification, 0 before the first; also orders the user's outbox stream. */
+  lastSeq: number;
+  /** How many notifications are unread: those above `readAllSeq` whose `isRead` is false. */
+  unread: number;
+  /** Every notification with a seq at or below this one is read ("mark all read"). */
+  readAllSeq: number;
+}
+
+/** One notification row, keyed by user and seq. */
+export interface StoredNotification {
+  id: string;
+  seq: number;
+  /** What happened, e.g. `"follow"`, `"group.added"`. */
+  type: string;
+  title: string;
+  body: string;
+  /** Where a client goes when it is opened, e.g. `/users/alice`. */
+  link: string | null;
+  metadata: Record<string, unknown>;
+  /** Read one by one; `NotificationHead.readAllSeq` also marks it read. */
+  isRead: boolean;
+  createdAt: number;
+}

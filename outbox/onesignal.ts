@@ -1,0 +1,150 @@
+/**
+ * @module The push sink around the real `@onesignal/node-onesignal` client:
+ * preferences are read at delivery, each recipient group gets one notification
+ * with a deterministic idempotency key, and OneSignal's answer is recorded.
+ */
+import {
+  createConfiguration,
+  DefaultApi,
+  Notification,
+  type PromiseHttpLibrary,
+  type RequestContext,
+  ResponseContext,
+  ServerConfiguration,
+  wrapHttpLibrary,
+} from "@onesignal/node-onesignal";
+import { keys } from "../storage/keys.ts";
+import { getManyPreferences } from "../storage/preferences.ts";
+import type { OutboxMetrics } from "./metrics.ts";
+import type { OutboxBatch, PushEvent } from "./outbox.ts";
+import {
+  buildNotification,
+  pushEventId,
+  type PushTarget,
+  pushTargets,
+  targetGroup,
+} from "./push_notification.ts";
+import { isPermanentStatus, type OutboxSink, PermanentDeliveryError } from "./sink.ts";
+
+/** OneSignal's public API. */
+export const ONESIGNAL_API_URL = "https://api.onesignal.com";
+/** How long a push outcome is kept in KV. */
+export const PUSH_OUTCOME_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** What the push sink needs. */
+export interface OneSignalOptions {
+  appId: string;
+  restApiKey: string;
+  /** Base URL; `ONESIGNAL_API_URL` points it at a local recorder in tests. */
+  apiUrl?: string;
+  /** Per-request timeout; a hanging service counts as a failed attempt. */
+  timeoutMs?: number;
+}
+
+/** What OneSignal answered for one recipient group, kept for a week. */
+export interface PushOutcome {
+  outcome: "sent" | "not_delivered";
+  notificationId?: string;
+  errors?: unknown;
+  recipients: number;
+  at: number;
+}
+
+/** The OneSignal client, with a request timeout. */
+export function createOneSignalClient(options: OneSignalOptions): DefaultApi {
+  const base = (options.apiUrl ?? ONESIGNAL_API_URL).replace(/\/+$/, "");
+  return new DefaultApi(createConfiguration({
+    restApiKey: options.restApiKey,
+    baseServer: new ServerConfiguration(base, {}),
+    httpApi: wrapHttpLibrary(fetchWithTimeout(options.timeoutMs ?? 10_000)),
+  }));
+}
+
+/**
+ * The push sink. A 200 without an `id`, or with `errors`, is recorded as not
+ * delivered and counted, never retried; network errors, timeouts, 429 and 5xx
+ * are retried by the watcher; a 400 will never pass and goes to the dead letters.
+ */
+export function createPushSink(
+  kv: Deno.Kv,
+  client: DefaultApi,
+  options: { appId: string; metrics?: OutboxMetrics },
+): OutboxSink<PushEvent> {
+  async function send(event: PushEvent, target: PushTarget): Promise<void> {
+    const body = buildNotification(options.appId, event, target);
+    let response;
+    try {
+      response = await client.createNotification(Object.assign(new Notification(), body));
+    } catch (err) {
+      throw classify(err);
+    }
+    const errors = response.errors;
+    const hasErrors = errors !== undefined && errors !== null &&
+      !(Array.isArray(errors) && errors.length === 0) &&
+      !(typeof errors === "object" && Object.keys(errors).length === 0);
+    const sent = Boolean(response.id) && !hasErrors;
+    options.metrics?.pushOutcome(sent ? "sent" : "not_delivered");
+    if (!sent) {
+      console.warn(`push: ${pushEventId(event)} not delivered to ${target.userIds.length} user(s):`, errors);
+    }
+    const outcome: PushOutcome = {
+      outcome: sent ? "sent" : "not_delivered",
+      ...(response.id ? { notificationId: response.id } : {}),
+      ...(hasErrors ? { errors } : {}),
+      recipients: target.userIds.length,
+      at: Date.now(),
+    };
+    await kv.set(keys.pushOutcome(pushEventId(event), targetGroup(target)), outcome, {
+      expireIn: PUSH_OUTCOME_TTL_MS,
+    }).catch(() => {}); // the outcome is a record for operators, not worth a retried push
+  }
+
+  return {
+    async deliver(batches: OutboxBatch<PushEvent>[]) {
+      for (const [i, batch] of batches.entries()) {
+        try {
+          for (const event of batch.events) {
+            const preferences = await getManyPreferences(kv, event.recipients);
+            const { targets, skipped } = pushTargets(event, preferences);
+            if (skipped.length > 0) options.metrics?.pushOutcome("skipped", skipped.length);
+            for (const target of targets) await send(event, target);
+          }
+        } catch (error) {
+          return { delivered: i, error };
+        }
+      }
+      return { delivered: batches.length };
+    },
+  };
+}
+
+function fetchWithTimeout(timeoutMs: number): PromiseHttpLibrary {
+  return {
+    async send(request: RequestContext): Promise<ResponseContext> {
+      const response = await fetch(request.getUrl(), {
+        method: request.getHttpMethod().toString(),
+        body: request.getBody() as BodyInit | undefined,
+        headers: request.getHeaders(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => headers[name] = value);
+      const text = await response.text();
+      return new ResponseContext(response.status, headers, {
+        text: () => Promise.resolve(text),
+        binary: () => Promise.resolve(new TextEncoder().encode(text) as unknown as Buffer),
+      });
+    },
+  };
+}
+
+function classify(err: unknown): unknown {
+  const status = (err as { code?: unknown }).code;
+  if (typeof status === "number" && isPermanentStatus(status)) {
+    const body = JSON.stringify((err as { body?: unknown }).body ?? "").slice(0, 200);
+    return new PermanentDeliveryError(`OneSignal refused the notification: HTTP ${status} ${body}`, {
+      cause: err,
+    });
+  }
+  return err;
+}

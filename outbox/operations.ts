@@ -1,0 +1,160 @@
+/**
+ * @module What operators do with the outbox (the `deno task outbox` CLI, health
+ * and metrics): count batches, list dead ones, replay them, purge them.
+ */
+import { keys } from "../storage/keys.ts";
+import {
+  batchId,
+  type DeadBatch,
+  type OutboxBatch,
+  parseBatchId,
+  type Sink,
+  type WakeMessage,
+} from "./outbox.ts";
+import { wakeQueueMessage } from "./watcher.ts";
+
+/** Batches by state: waiting for a first attempt, waiting for a retry, dead. */
+export interface OutboxCounts {
+  pending: number;
+  retrying: number;
+  dead: number;
+}
+
+/** Counts more detailed than health's: per sink, and the age of the oldest pending batch. */
+export interface OutboxStats extends OutboxCounts {
+  bySink: Record<string, OutboxCounts>;
+  oldestPendingAgeMs: number | null;
+  /** True when a count stopped at `limit` rows. */
+  capped: boolean;
+}
+
+/** Reads at most this many rows per state by default (health and metrics stay cheap). */
+export const COUNT_LIMIT = 10_000;
+
+/** Counts the outbox; each state stops at `limit` rows. */
+export async function outboxStats(
+  kv: Deno.Kv,
+  options: { limit?: number; now?: number } = {},
+): Promise<OutboxStats> {
+  const limit = options.limit ?? COUNT_LIMIT;
+  const now = options.now ?? Date.now();
+  const stats: OutboxStats = {
+    pending: 0,
+    retrying: 0,
+    dead: 0,
+    bySink: {},
+    oldestPendingAgeMs: null,
+    capped: false,
+  };
+  const sinkCounts = (sink: string) => stats.bySink[sink] ??= { pending: 0, retrying: 0, dead: 0 };
+  let rows = 0;
+  for await (const entry of kv.list<OutboxBatch>({ prefix: ["outbox"] }, { limit })) {
+    rows++;
+    const state = entry.value.attempts > 0 ? "retrying" : "pending";
+    stats[state]++;
+    sinkCounts(String(entry.key[1]))[state]++;
+    const age = now - entry.value.createdAt;
+    if (stats.oldestPendingAgeMs === null || age > stats.oldestPendingAgeMs) stats.oldestPendingAgeMs = age;
+  }
+  let dead = 0;
+  for await (const entry of kv.list<DeadBatch>({ prefix: keys.outboxDeadAll() }, { limit })) {
+    dead++;
+    stats.dead++;
+    sinkCounts(String(entry.key[1])).dead++;
+  }
+  stats.capped = rows >= limit || dead >= limit;
+  return stats;
+}
+
+/** The counts `/healthz` shows. */
+export async function outboxCounts(kv: Deno.Kv): Promise<OutboxCounts> {
+  const { pending, retrying, dead } = await outboxStats(kv);
+  return { pending, retrying, dead };
+}
+
+/** One dead batch as operators see it. */
+export interface DeadSummary {
+  id: string;
+  sink: Sink;
+  stream: string;
+  order: number;
+  attempts: number;
+  events: number;
+  lastError?: string;
+  deadAt: number;
+}
+
+/** The dead batches, oldest stream order first, at most `limit`. */
+export async function listDead(kv: Deno.Kv, options: { limit?: number } = {}): Promise<DeadSummary[]> {
+  const out: DeadSummary[] = [];
+  const iter = kv.list<DeadBatch>({ prefix: keys.outboxDeadAll() }, { limit: options.limit ?? 1000 });
+  for await (const { value } of iter) {
+    out.push({
+      id: batchId(value.sink, value.stream, value.order),
+      sink: value.sink,
+      stream: value.stream,
+      order: value.order,
+      attempts: value.attempts,
+      events: value.events.length,
+      ...(value.lastError ? { lastError: value.lastError } : {}),
+      deadAt: value.deadAt,
+    });
+  }
+  return out;
+}
+
+/**
+ * Moves dead batches back to pending with fresh attempts, and enqueues a wake
+ * for their streams in the same commit. A server on the same KV delivers them
+ * at once (queue) or at its next sweep (another process on a local file).
+ * Returns how many were replayed.
+ *
+ * @throws {RangeError} when `id` is not a batch id or no such dead batch exists.
+ */
+export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: true }): Promise<number> {
+  const entries: Deno.KvEntry<DeadBatch>[] = [];
+  if ("id" in target) {
+    const ref = parseBatchId(target.id);
+    if (!ref) throw new RangeError(`Not a batch id: ${target.id} (expected {sink}:{stream}:{order})`);
+    const entry = await kv.get<DeadBatch>(keys.outboxDead(ref.sink, ref.stream, ref.order));
+    if (entry.value === null) throw new RangeError(`No dead batch ${target.id}`);
+    entries.push(entry as Deno.KvEntry<DeadBatch>);
+  } else {
+    for await (const entry of kv.list<DeadBatch>({ prefix: keys.outboxDeadAll() })) entries.push(entry);
+  }
+  let replayed = 0;
+  for (let i = 0; i < entries.length; i += 20) {
+    const part = entries.slice(i, i + 20);
+    const op = kv.atomic();
+    for (const entry of part) {
+      const { sink, deadAt: _deadAt, lastError: _lastError, ...batch } = entry.value;
+      const pending: OutboxBatch = { ...batch, attempts: 0 };
+      const key = keys.outbox(sink, batch.stream, batch.order);
+      op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending);
+    }
+    const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
+    op.enqueue(wake.value as WakeMessage, wake.options);
+    if ((await op.commit()).ok) replayed += part.length;
+  }
+  return replayed;
+}
+
+/** Deletes every dead batch (and parked wake messages); returns how many batches went. */
+export async function purgeDead(kv: Deno.Kv): Promise<number> {
+  let purged = 0;
+  for (const prefix of [keys.outboxDeadAll(), keys.outboxLostWakes()]) {
+    const batch: Deno.KvKey[] = [];
+    const flush = async () => {
+      const op = kv.atomic();
+      for (const key of batch.splice(0)) op.delete(key);
+      await op.commit();
+    };
+    for await (const entry of kv.list({ prefix })) {
+      batch.push(entry.key);
+      if (prefix === keys.outboxDeadAll()) purged++;
+      if (batch.length >= 500) await flush();
+    }
+    if (batch.length > 0) await flush();
+  }
+  return purged;
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { keys } from "../storage/keys.ts";
+import type { StoredMessage } from "../storage/records.ts";
+import { batchId, outboxBatchWrite, outboxWrite, parseBatchId, roomStream, userStream } from "./outbox.ts";
+
+Deno.test("keys pins the outbox layouts (a change is a data migration)", () => {
+  assert.deepEqual(keys.outbox("realtime", "room:r", 3), ["outbox", "realtime", "room:r", 3]);
+  assert.deepEqual(keys.outboxPending("push"), ["outbox", "push"]);
+  assert.deepEqual(keys.outboxPending("push", "room:r"), ["outbox", "push", "room:r"]);
+  assert.deepEqual(keys.outboxLease("realtime", "room:r"), ["outbox_lease", "realtime", "room:r"]);
+  assert.deepEqual(keys.outboxDead("realtime", "room:r", 3), ["outbox_dead", "realtime", "room:r", 3]);
+  assert.deepEqual(keys.outboxDeadAll(), ["outbox_dead"]);
+  assert.deepEqual(keys.outboxDeadAll("push"), ["outbox_dead", "push"]);
+  assert.deepEqual(keys.outboxLostWake("x"), ["outbox_lost_wake", "x"]);
+  assert.deepEqual(keys.pushOutcome("push:r:1", "g"), ["push_outcome", "push:r:1", "g"]);
+  assert.deepEqual(keys.preferences("u"), ["prefs", "u"]);
+});
+
+Deno.test("batchId() and parseBatchId() round-trip, streams with colons included", () => {
+  const id = batchId("realtime", roomStream("g_1"), 12);
+  assert.equal(id, "realtime:room:g_1:12");
+  assert.deepEqual(parseBatchId(id), { sink: "realtime", stream: "room:g_1", order: 12 });
+  assert.deepEqual(parseBatchId(batchId("push", userStream("a"), 1)), {
+    sink: "push",
+    stream: "user:a",
+    order: 1,
+  });
+  assert.equal(parseBatchId("nope"), null);
+  assert.equal(parseBatchId("realtime:room:x:abc"), null);
+});
+
+const message: StoredMessage = {
+  id: "g_1:1",
+  roomId: "g_1",
+  seq: 1,
+  senderId: "alice",
+  sender: { id: "alice", name: "Alice", avatar: null },
+  content: "x".repeat(150),
+  type: "text",
+  reactions: {},
+  createdAt: 1000,
+};
+
+Deno.test("outboxWrite() writes a realtime batch, and a push batch only when push is on", () => {
+  const events = [{ type: "message.created" as const, message, unread: { bob: 1 } }];
+  const off = outboxWrite(
+    { stream: "room:g_1", order: 4, now: 5, push: false },
+    events,
+    (e) => e.message.content,
+  );
+  assert.deepEqual(off.wake, [{ sink: "realtime", stream: "room:g_1" }]);
+  assert.equal(off.mutations.length, 1);
+  const on = outboxWrite(
+    { stream: "room:g_1", order: 4, now: 5, push: true },
+    events,
+    (e) => e.message.content,
+  );
+  assert.deepEqual(on.wake.map((w) => w.sink), ["realtime", "push"]);
+  const push = (on.mutations[1] as { value: { events: { text: string; recipients: string[] }[] } }).value;
+  assert.equal(push.events[0]!.text.length, 100);
+  assert.deepEqual(push.events[0]!.recipients, ["bob"]);
+});
+
+Deno.test("outboxBatchWrite() writes nothing for no events", () => {
+  const out = outboxBatchWrite("realtime", { stream: userStream("a"), order: 1, now: 1 }, []);
+  assert.deepEqual(out, { mutations: [], wake: [], bytes: 0 });
+});

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { DEFAULT_PREFERENCES } from "../storage/preferences.ts";
+import type { Preferences } from "../storage/records.ts";
+import type { PushMessageEvent } from "./outbox.ts";
+import { buildNotification, idempotencyKey, pushEventId, pushTargets } from "./push_notification.ts";
+
+const event: PushMessageEvent = {
+  type: "push.message",
+  roomId: "g_1",
+  messageId: "g_1:7",
+  seq: 7,
+  sender: { id: "alice", name: "Alice", avatar: "https://img.example/a.png" },
+  text: "hello",
+  recipients: ["carol", "bob", "dave", "erin"],
+};
+
+const prefs = (p: Partial<Preferences>): Preferences => ({ ...DEFAULT_PREFERENCES, mutedRoomIds: [], ...p });
+
+Deno.test("pushTargets() skips push-off and muted users and targets player ids by subscription", () => {
+  const { targets, skipped } = pushTargets(
+    event,
+    new Map([
+      ["bob", prefs({})],
+      ["carol", prefs({ enableAllPush: false })],
+      ["dave", prefs({ mutedRoomIds: ["g_1"] })],
+      ["erin", prefs({ oneSignalPlayerId: "sub-erin" })],
+    ]),
+  );
+  assert.deepEqual(skipped, ["carol", "dave"]);
+  assert.deepEqual(targets, [
+    { kind: "external_id", userIds: ["bob"] },
+    { kind: "subscription", userIds: ["erin"], subscriptionIds: ["sub-erin"] },
+  ]);
+});
+
+Deno.test("idempotencyKey() is a stable UUID per event and target group", () => {
+  const bob = { kind: "external_id" as const, userIds: ["bob"] };
+  const key = idempotencyKey(pushEventId(event), bob);
+  assert.match(key, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(idempotencyKey(pushEventId(event), { kind: "external_id", userIds: ["bob"] }), key);
+  assert.notEqual(idempotencyKey(pushEventId(event), { kind: "external_id", userIds: ["carol"] }), key);
+  assert.notEqual(idempotencyKey("push:g_1:8", bob), key);
+});
+
+Deno.test("buildNotification() builds API.md's push body", () => {
+  const body = buildNotification("app-1", { ...event, text: "y".repeat(140) }, {
+    kind: "external_id",
+    userIds: ["bob"],
+  });
+  assert.equal(body.app_id, "app-1");
+  assert.equal(body.target_channel, "push");
+  assert.deepEqual(body.include_aliases, { external_id: ["bob"] });
+  assert.deepEqual(body.headings, { en: "Pesan dari Alice" });
+  assert.equal(body.contents.en, "y".repeat(100));
+  assert.equal(body.url, "/messages?room=g_1");
+  assert.equal(body.chrome_web_icon, "https://img.example/a.png");
+  assert.deepEqual(body.data, { type: "new-message", roomId: "g_1", messageId: "g_1:7", seq: 7 });
+  const sub = buildNotification("app-1", event, {
+    kind: "subscription",
+    userIds: ["e"],
+    subscriptionIds: ["s"],
+  });
+  assert.deepEqual(sub.include_subscription_ids, ["s"]);
+  assert.equal(sub.include_aliases, undefined);
+});

@@ -1,0 +1,176 @@
+/**
+ * @module From outbox events to Pusher channel events (API.md's "Realtime" table):
+ * channel names, payloads, the 10 KB truncation and batches of ten. Pure.
+ */
+import type { TypingEvent } from "../actors/room_actor.ts";
+import { iso, messageView } from "../chat/views.ts";
+import type { RoomEvent } from "../storage/records.ts";
+import type { NotificationEvent, RealtimeEvent } from "./outbox.ts";
+
+/** One event as `triggerBatch` takes it: `data` is already JSON. */
+export interface PusherEvent {
+  channel: string;
+  name: string;
+  data: string;
+}
+
+/** Pusher refuses event data over 10 KB. */
+export const MAX_EVENT_BYTES = 10 * 1024;
+/** Pusher takes at most ten events per batch call. */
+export const MAX_BATCH_EVENTS = 10;
+
+/** The private channel of a room's members. */
+export function roomChannel(roomId: string): string {
+  return `private-room-${roomId}`;
+}
+
+/** The presence channel of a room (who is looking at it). */
+export function presenceRoomChannel(roomId: string): string {
+  return `presence-room-${roomId}`;
+}
+
+/** The private channel of one user (all their devices). */
+export function userChannel(userId: string): string {
+  return `private-user-${userId}`;
+}
+
+/** What mapping needs besides the event: each user's unread total, read at delivery. */
+export interface MappingContext {
+  totalUnread: (userId: string) => number;
+}
+
+/** Users whose unread total the events' payloads carry. */
+export function usersNeedingTotals(events: RealtimeEvent[]): string[] {
+  const ids = new Set<string>();
+  for (const event of events) {
+    if (event.type === "message.created") { for (const id of Object.keys(event.unread)) ids.add(id); }
+    if (event.type === "message.read") ids.add(event.readBy);
+  }
+  return [...ids];
+}
+
+/**
+ * The Pusher events that tell clients about one outbox event. Room events carry
+ * the room's `seq`; data over 10 KB is replaced by a stub that says where to
+ * fetch the rest (`truncated: true`).
+ */
+export function toPusherEvents(event: RealtimeEvent, context: MappingContext): PusherEvent[] {
+  switch (event.type) {
+    case "room.created":
+      // Members' clients refresh their room list; the room has no message yet.
+      return event.memberIds.map((userId) =>
+        encodeEvent(userChannel(userId), "room-created", {
+          roomId: event.roomId,
+          seq: 0,
+          memberIds: event.memberIds,
+        })
+      );
+    case "message.created":
+      return messageCreated(event, context);
+    case "message.read": {
+      const stub = { roomId: event.roomId, seq: event.seq, messageId: event.messageId };
+      return [
+        encodeEvent(roomChannel(event.roomId), "message-read", {
+          ...stub,
+          readBy: event.readBy,
+          readAt: iso(event.readAt),
+        }),
+        encodeEvent(userChannel(event.readBy), "unread-updated", {
+          roomId: event.roomId,
+          seq: event.seq,
+          unreadCount: event.unreadCount,
+          totalUnread: context.totalUnread(event.readBy),
+        }),
+      ];
+    }
+    case "notification":
+      return [notification(event)];
+    default:
+      return unknownEvent(event);
+  }
+}
+
+/** The room channel's `user-typing` event; typing is never stored. */
+export function typingEvent(event: TypingEvent): PusherEvent {
+  return encodeEvent(roomChannel(event.roomId), "user-typing", {
+    roomId: event.roomId,
+    userId: event.userId,
+    userName: event.userName,
+    isTyping: event.isTyping,
+  });
+}
+
+/**
+ * Serializes `data`; when it exceeds 10 KB, sends `{...stub, truncated: true}`
+ * instead (the stub names the room, seq and message to fetch).
+ */
+export function encodeEvent(
+  channel: string,
+  name: string,
+  data: Record<string, unknown>,
+  stub: Record<string, unknown> = pickStub(data),
+): PusherEvent {
+  const json = JSON.stringify(data);
+  if (utf8Length(json) <= MAX_EVENT_BYTES) return { channel, name, data: json };
+  return { channel, name, data: JSON.stringify({ ...stub, truncated: true }) };
+}
+
+/** Splits items into runs of at most `size`, in order. */
+export function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** UTF-8 length of a string, without allocating. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function messageCreated(
+  event: Extract<RoomEvent, { type: "message.created" }>,
+  context: MappingContext,
+): PusherEvent[] {
+  const message = messageView(event.message, { receiverId: event.receiverId, readAt: null });
+  const stub = { roomId: message.roomId, seq: message.seq, messageId: message.id };
+  const out = [encodeEvent(roomChannel(message.roomId), "new-message", { ...message }, stub)];
+  for (const [userId, unreadCount] of Object.entries(event.unread)) {
+    const counts = { unreadCount, totalUnread: context.totalUnread(userId) };
+    out.push(
+      encodeEvent(
+        userChannel(userId),
+        "new-message",
+        { message, roomId: message.roomId, ...counts },
+        { ...stub, ...counts },
+      ),
+    );
+  }
+  return out;
+}
+
+function notification(event: NotificationEvent): PusherEvent {
+  const id = event.notification.id;
+  return encodeEvent(userChannel(event.userId), "notification", event.notification, { id });
+}
+
+function pickStub(data: Record<string, unknown>): Record<string, unknown> {
+  const stub: Record<string, unknown> = {};
+  for (const name of ["roomId", "seq", "messageId", "id"]) if (name in data) stub[name] = data[name];
+  return stub;
+}
+
+/** Adding an event type without mapping it fails type checking here. */
+function unknownEvent(event: never): PusherEvent[] {
+  console.warn(`outbox: no realtime mapping for event type ${(event as { type?: string }).type}`);
+  return [];
+}

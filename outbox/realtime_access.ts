@@ -1,0 +1,157 @@
+/**
+ * @module Who may subscribe to which channel (channel authorization), webhook
+ * verification, presence from webhooks, and the `pusher-js` options clients get.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type Pusher from "pusher";
+import { isActive } from "../actors/room_head.ts";
+import type { RealtimeConfig } from "../config.ts";
+import { HttpError } from "../http_error.ts";
+import { applyPresence } from "../storage/presence.ts";
+import type { Profile } from "../storage/records.ts";
+import { readHead } from "../storage/room_reads.ts";
+
+/** The app credentials shared by the publisher, the gateway and the auth endpoint. */
+export interface PusherCredentials {
+  appId: string;
+  key: string;
+  secret: string;
+}
+
+/** One webhook event, as Pusher (and the embedded gateway) report them. */
+export interface PresenceWebhookEvent {
+  name: string;
+  channel: string;
+  user_id?: string;
+}
+
+const USER_CHANNEL = /^private-user-([A-Za-z0-9_\-=@,.;]{1,128})$/;
+const ROOM_CHANNEL = /^(?:private|presence)-room-([A-Za-z0-9_\-=@,.;]{1,128})$/;
+
+/**
+ * Signs a subscription for `user`: their own user channel, and the private and
+ * presence channels of rooms they are an active member of.
+ *
+ * @throws {HttpError} 403 for any other channel.
+ */
+export async function authorizeChannel(
+  kv: Deno.Kv,
+  pusher: Pusher,
+  user: Profile,
+  request: { socketId: string; channel: string },
+): Promise<{ auth: string; channel_data?: string }> {
+  const { socketId, channel } = request;
+  const own = USER_CHANNEL.exec(channel);
+  if (own) {
+    if (own[1] !== user.id) throw new HttpError(403, "Not your user channel");
+    return pusher.authorizeChannel(socketId, channel);
+  }
+  const room = ROOM_CHANNEL.exec(channel);
+  if (!room) throw new HttpError(403, "Channel not allowed");
+  const head = (await readHead(kv, room[1]!)).value;
+  if (!head || !isActive(head.members[user.id])) throw new HttpError(403, "Not a member of this room");
+  if (channel.startsWith("presence-")) {
+    return pusher.authorizeChannel(socketId, channel, {
+      user_id: user.id,
+      user_info: { name: user.name, avatar: user.avatar },
+    });
+  }
+  return pusher.authorizeChannel(socketId, channel);
+}
+
+/** Whether a webhook carries our key and a valid `X-Pusher-Signature` (constant-time). */
+export function verifyWebhook(
+  credentials: PusherCredentials,
+  request: { key: string | undefined; signature: string | undefined; body: string },
+): boolean {
+  if (request.key !== credentials.key || !request.signature) return false;
+  const expected = createHmac("sha256", credentials.secret).update(request.body).digest();
+  const given = /^[0-9a-f]{64}$/i.test(request.signature) ? hexBytes(request.signature) : null;
+  return given !== null && timingSafeEqual(expected, given);
+}
+
+/**
+ * Updates online state from webhook events, in order: a user's own channel
+ * occupied or vacated, and presence members added or removed. Other events are ignored.
+ */
+export async function applyPresenceWebhook(
+  kv: Deno.Kv,
+  events: PresenceWebhookEvent[],
+  now = Date.now(),
+): Promise<void> {
+  for (const event of events) {
+    const own = USER_CHANNEL.exec(event.channel);
+    if (own && (event.name === "channel_occupied" || event.name === "channel_vacated")) {
+      await applyPresence(kv, {
+        userId: own[1]!,
+        channel: event.channel,
+        present: event.name === "channel_occupied",
+      }, now);
+    } else if (
+      event.channel.startsWith("presence-") && typeof event.user_id === "string" &&
+      (event.name === "member_added" || event.name === "member_removed")
+    ) {
+      await applyPresence(kv, {
+        userId: event.user_id,
+        channel: event.channel,
+        present: event.name === "member_added",
+      }, now);
+    }
+  }
+}
+
+/** The `pusher-js` options a client connects with. */
+export interface ClientConfig {
+  key: string;
+  cluster: string;
+  wsHost?: string;
+  wsPort?: number;
+  wssPort?: number;
+  forceTLS: boolean;
+  enabledTransports?: ("ws" | "wss")[];
+  authEndpoint: string;
+}
+
+/**
+ * The client options: for the embedded gateway, the host and port the client
+ * reached us on (so proxies work), else the server's port; for Pusher, its cluster or host.
+ */
+export function clientConfig(
+  realtime: RealtimeConfig,
+  key: string,
+  request: { url: string; host?: string; forwardedProto?: string; serverPort?: number },
+): ClientConfig {
+  const url = new URL(request.url);
+  const tls = (request.forwardedProto?.split(",")[0]?.trim() ?? url.protocol.replace(":", "")) === "https";
+  const origin = `${tls ? "https" : "http"}://${request.host ?? url.host}`;
+  const authEndpoint = `${origin}/api/pusher/auth`;
+  if (realtime.kind === "pusher") {
+    if (!realtime.host) return { key, cluster: realtime.cluster ?? "mt1", forceTLS: true, authEndpoint };
+    return {
+      key,
+      cluster: realtime.cluster ?? "mt1",
+      wsHost: realtime.host,
+      ...(realtime.useTLS ? { wssPort: realtime.port ?? 443 } : { wsPort: realtime.port ?? 80 }),
+      forceTLS: realtime.useTLS,
+      enabledTransports: [realtime.useTLS ? "wss" : "ws"],
+      authEndpoint,
+    };
+  }
+  const reached = new URL(origin);
+  const port = reached.port ? Number(reached.port) : request.host ? (tls ? 443 : 80) : request.serverPort;
+  return {
+    key,
+    cluster: "mt1", // pusher-js insists on a cluster; wsHost takes precedence
+    wsHost: reached.hostname,
+    ...(tls ? { wssPort: port ?? 443 } : { wsPort: port ?? 80 }),
+    forceTLS: tls,
+    enabledTransports: [tls ? "wss" : "ws"],
+    authEndpoint,
+  };
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { CommitBatcher } from "../storage/commit_batcher.ts";
+import { keys } from "../storage/keys.ts";
+import { OutboxMetrics } from "./metrics.ts";
+import { listDead, outboxStats, replayDead } from "./operations.ts";
+import {
+  type DeadBatch,
+  type OutboxBatch,
+  outboxBatchWrite,
+  type RealtimeEvent,
+  roomStream,
+} from "./outbox.ts";
+import { type OutboxSink, PermanentDeliveryError } from "./sink.ts";
+import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./watcher.ts";
+
+/** A sink that records what it got, and fails while `failing` says so. */
+class RecordingSink implements OutboxSink {
+  delivered: { stream: string; order: number }[] = [];
+  calls = 0;
+  failing: ((batch: OutboxBatch) => Error | null) | null = null;
+
+  deliver(batches: OutboxBatch[]) {
+    this.calls++;
+    for (const [i, batch] of batches.entries()) {
+      const error = this.failing?.(batch);
+      if (error) return Promise.resolve({ delivered: i, error });
+      this.delivered.push({ stream: batch.stream, order: batch.order });
+    }
+    return Promise.resolve({ delivered: batches.length });
+  }
+
+  orders(stream: string): number[] {
+    return this.delivered.filter((d) => d.stream === stream).map((d) => d.order);
+  }
+}
+
+const event = (n: number): RealtimeEvent => ({ type: "room.created", roomId: `r${n}`, memberIds: [] });
+
+async function harness(options: Partial<WatcherOptions> & { nudge?: boolean; queue?: boolean } = {}) {
+  const kv = await Deno.openKv(":memory:");
+  const sink = new RecordingSink();
+  const metrics = new OutboxMetrics();
+  const nudge = { to: (_wake: unknown[]) => {} };
+  const batcher = new CommitBatcher(kv, {
+    ...(options.queue ? { toQueueMessage: (wake) => wakeQueueMessage(wake) } : {}),
+    onCommitted: (wake) => nudge.to(wake),
+  });
+  const watcher = new OutboxWatcher(kv, {
+    sinks: { realtime: sink },
+    batcher,
+    metrics,
+    retry: { baseMs: 20, maxMs: 40, maxAttempts: 3 },
+    sweepIntervalMs: 60_000,
+    ...options,
+  });
+  if (options.nudge !== false) nudge.to = (wake) => watcher.nudge(wake);
+  /** Commits one batch on a room stream, as a room commit would. */
+  const write = async (roomId: string, order: number) => {
+    const out = outboxBatchWrite("realtime", { stream: roomStream(roomId), order, now: Date.now() }, [
+      event(order),
+    ]);
+    await batcher.commit({ checks: [], mutations: out.mutations, wake: out.wake, bytes: out.bytes });
+  };
+  return {
+    kv,
+    sink,
+    metrics,
+    watcher,
+    batcher,
+    write,
+    async [Symbol.asyncDispose]() {
+      await watcher.stop();
+      await batcher.drain();
+      kv.close();
+      await watcher.listening;
+    },
+  };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function pendingRows(kv: Deno.Kv): Promise<Deno.KvEntry<OutboxBatch>[]> {
+  return await Array.fromAsync(kv.list<OutboxBatch>({ prefix: ["outbox"] }));
+}
+
+Deno.test("OutboxWatcher delivers each stream in order after the commit and deletes the rows", async () => {
+  await using t = await harness();
+  t.watcher.start();
+  await Promise.all(Array.from({ length: 30 }, (_, i) => t.write(`room${i % 3}`, Math.floor(i / 3) + 1)));
+  await until(() => t.sink.delivered.length === 30);
+  await t.watcher.settled();
+  for (const room of ["room0", "room1", "room2"]) {
+    assert.deepEqual(t.sink.orders(roomStream(room)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  }
+  assert.equal((await pendingRows(t.kv)).length, 0);
+  assert.equal((await t.kv.get(keys.outboxLease("realtime", roomStream("room0")))).value, null);
+  assert.equal(t.metrics.counter('outbox_deliveries_total{sink="realtime"}'), 30);
+});
+
+Deno.test("OutboxWatcher wakes from the queue alone when nothing nudges it", async () => {
+  await using t = await harness({ nudge: false, queue: true });
+  t.watcher.start();
+  await t.watcher.settled();
+  await t.write("a", 1);
+  await t.write("a", 2);
+  await until(() => t.sink.delivered.length === 2);
+  assert.deepEqual(t.sink.orders(roomStream("a")), [1, 2]);
+});
+
+Deno.test("OutboxWatcher sweeps at start what an earlier process left behind", async () => {
+  await using t = await harness({ nudge: false });
+  for (let order = 1; order <= 3; order++) await t.write("left", order);
+  await t.write("other", 1);
+  assert.equal(t.sink.calls, 0);
+  t.watcher.start();
+  await until(() => t.sink.delivered.length === 4);
+  assert.deepEqual(t.sink.orders(roomStream("left")), [1, 2, 3]);
+});
+
+Deno.test("OutboxWatcher keeps order behind a failed batch and retries it with backoff", async () => {
+  await using t = await harness();
+  let failures = 0;
+  t.sink.failing = (batch) =>
+    batch.order === 2 && failures++ < 2 ? new Error("HTTP 500 from the sink") : null;
+  t.watcher.start();
+  for (let order = 1; order <= 4; order++) await t.write("r", order);
+  await until(() => t.sink.delivered.length === 4);
+  assert.deepEqual(t.sink.orders(roomStream("r")), [1, 2, 3, 4]);
+  assert.equal(failures, 3); // two failures, then the call that passed
+  assert.equal(t.metrics.counter('outbox_failures_total{sink="realtime"}'), 2);
+  await t.watcher.settled();
+  assert.equal((await pendingRows(t.kv)).length, 0);
+});
+
+Deno.test("OutboxWatcher records attempts, lastError and nextAttemptAt on a failing row", async () => {
+  await using t = await harness({ retry: { baseMs: 60_000, maxMs: 60_000, maxAttempts: 3 } });
+  t.sink.failing = () => new Error("sink down");
+  t.watcher.start();
+  await t.write("r", 1);
+  await t.write("r", 2);
+  await until(async () => (await pendingRows(t.kv)).some((r) => r.value.attempts === 1));
+  await t.watcher.settled();
+  const [first, second] = await pendingRows(t.kv);
+  assert.equal(first!.value.attempts, 1);
+  assert.equal(first!.value.lastError, "sink down");
+  assert.ok(first!.value.nextAttemptAt! > Date.now() + 30_000);
+  assert.equal(second!.value.attempts, 0, "a later batch is not tried before the earlier one");
+  const stats = await outboxStats(t.kv);
+  assert.deepEqual([stats.pending, stats.retrying, stats.dead], [1, 1, 0]);
+});
+
+Deno.test("OutboxWatcher moves a batch to the dead letters after its last attempt and goes on", async () => {
+  await using t = await harness();
+  t.sink.failing = (batch) => batch.order === 1 ? new Error("always broken") : null;
+  t.watcher.start();
+  await t.write("r", 1);
+  await t.write("r", 2);
+  await until(() => t.sink.delivered.length === 1);
+  assert.deepEqual(t.sink.orders(roomStream("r")), [2]);
+  const dead = await listDead(t.kv);
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0]!.id, "realtime:room:r:1");
+  assert.equal(dead[0]!.attempts, 3);
+  assert.equal(dead[0]!.lastError, "always broken");
+  assert.equal(t.metrics.counter('outbox_dead_letters_total{sink="realtime"}'), 1);
+
+  t.sink.failing = null;
+  assert.equal(await replayDead(t.kv, { id: "realtime:room:r:1" }), 1);
+  await t.watcher.sweep(); // another process replayed it: this one finds it by sweeping
+  await until(() => t.sink.delivered.length === 2);
+  assert.deepEqual(t.sink.orders(roomStream("r")), [2, 1]);
+  assert.equal((await listDead(t.kv)).length, 0);
+});
+
+Deno.test("OutboxWatcher sends a batch that can never pass to the dead letters at once", async () => {
+  await using t = await harness();
+  t.sink.failing = (batch) => batch.order === 1 ? new PermanentDeliveryError("HTTP 400") : null;
+  t.watcher.start();
+  await t.write("r", 1);
+  await t.write("r", 2);
+  await until(() => t.sink.delivered.length === 1);
+  const dead = await t.kv.get<DeadBatch>(keys.outboxDead("realtime", roomStream("r"), 1));
+  assert.equal(dead.value?.attempts, 1);
+  assert.equal(t.sink.calls >= 2, true);
+});
+
+Deno.test("OutboxWatcher leaves a stream alone while another process holds its lease", async () => {
+  await using t = await harness({ leaseMs: 400 });
+  const lease = keys.outboxLease("realtime", roomStream("r"));
+  await t.kv.set(lease, { owner: "another-process", until: Date.now() + 300 });
+  t.watcher.start();
+  await t.write("r", 1);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.equal(t.sink.delivered.length, 0);
+  await until(() => t.sink.delivered.length === 1); // the lease expired: taken over
+  assert.deepEqual(t.sink.orders(roomStream("r")), [1]);
+});
+
+Deno.test("OutboxWatcher delivers a backlog larger than one page, in order", async () => {
+  await using t = await harness({ nudge: false, pageSize: 7 });
+  for (let order = 1; order <= 40; order++) await t.write("big", order);
+  t.watcher.start();
+  await until(() => t.sink.delivered.length === 40);
+  assert.deepEqual(t.sink.orders(roomStream("big")), Array.from({ length: 40 }, (_, i) => i + 1));
+});
+
+Deno.test("wakeQueueMessage() parks undelivered wakes and asks for a sweep when too big", () => {
+  const small = wakeQueueMessage([{ sink: "realtime", stream: "room:a" }, {
+    sink: "realtime",
+    stream: "room:a",
+  }], {
+    delayMs: 500,
+  });
+  assert.deepEqual(small.value, { kind: "outbox.wake", wake: [{ sink: "realtime", stream: "room:a" }] });
+  assert.equal(small.options?.delay, 500);
+  assert.equal(small.options?.keysIfUndelivered?.[0]?.[0], "outbox_lost_wake");
+  const many = Array.from(
+    { length: 2000 },
+    (_, i) => ({ sink: "realtime", stream: `room:${"x".repeat(20)}${i}` }),
+  );
+  assert.deepEqual(wakeQueueMessage(many).value, { kind: "outbox.wake", wake: [], sweep: true });
+});
