@@ -41,9 +41,15 @@ export class UserStore {
     throw new Error(`User ${profile.id} kept changing while being saved`);
   }
 
-  /** The user, or null when they never signed in and were never provisioned. */
+  /**
+   * The user, or null when they never signed in and were never provisioned.
+   * Users are never deleted, so a user this process has seen is served from memory.
+   */
   async get(id: string): Promise<UserRecord | null> {
-    return (await this.#kv.get<UserRecord>(keys.user(id))).value;
+    const known = this.#known.get(id);
+    if (known) return known;
+    const user = (await this.#kv.get<UserRecord>(keys.user(id))).value;
+    return user ? this.#remember(user) : null;
   }
 
   /** Profiles of the given users that exist, by id. */
