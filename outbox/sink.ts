@@ -32,7 +32,11 @@ export function describeError(err: unknown): string {
       (err as { code?: unknown }).code;
     const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
     const prefix = typeof status === "number" ? `HTTP ${status} ` : "";
-    return `${prefix}${err.message}${cause}`.slice(0, 500);
+    return oneLine(`${prefix}${err.message.split("\nHeaders:")[0]}${cause}`);
   }
-  return String(err).slice(0, 500);
+  return oneLine(String(err));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim().slice(0, 500);
 }

@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+// The worker build of pusher-js runs on the global WebSocket and fetch, as in a browser.
+import * as pusherJs from "pusher-js/worker/index.js";
+import type { Channel, PresenceChannel } from "pusher-js/worker/index.js";
+import { keys } from "../storage/keys.ts";
+import type { Presence } from "../storage/records.ts";
+import { eventually, FAST_RETRY, type OutboxServer, startOutboxServer } from "./support/outbox_harness.ts";
+
+// Deno types this CommonJS default export as the whole module; at runtime it is the class.
+const PusherClient = pusherJs.default as unknown as typeof pusherJs.default.default;
+type PusherClient = pusherJs.default;
+
+const WAIT_MS = 5000;
+
+/** An unmodified pusher-js client configured from GET /api/realtime/config, authorizing through our endpoint. */
+async function connect(t: OutboxServer, userId: string, clients: PusherClient[]): Promise<PusherClient> {
+  const token = await t.login(userId);
+  const config = await t.ok<Record<string, unknown>>(userId, "GET", "/api/realtime/config");
+  const client = new PusherClient(
+    config.key as string,
+    {
+      ...config,
+      disableStats: true,
+      channelAuthorization: {
+        endpoint: config.authEndpoint as string,
+        transport: "ajax",
+        headers: { Authorization: `Bearer ${token}` },
+      },
+    } as ConstructorParameters<typeof PusherClient>[1],
+  );
+  clients.push(client);
+  await within(`${userId} connected`, (resolve) => client.connection.bind("connected", resolve));
+  return client;
+}
+
+function within<T = void>(label: string, bind: (resolve: (value: T) => void) => void): Promise<T> {
+  const { promise, resolve, reject } = Promise.withResolvers<T>();
+  const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${label}`)), WAIT_MS);
+  bind(resolve);
+  return promise.finally(() => clearTimeout(timer));
+}
+
+function subscribe<C extends Channel = Channel>(client: PusherClient, name: string): Promise<C> {
+  const channel = client.subscribe(name) as C;
+  return within(
+    `subscription to ${name}`,
+    (resolve) => channel.bind("pusher:subscription_succeeded", () => resolve(channel)),
+  );
+}
+
+function refused(client: PusherClient, name: string): Promise<{ status: number }> {
+  const channel = client.subscribe(name);
+  return within(`refusal of ${name}`, (resolve) => channel.bind("pusher:subscription_error", resolve));
+}
+
+function next<T = Record<string, unknown>>(channel: Channel, event: string): Promise<T> {
+  return within(`${event} on ${channel.name}`, (resolve) => channel.bind(event, resolve));
+}
+
+async function closeAll(t: OutboxServer, clients: PusherClient[]): Promise<void> {
+  for (const client of clients) client.disconnect();
+  await eventually(() => t.runtime.gateway!.stats().connections === 0, "sockets to close");
+}
+
+Deno.test("pusher-js authenticates through /api/pusher/auth and receives messages, reads, typing and unread counts", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const clients: PusherClient[] = [];
+  try {
+    await t.login("alice", "Alice");
+    const bob = await connect(t, "bob", clients);
+    const carol = await connect(t, "carol", clients);
+    const { roomId } = await t.ok<{ roomId: string }>("alice", "POST", "/api/chat/start", {
+      receiverId: "bob",
+    });
+
+    const room = await subscribe(bob, `private-room-${roomId}`);
+    const inbox = await subscribe(bob, "private-user-bob");
+    assert.equal((await refused(carol, `private-room-${roomId}`)).status, 403);
+    assert.equal((await refused(carol, "private-user-bob")).status, 403);
+
+    const roomMessage = next(room, "new-message");
+    const userMessage = next(inbox, "new-message");
+    const { message } = await t.ok<{ message: Record<string, unknown> }>("alice", "POST", "/api/chat/send", {
+      receiverId: "bob",
+      content: "Halo Bob",
+    });
+    assert.deepEqual(await roomMessage, message);
+    assert.deepEqual(await userMessage, { message, roomId, unreadCount: 1, totalUnread: 1 });
+
+    const typing = next(room, "user-typing");
+    await t.api("alice", "POST", "/api/chat/typing", { roomId, isTyping: true }).then((r) =>
+      r.body?.cancel()
+    );
+    assert.deepEqual(await typing, { roomId, userId: "alice", userName: "Alice", isTyping: true });
+
+    const read = next(room, "message-read");
+    const unread = next(inbox, "unread-updated");
+    await t.ok("bob", "POST", "/api/chat/read", { roomId });
+    const readEvent = await read;
+    assert.equal(readEvent.roomId, roomId);
+    assert.equal(readEvent.messageId, message.id);
+    assert.equal(readEvent.seq, 1);
+    assert.equal(readEvent.readBy, "bob");
+    assert.match(String(readEvent.readAt), /^\d{4}-\d\d-\d\dT/);
+    assert.deepEqual(await unread, { roomId, seq: 1, unreadCount: 0, totalUnread: 0 });
+  } finally {
+    await closeAll(t, clients);
+  }
+});
+
+Deno.test("presence-room shows members with their profile, and presence webhooks mark users online", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const clients: PusherClient[] = [];
+  try {
+    const alice = await connect(t, "alice", clients);
+    const bob = await connect(t, "bob", clients);
+    const { roomId } = await t.ok<{ roomId: string }>("alice", "POST", "/api/chat/start", {
+      receiverId: "bob",
+    });
+    const bobView = await subscribe<PresenceChannel>(bob, `presence-room-${roomId}`);
+    assert.deepEqual(bobView.members.me, { id: "bob", info: { name: "Bob", avatar: null } });
+    const added = next<{ id: string; info: unknown }>(bobView, "pusher:member_added");
+    await subscribe(alice, `presence-room-${roomId}`);
+    assert.deepEqual(await added, { id: "alice", info: { name: "Alice", avatar: null } });
+
+    await subscribe(bob, "private-user-bob");
+    const presence = async () => (await t.kv.get<Presence>(keys.presence("bob"))).value;
+    await eventually(async () => (await presence())?.online === true, "bob online");
+    bob.disconnect();
+    await eventually(async () => (await presence())?.online === false, "bob offline");
+    assert.ok((await presence())!.lastSeenAt! > Date.now() - 60_000);
+  } finally {
+    await closeAll(t, clients);
+  }
+});
+
+Deno.test("POST /api/pusher/auth validates its input and signs only allowed channels", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const token = await t.login("bob");
+  const form = await fetch(`${t.url}/api/pusher/auth`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ socket_id: "123.456", channel_name: "private-user-bob" }),
+  });
+  assert.equal(form.status, 200);
+  assert.match((await form.json()).auth, /^[0-9a-f]+:[0-9a-f]{64}$/);
+  const bad = await t.api("bob", "POST", "/api/pusher/auth", {
+    socket_id: "abc",
+    channel_name: "private-user-bob",
+  });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error, /^socket_id: /);
+  const ok = await t.api("bob", "POST", "/api/pusher/auth", {
+    socket_id: "1.2",
+    channel_name: "private-user-bob",
+  });
+  assert.equal(ok.status, 200);
+  assert.match((await ok.json()).auth, /^[0-9a-f]+:[0-9a-f]{64}$/);
+  for (
+    const channel of [
+      "private-user-alice",
+      "private-room-nope",
+      "presence-room-nope",
+      "public",
+      "private-encrypted-x",
+    ]
+  ) {
+    const res = await t.api("bob", "POST", "/api/pusher/auth", { socket_id: "1.2", channel_name: channel });
+    assert.equal(res.status, 403, channel);
+    await res.body?.cancel();
+  }
+  const anonymous = await fetch(`${t.url}/api/pusher/auth`, { method: "POST", body: "socket_id=1.2" });
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+});
+
+Deno.test("POST /api/pusher/webhook needs a valid signature and updates presence", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const key = (await t.kv.get<string>(keys.setting("pusher_key"))).value!;
+  const secret = (await t.kv.get<string>(keys.setting("pusher_secret"))).value!;
+  const body = JSON.stringify({
+    time_ms: Date.now(),
+    events: [{ name: "channel_occupied", channel: "private-user-dave" }],
+  });
+  const post = (headers: Record<string, string>) =>
+    fetch(`${t.url}/api/pusher/webhook`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body,
+    });
+  const sign = (s: string) => createHmac("sha256", s).update(body).digest("hex");
+  for (
+    const headers of [
+      {} as Record<string, string>,
+      { "X-Pusher-Key": key, "X-Pusher-Signature": sign("wrong-secret") },
+      { "X-Pusher-Key": "other-key", "X-Pusher-Signature": sign(secret) },
+    ]
+  ) {
+    const res = await post(headers);
+    assert.equal(res.status, 401);
+    await res.body?.cancel();
+  }
+  assert.equal((await t.kv.get(keys.presence("dave"))).value, null);
+  const res = await post({ "X-Pusher-Key": key, "X-Pusher-Signature": sign(secret) });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.equal((await t.kv.get<Presence>(keys.presence("dave"))).value?.online, true);
+});
+
+Deno.test("GET /api/realtime/config points pusher-js at the embedded gateway on the port it reached", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const config = await t.ok<Record<string, unknown>>("bob", "GET", "/api/realtime/config");
+  assert.equal(config.wsHost, "127.0.0.1");
+  assert.equal(config.wsPort, t.port);
+  assert.equal(config.forceTLS, false);
+  assert.equal(config.authEndpoint, `http://127.0.0.1:${t.port}/api/pusher/auth`);
+  assert.equal(config.key, (await t.kv.get<string>(keys.setting("pusher_key"))).value);
+  const res = await fetch(`${t.url}/api/realtime/config`);
+  assert.equal(res.status, 401);
+  await res.body?.cancel();
+});
