@@ -156,7 +156,7 @@ export class RoomActors {
       let outcomes: Outcome[];
       try {
         const head = slot.head ?? await this.#loadHead(slot.roomId);
-        const { facts, sendLogVersions } = await this.#loadFacts(slot.roomId, batch);
+        const { facts, sendLogVersions } = await this.#loadFacts(slot.roomId, head.state, batch);
         const now = this.#options.now();
         const work = startBatch(slot.roomId, head.state, facts);
         outcomes = batch.map((p) =>
@@ -203,6 +203,7 @@ export class RoomActors {
    */
   async #loadFacts(
     roomId: string,
+    state: RoomState | null,
     batch: Pending[],
   ): Promise<{ facts: Facts; sendLogVersions: SendLogVersions }> {
     const facts: Facts = { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
@@ -211,6 +212,7 @@ export class RoomActors {
     const seqs = new Set<number>();
     const senders = new Set<string>();
     for (const { cmd } of batch) {
+      if (cmd.kind === "edit" || cmd.kind === "delete" || cmd.kind === "react") seqs.add(cmd.seq);
       if (cmd.kind !== "send") continue;
       if (cmd.input.clientMessageId !== undefined) clientIds.push([cmd.sender.id, cmd.input.clientMessageId]);
       const reply = cmd.input.replyToId === undefined ? null : parseMessageId(cmd.input.replyToId);
@@ -238,7 +240,33 @@ export class RoomActors {
       wanted.map((seq) => keys.message(roomId, seq)),
     );
     wanted.forEach((seq, i) => facts.messages.set(seq, rows[i]!.value));
+    if (state !== null) await this.#loadRecent(roomId, state, batch, facts);
     return { facts, sendLogVersions };
+  }
+
+  /**
+   * When a delete in the batch may hit the room's latest visible message, reads
+   * the newest rows until one more visible message than the batch has deletes
+   * is found (or the history ends), so that the preview can fall back.
+   */
+  async #loadRecent(roomId: string, state: RoomState, batch: Pending[], facts: Facts): Promise<void> {
+    const deletes = batch.filter((p) => p.cmd.kind === "delete").map((p) => (p.cmd as { seq: number }).seq);
+    const latest = state.lastMessage?.seq;
+    if (latest === undefined) {
+      // No visible message at all: anything the batch deletes falls back to nothing.
+      facts.recent = { floor: state.lastSeq + 1, noneBelow: true };
+      return;
+    }
+    if (!deletes.some((seq) => seq >= latest)) return;
+    let visible = 0;
+    let floor = state.lastSeq + 1;
+    const selector = { start: keys.message(roomId, 1), end: keys.message(roomId, state.lastSeq + 1) };
+    for await (const entry of this.#kv.list<StoredMessage>(selector, { reverse: true, batchSize: 64 })) {
+      facts.messages.set(entry.value.seq, entry.value);
+      floor = entry.value.seq;
+      if (entry.value.deletedAt === undefined && ++visible > deletes.length) break;
+    }
+    facts.recent = { floor, noneBelow: visible <= deletes.length };
   }
 }
 
@@ -256,7 +284,9 @@ function takeBatch(queue: Pending[], max: number): Pending[] {
 
 /** A high estimate of what a command adds to a commit (message row, outbox copy, push text). */
 function commandBytes(cmd: RoomCommand): number {
-  return cmd.kind === "send" ? 4 * JSON.stringify(cmd.input).length + 2048 : 1024;
+  if (cmd.kind === "send") return 4 * JSON.stringify(cmd.input).length + 2048;
+  if (cmd.kind === "edit") return 8 * cmd.content.length + 2048; // row, kept version, event
+  return 1024;
 }
 
 function outcomeOf(fn: () => unknown): Outcome {

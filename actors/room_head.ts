@@ -54,3 +54,45 @@ export function pruneDeletedUnread(state: RoomState): void {
 export function directPeer(state: RoomState, userId: string): string | undefined {
   return state.type === "DIRECT" ? Object.keys(state.members).find((id) => id !== userId) : undefined;
 }
+
+/** Whether the member may administer a group: its owner or an admin. */
+export function isModerator(member: Member | undefined): boolean {
+  return isActive(member) && (member.role === "owner" || member.role === "admin");
+}
+
+/**
+ * Who becomes owner when the owner leaves: the longest-standing admin, else the
+ * longest-standing member (earliest `joinedAt`, then smallest id). Undefined
+ * when nobody else is left.
+ */
+export function successorOf(state: RoomState, leavingId: string): string | undefined {
+  const candidates = activeMemberIds(state).filter((id) => id !== leavingId);
+  const rank = (id: string) => (state.members[id]!.role === "admin" ? 0 : 1);
+  candidates.sort((a, b) =>
+    rank(a) - rank(b) || state.members[a]!.joinedAt - state.members[b]!.joinedAt ||
+    (a < b ? -1 : a > b ? 1 : 0)
+  );
+  return candidates[0];
+}
+
+/** A high estimate of the head's stored size, in bytes. */
+export function headBytes(state: RoomState): number {
+  return new TextEncoder().encode(JSON.stringify(state)).length;
+}
+
+/**
+ * Keeps the head under `maxBytes` by forgetting former members, those who left
+ * first going first; they lose read access to the history they had. Active
+ * members are never dropped (`MAX_GROUP_MEMBERS` keeps them within the budget).
+ */
+export function forgetFormerMembers(state: RoomState, maxBytes: number): string[] {
+  const former = Object.keys(state.members).filter((id) => !isActive(state.members[id]))
+    .sort((a, b) => state.members[a]!.leftSeq! - state.members[b]!.leftSeq!);
+  const dropped: string[] = [];
+  for (const id of former) {
+    if (headBytes(state) <= maxBytes) break;
+    delete state.members[id];
+    dropped.push(id);
+  }
+  return dropped;
+}

@@ -8,18 +8,38 @@ import type {
   Member,
   MessagePreview,
   MessageType,
+  MessageVersion,
   Profile,
+  Role,
   RoomEvent,
   RoomState,
   StoredMessage,
 } from "../storage/records.ts";
 import { takeSendSlot } from "./rate_limit.ts";
-import { directPeer, isActive, pruneDeletedUnread, readAtByOthers, unreadCount } from "./room_head.ts";
+import {
+  activeMemberIds,
+  directPeer,
+  forgetFormerMembers,
+  isActive,
+  isModerator,
+  pruneDeletedUnread,
+  readAtByOthers,
+  successorOf,
+  unreadCount,
+} from "./room_head.ts";
 
 /** The most members a group holds: the head (≤ 64 KiB) and one commit (≤ 1000 writes) must fit them. */
 export const MAX_GROUP_MEMBERS = 200;
 /** Room-list previews are cut to this many characters. */
 export const PREVIEW_LENGTH = 100;
+/** Different emojis one message can carry. */
+export const MAX_REACTION_KINDS = 20;
+/** A message row stays below KV's 64 KiB value limit, with room to spare. */
+export const MAX_MESSAGE_ROW_BYTES = 60 * 1024;
+/** The head stays below KV's 64 KiB value limit; former members are forgotten first. */
+export const MAX_HEAD_BYTES = 60 * 1024;
+/** Deleted-but-unread seqs kept for exact unread counts; older ones are dropped (they count as unread). */
+export const MAX_DELETED_UNREAD = 2000;
 
 /** A message as the client asked for it, already validated at the edge. */
 export interface SendInput {
@@ -39,7 +59,22 @@ export type RoomCommand =
   | { kind: "createGroup"; creator: Profile; name: string; avatar: string | null; memberIds: string[] }
   | { kind: "openDirect"; user: Profile; peer: Profile }
   | { kind: "send"; sender: Profile; input: SendInput; peer?: Profile }
-  | { kind: "read"; userId: string; upToSeq?: number };
+  | { kind: "read"; userId: string; upToSeq?: number }
+  | { kind: "edit"; userId: string; seq: number; content: string }
+  | { kind: "delete"; userId: string; seq: number }
+  | { kind: "react"; userId: string; seq: number; emoji: string }
+  | { kind: "addMembers"; userId: string; memberIds: string[] }
+  | { kind: "removeMember"; userId: string; memberId: string }
+  | { kind: "updateRoom"; userId: string; name?: string; avatar?: string | null }
+  | { kind: "setRole"; userId: string; memberId: string; role: Role }
+  | { kind: "archive"; userId: string; archived: boolean };
+
+/** A message with what its receipt needs, as edit and react resolve. */
+export interface MessageResult {
+  message: StoredMessage;
+  receiverId?: string;
+  readAt: number | null;
+}
 
 /** What each command resolves to. */
 export interface CommandResults {
@@ -48,6 +83,18 @@ export interface CommandResults {
   /** `readAt`: when every other member had read the message (for replays of older sends). */
   send: { message: StoredMessage; created: boolean; receiverId?: string; readAt: number | null };
   read: { unreadCount: number };
+  /** `changed` is false when the content was already the same. */
+  edit: MessageResult & { changed: boolean };
+  /** `deleted` is false when the message was already deleted. */
+  delete: { messageId: string; seq: number; deleted: boolean };
+  react: MessageResult & { added: boolean };
+  /** The members who were not active before (re-added former members included). */
+  addMembers: { added: string[] };
+  /** `ownerId` is set when ownership passed on because the owner left. */
+  removeMember: { left: boolean; ownerId?: string };
+  updateRoom: { changed: boolean };
+  setRole: { roles: Record<string, Role> };
+  archive: { archived: boolean };
 }
 
 /** The result type of a command. */
@@ -61,6 +108,12 @@ export interface Facts {
   clientMessages: Map<string, number | null>;
   /** Each sender's recent send times. */
   sendLogs: Map<string, number[]>;
+  /**
+   * Set when a delete may remove the room's latest visible message: every row
+   * with seq ≥ `floor` is in `messages`, and when `noneBelow` no message below
+   * `floor` is visible. The preview falls back within this window.
+   */
+  recent?: { floor: number; noneBelow: boolean };
 }
 
 /** The settings a step needs besides the state. */
@@ -84,6 +137,8 @@ export interface Working {
   newClientMessages: [string, string, number][];
   /** Senders whose send log changed. */
   changedSendLogs: Set<string>;
+  /** Previous contents of messages edited in this batch. */
+  newVersions: MessageVersion[];
   events: RoomEvent[];
 }
 
@@ -96,6 +151,7 @@ export function startBatch(roomId: string, state: RoomState | null, facts: Facts
     changedMessages: new Map(),
     newClientMessages: [],
     changedSendLogs: new Set(),
+    newVersions: [],
     events: [],
   };
 }
@@ -126,6 +182,22 @@ export function applyCommand<C extends RoomCommand>(
       return sendStep(work, cmd, options) as ResultOf<C>;
     case "read":
       return readStep(work, cmd, options) as ResultOf<C>;
+    case "edit":
+      return editStep(work, cmd, options) as ResultOf<C>;
+    case "delete":
+      return deleteStep(work, cmd, options) as ResultOf<C>;
+    case "react":
+      return reactStep(work, cmd) as ResultOf<C>;
+    case "addMembers":
+      return addMembersStep(work, cmd, options) as ResultOf<C>;
+    case "removeMember":
+      return removeMemberStep(work, cmd) as ResultOf<C>;
+    case "updateRoom":
+      return updateRoomStep(work, cmd) as ResultOf<C>;
+    case "setRole":
+      return setRoleStep(work, cmd) as ResultOf<C>;
+    case "archive":
+      return archiveStep(work, cmd) as ResultOf<C>;
   }
   throw new TypeError(`Unknown room command ${(cmd as RoomCommand).kind}`);
 }
@@ -266,6 +338,321 @@ function readStep(
     });
   }
   return { unreadCount: unreadCount(state, cmd.userId) };
+}
+
+function editStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "edit" }>,
+  { now }: StepOptions,
+): CommandResults["edit"] {
+  const state = activeRoom(work, cmd.userId);
+  const message = visibleMessage(work, state, cmd.seq);
+  if (message.senderId !== cmd.userId) throw new HttpError(403, "Only the sender can edit a message");
+  if (cmd.content === "" && message.attachmentUrl === undefined) {
+    throw new HttpError(400, "content: must not be empty");
+  }
+  if (cmd.content === message.content) return { ...messageResult(state, message), changed: false };
+  const version = message.editCount ?? 0;
+  const writtenAt = message.editedAt ?? message.createdAt;
+  const editedAt = Math.max(now, writtenAt);
+  const edited: StoredMessage = { ...message, content: cmd.content, editedAt, editCount: version + 1 };
+  checkRowSize(edited, "content: too long for this message");
+
+  work.newVersions.push({
+    roomId: work.roomId,
+    seq: cmd.seq,
+    version,
+    content: message.content,
+    writtenAt,
+    replacedAt: editedAt,
+  });
+  putMessage(work, edited);
+  if (state.lastMessage?.seq === cmd.seq) state.lastMessage = previewOf(edited);
+  work.events.push({
+    type: "message.updated",
+    roomId: work.roomId,
+    seq: cmd.seq,
+    messageId: edited.id,
+    senderId: edited.senderId,
+    content: edited.content,
+    editedAt,
+  });
+  return { ...messageResult(state, edited), changed: true };
+}
+
+function deleteStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "delete" }>,
+  { now }: StepOptions,
+): CommandResults["delete"] {
+  const state = activeRoom(work, cmd.userId);
+  const message = existingMessage(work, state, cmd.seq);
+  const mayDelete = message.senderId === cmd.userId ||
+    (state.type === "GROUP" && isModerator(state.members[cmd.userId]));
+  if (!mayDelete) {
+    throw new HttpError(403, "Only the sender or a group owner or admin can delete this message");
+  }
+  const result = { messageId: message.id, seq: cmd.seq, deleted: false };
+  if (message.deletedAt !== undefined) return result; // deleting twice changes nothing
+
+  const preview = state.lastMessage?.seq === cmd.seq ? previousPreview(work, cmd.seq) : state.lastMessage;
+  const lowered = activeMemberIds(state).filter((id) => state.members[id]!.readSeq < cmd.seq);
+
+  putMessage(work, { ...message, deletedAt: now, deletedBy: cmd.userId });
+  state.lastMessage = preview;
+  if (lowered.length > 0) {
+    state.deletedUnread = [...state.deletedUnread, cmd.seq].sort((a, b) => a - b)
+      .slice(-MAX_DELETED_UNREAD);
+  }
+  work.events.push({
+    type: "message.deleted",
+    roomId: work.roomId,
+    seq: cmd.seq,
+    messageId: message.id,
+    deletedBy: cmd.userId,
+    deletedAt: now,
+    unread: Object.fromEntries(lowered.map((id) => [id, unreadCount(state, id)])),
+  });
+  return { ...result, deleted: true };
+}
+
+function reactStep(work: Working, cmd: Extract<RoomCommand, { kind: "react" }>): CommandResults["react"] {
+  const state = activeRoom(work, cmd.userId);
+  const message = visibleMessage(work, state, cmd.seq);
+  const users = message.reactions[cmd.emoji] ?? [];
+  const added = !users.includes(cmd.userId);
+  const reactions = { ...message.reactions };
+  if (added) {
+    if (users.length === 0 && Object.keys(reactions).length >= MAX_REACTION_KINDS) {
+      throw new HttpError(400, `emoji: a message carries at most ${MAX_REACTION_KINDS} different reactions`);
+    }
+    reactions[cmd.emoji] = [...users, cmd.userId];
+  } else {
+    const rest = users.filter((id) => id !== cmd.userId);
+    if (rest.length > 0) reactions[cmd.emoji] = rest;
+    else delete reactions[cmd.emoji];
+  }
+  const updated: StoredMessage = { ...message, reactions };
+  if (added) checkRowSize(updated, "emoji: this message has too many reactions");
+
+  putMessage(work, updated);
+  work.events.push({
+    type: "reaction.updated",
+    roomId: work.roomId,
+    seq: cmd.seq,
+    messageId: message.id,
+    userId: cmd.userId,
+    emoji: cmd.emoji,
+    added,
+    userIds: reactions[cmd.emoji] ?? [],
+  });
+  return { ...messageResult(state, updated), added };
+}
+
+function addMembersStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "addMembers" }>,
+  { now }: StepOptions,
+): CommandResults["addMembers"] {
+  const state = groupRoom(work, cmd.userId);
+  if (!isModerator(state.members[cmd.userId])) {
+    throw new HttpError(403, "Only the group's owner or an admin can add members");
+  }
+  const added = [...new Set(cmd.memberIds)].filter((id) => !isActive(state.members[id]));
+  if (activeMemberIds(state).length + added.length > MAX_GROUP_MEMBERS) {
+    throw new HttpError(400, `userIds: a group holds at most ${MAX_GROUP_MEMBERS} members`);
+  }
+  if (added.length === 0) return { added };
+
+  // Added and re-added members start with nothing unread.
+  for (const id of added) state.members[id] = newMember("member", now, state.lastSeq);
+  forgetFormerMembers(state, MAX_HEAD_BYTES);
+  work.events.push({
+    type: "member.added",
+    roomId: work.roomId,
+    seq: state.lastSeq,
+    userIds: added,
+    addedBy: cmd.userId,
+    memberIds: activeMemberIds(state),
+  });
+  return { added };
+}
+
+function removeMemberStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "removeMember" }>,
+): CommandResults["removeMember"] {
+  const state = groupRoom(work, cmd.userId);
+  const actor = state.members[cmd.userId]!;
+  const left = cmd.memberId === cmd.userId;
+  const target = state.members[cmd.memberId];
+  if (!left) {
+    if (!isModerator(actor)) {
+      throw new HttpError(403, "Only the group's owner or an admin can remove members");
+    }
+    if (!isActive(target)) throw new HttpError(404, "Member not found");
+    if (actor.role === "admin" && target.role !== "member") {
+      throw new HttpError(403, "An admin can remove members only, not the owner or other admins");
+    }
+  }
+
+  const member = target!;
+  const ownerId = member.role === "owner" ? successorOf(state, cmd.memberId) : undefined;
+  member.leftSeq = state.lastSeq; // history stays readable up to here
+  member.role = "member";
+  member.archived = false;
+  pruneDeletedUnread(state);
+  work.events.push({
+    type: "member.removed",
+    roomId: work.roomId,
+    seq: state.lastSeq,
+    userId: cmd.memberId,
+    removedBy: cmd.userId,
+    left,
+    memberIds: activeMemberIds(state),
+  });
+  if (ownerId !== undefined) {
+    state.members[ownerId]!.role = "owner";
+    pushRoomUpdated(work, state, cmd.userId, { roles: { [ownerId]: "owner" } });
+  }
+  return { left, ...(ownerId !== undefined ? { ownerId } : {}) };
+}
+
+function updateRoomStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "updateRoom" }>,
+): CommandResults["updateRoom"] {
+  const state = groupRoom(work, cmd.userId);
+  if (!isModerator(state.members[cmd.userId])) {
+    throw new HttpError(403, "Only the group's owner or an admin can change its name or avatar");
+  }
+  const changes: { name?: string; avatar?: string | null } = {};
+  if (cmd.name !== undefined && cmd.name !== state.name) changes.name = cmd.name;
+  if (cmd.avatar !== undefined && cmd.avatar !== state.avatar) changes.avatar = cmd.avatar;
+  if (Object.keys(changes).length === 0) return { changed: false };
+  Object.assign(state, changes);
+  pushRoomUpdated(work, state, cmd.userId, changes);
+  return { changed: true };
+}
+
+function setRoleStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "setRole" }>,
+): CommandResults["setRole"] {
+  const state = groupRoom(work, cmd.userId);
+  const actor = state.members[cmd.userId]!;
+  if (actor.role !== "owner") throw new HttpError(403, "Only the group's owner can change roles");
+  const target = state.members[cmd.memberId];
+  if (!isActive(target)) throw new HttpError(404, "Member not found");
+  if (cmd.memberId === cmd.userId) {
+    throw new HttpError(400, "role: the owner hands over ownership by making another member owner");
+  }
+  if (target.role === cmd.role) return { roles: {} };
+  const roles: Record<string, Role> = { [cmd.memberId]: cmd.role };
+  if (cmd.role === "owner") roles[cmd.userId] = "admin"; // one owner: the old one stays on as admin
+  for (const [id, role] of Object.entries(roles)) state.members[id]!.role = role;
+  pushRoomUpdated(work, state, cmd.userId, { roles });
+  return { roles };
+}
+
+function archiveStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "archive" }>,
+): CommandResults["archive"] {
+  const state = activeRoom(work, cmd.userId);
+  const member = state.members[cmd.userId]!;
+  if (member.archived !== cmd.archived) {
+    member.archived = cmd.archived;
+    work.events.push({
+      type: "room.archived",
+      roomId: work.roomId,
+      seq: state.lastSeq,
+      userId: cmd.userId,
+      archived: cmd.archived,
+    });
+  }
+  return { archived: cmd.archived };
+}
+
+function pushRoomUpdated(
+  work: Working,
+  state: RoomState,
+  updatedBy: string,
+  changes: { name?: string; avatar?: string | null; roles?: Record<string, Role> },
+): void {
+  work.events.push({
+    type: "room.updated",
+    roomId: work.roomId,
+    seq: state.lastSeq,
+    updatedBy,
+    ...changes,
+    memberIds: activeMemberIds(state),
+  });
+}
+
+/** The room, when `userId` is an active member of it. */
+function activeRoom(work: Working, userId: string): RoomState {
+  const state = work.state;
+  if (state === null) throw new HttpError(404, "Room not found");
+  if (!isActive(state.members[userId])) throw new HttpError(403, "Not a member of this room");
+  return state;
+}
+
+/** The group, when `userId` is an active member of it; direct rooms keep their two members. */
+function groupRoom(work: Working, userId: string): RoomState {
+  const state = activeRoom(work, userId);
+  if (state.type !== "GROUP") throw new HttpError(400, "A direct room's members cannot change");
+  return state;
+}
+
+/** A message of the room, deleted or not. */
+function existingMessage(work: Working, state: RoomState, seq: number): StoredMessage {
+  if (seq < 1 || seq > state.lastSeq) throw new HttpError(404, "Message not found");
+  const message = work.facts.messages.get(seq);
+  if (message === undefined) throw new TypeError(`Message ${seq} of room ${work.roomId} was not loaded`);
+  if (message === null) throw new HttpError(404, "Message not found");
+  return message;
+}
+
+/** A message of the room that is not deleted. */
+function visibleMessage(work: Working, state: RoomState, seq: number): StoredMessage {
+  const message = existingMessage(work, state, seq);
+  if (message.deletedAt !== undefined) throw new HttpError(404, "Message not found");
+  return message;
+}
+
+function messageResult(state: RoomState, message: StoredMessage): MessageResult {
+  return {
+    message,
+    receiverId: directPeer(state, message.senderId),
+    readAt: readAtByOthers(state, message.senderId, message.seq),
+  };
+}
+
+function putMessage(work: Working, message: StoredMessage): void {
+  work.changedMessages.set(message.seq, message);
+  work.facts.messages.set(message.seq, message);
+}
+
+function checkRowSize(message: StoredMessage, problem: string): void {
+  if (new TextEncoder().encode(JSON.stringify(message)).length > MAX_MESSAGE_ROW_BYTES) {
+    throw new HttpError(400, problem);
+  }
+}
+
+/** The preview of the newest visible message before `seq`, or null when there is none. */
+function previousPreview(work: Working, seq: number): MessagePreview | null {
+  const recent = work.facts.recent;
+  if (recent === undefined) throw new TypeError(`Recent messages of room ${work.roomId} were not loaded`);
+  for (let s = seq - 1; s >= 1; s--) {
+    if (s < recent.floor) {
+      if (recent.noneBelow) return null;
+      throw new TypeError(`Message ${s} of room ${work.roomId} was not loaded`);
+    }
+    const message = work.facts.messages.get(s);
+    if (message && message.deletedAt === undefined) return previewOf(message);
+  }
+  return null;
 }
 
 function createDirectRoom(work: Working, senderId: string, peerId: string, now: number): RoomState {

@@ -50,6 +50,14 @@ export function buildRoomUnit(
   for (const message of work.changedMessages.values()) {
     set(keys.message(work.roomId, message.seq), message);
   }
+  for (const version of work.newVersions) {
+    set(keys.messageVersion(work.roomId, version.seq, version.version), version);
+  }
+  // Edited and deleted messages are re-indexed for search after the commit.
+  const reindex = new Set(
+    work.events.flatMap((e) => e.type === "message.updated" || e.type === "message.deleted" ? [e.seq] : []),
+  );
+  for (const seq of reindex) set(keys.searchTodo(work.roomId, seq), null);
   for (const [senderId, clientMessageId, seq] of work.newClientMessages) {
     set(keys.clientMessage(work.roomId, senderId, clientMessageId), seq);
   }

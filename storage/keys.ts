@@ -22,6 +22,19 @@ export const keys = {
   /** A previous version of an edited message. */
   messageVersion: (roomId: string, seq: number, version: number) =>
     ["msg_version", roomId, seq, version] as const,
+  /** Prefix of the kept versions of one message, oldest first. */
+  messageVersions: (roomId: string, seq: number) => ["msg_version", roomId, seq] as const,
+  /** A search index entry: a word prefix of a visible message; the value is empty. */
+  searchEntry: (roomId: string, term: string, createdAt: number, seq: number) =>
+    ["search", roomId, term, createdAt, seq] as const,
+  /** Prefix of the entries of one word prefix in a room, oldest first. */
+  searchEntries: (roomId: string, term: string) => ["search", roomId, term] as const,
+  /** The highest seq of a room whose messages are all indexed (`Deno.KvU64`). */
+  searchMark: (roomId: string) => ["search_mark", roomId] as const,
+  /** A message to re-index (edited or deleted since it was indexed); the value is empty. */
+  searchTodo: (roomId: string, seq: number) => ["search_todo", roomId, seq] as const,
+  /** Prefix of a room's messages to re-index. */
+  searchTodos: (roomId: string) => ["search_todo", roomId] as const,
   /** Idempotency: a sender's `clientMessageId` in a room → the seq it created. */
   clientMessage: (roomId: string, senderId: string, clientMessageId: string) =>
     ["client_msg", roomId, senderId, clientMessageId] as const,

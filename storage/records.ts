@@ -101,8 +101,23 @@ export interface StoredMessage {
   clientMessageId?: string;
   createdAt: number;
   editedAt?: number;
+  /** How many times the content was edited; versions `0..editCount-1` are kept as `MessageVersion` rows. */
+  editCount?: number;
   deletedAt?: number;
   deletedBy?: string;
+}
+
+/** A previous content of an edited message, kept when it was replaced. */
+export interface MessageVersion {
+  roomId: string;
+  seq: number;
+  /** 0 is the original content, 1 the first edit, … */
+  version: number;
+  content: string;
+  /** When this content was written (the message's `createdAt` for version 0). */
+  writtenAt: number;
+  /** When the next edit replaced it. */
+  replacedAt: number;
 }
 
 /** Durable facts of a commit, forwarded afterwards through the outbox. */
@@ -124,7 +139,68 @@ export type RoomEvent =
     readBy: string;
     readAt: number;
     unreadCount: number;
-  };
+  }
+  | {
+    type: "message.updated";
+    roomId: string;
+    seq: number;
+    messageId: string;
+    senderId: string;
+    content: string;
+    editedAt: number;
+  }
+  | {
+    type: "message.deleted";
+    roomId: string;
+    seq: number;
+    messageId: string;
+    deletedBy: string;
+    deletedAt: number;
+    /** The unread count of each active member whose count the delete lowered. */
+    unread: Record<string, number>;
+  }
+  | {
+    type: "reaction.updated";
+    roomId: string;
+    seq: number;
+    messageId: string;
+    userId: string;
+    emoji: string;
+    added: boolean;
+    /** Everyone who now reacts with `emoji`, in reaction order. */
+    userIds: string[];
+  }
+  /** Membership and room events carry the room's `lastSeq` as `seq`, and its active members. */
+  | {
+    type: "member.added";
+    roomId: string;
+    seq: number;
+    userIds: string[];
+    addedBy: string;
+    memberIds: string[];
+  }
+  | {
+    type: "member.removed";
+    roomId: string;
+    seq: number;
+    userId: string;
+    removedBy: string;
+    /** True when the member left on their own. */
+    left: boolean;
+    memberIds: string[];
+  }
+  | {
+    type: "room.updated";
+    roomId: string;
+    seq: number;
+    updatedBy: string;
+    name?: string;
+    avatar?: string | null;
+    /** Members whose role changed, with their new role. */
+    roles?: Record<string, Role>;
+    memberIds: string[];
+  }
+  | { type: "room.archived"; roomId: string; seq: number; userId: string; archived: boolean };
 
 /** A user's notification preferences; a user without a record has the defaults. */
 export interface Preferences {
