@@ -8,6 +8,7 @@ Deno.test("keys pins the outbox layouts (a change is a data migration)", () => {
   assert.deepEqual(keys.outboxPending("push"), ["outbox", "push"]);
   assert.deepEqual(keys.outboxPending("push", "room:r"), ["outbox", "push", "room:r"]);
   assert.deepEqual(keys.outboxLease("realtime", "room:r"), ["outbox_lease", "realtime", "room:r"]);
+  assert.deepEqual(keys.outboxOwner("w"), ["outbox_owner", "w"]);
   assert.deepEqual(keys.outboxDead("realtime", "room:r", 3), ["outbox_dead", "realtime", "room:r", 3]);
   assert.deepEqual(keys.outboxDeadAll(), ["outbox_dead"]);
   assert.deepEqual(keys.outboxDeadAll("push"), ["outbox_dead", "push"]);

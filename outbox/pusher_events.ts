@@ -45,6 +45,7 @@ export function usersNeedingTotals(events: RealtimeEvent[]): string[] {
   for (const event of events) {
     if (event.type === "message.created") { for (const id of Object.keys(event.unread)) ids.add(id); }
     if (event.type === "message.read") ids.add(event.readBy);
+    if (event.type === "message.deleted") { for (const id of Object.keys(event.unread)) ids.add(id); }
   }
   return [...ids];
 }
@@ -83,6 +84,68 @@ export function toPusherEvents(event: RealtimeEvent, context: MappingContext): P
         }),
       ];
     }
+    case "message.updated":
+      return [
+        encodeEvent(roomChannel(event.roomId), "message-updated", {
+          roomId: event.roomId,
+          seq: event.seq,
+          messageId: event.messageId,
+          senderId: event.senderId,
+          content: event.content,
+          isEdited: true,
+          editedAt: iso(event.editedAt),
+        }),
+      ];
+    case "message.deleted":
+      return [
+        encodeEvent(roomChannel(event.roomId), "message-deleted", {
+          roomId: event.roomId,
+          seq: event.seq,
+          messageId: event.messageId,
+          deletedBy: event.deletedBy,
+          deletedAt: iso(event.deletedAt),
+        }),
+        ...Object.entries(event.unread).map(([userId, unreadCount]) =>
+          encodeEvent(userChannel(userId), "unread-updated", {
+            roomId: event.roomId,
+            seq: event.seq,
+            unreadCount,
+            totalUnread: context.totalUnread(userId),
+          })
+        ),
+      ];
+    case "reaction.updated": {
+      const { type: _, ...data } = event;
+      return [
+        encodeEvent(roomChannel(event.roomId), "reaction-updated", { ...data, count: event.userIds.length }),
+      ];
+    }
+    case "member.added": {
+      const { type: _, ...data } = event;
+      // Added users are not on the room channel yet: their own channel tells them to refresh.
+      return [roomChannel(event.roomId), ...event.userIds.map(userChannel)].map((channel) =>
+        encodeEvent(channel, "member-added", data)
+      );
+    }
+    case "member.removed": {
+      const { type: _, ...data } = event;
+      return [roomChannel(event.roomId), userChannel(event.userId)].map((channel) =>
+        encodeEvent(channel, "member-removed", data)
+      );
+    }
+    case "room.updated": {
+      const { type: _, ...data } = event;
+      return [encodeEvent(roomChannel(event.roomId), "room-updated", data)];
+    }
+    case "room.archived":
+      // Archiving is per user: only the user's own devices hear of it.
+      return [
+        encodeEvent(userChannel(event.userId), "room-archived", {
+          roomId: event.roomId,
+          seq: event.seq,
+          archived: event.archived,
+        }),
+      ];
     case "notification":
       return [notification(event)];
     default:

@@ -155,3 +155,77 @@ Deno.test("chunk() splits into runs of ten, in order", () => {
   assert.deepEqual(chunk(items, 10).map((c) => c.length), [10, 10, 3]);
   assert.deepEqual(chunk(items, 10).flat(), items);
 });
+
+Deno.test("toPusherEvents() maps edits, deletes, reactions and membership to the room channel with seq", () => {
+  const names = (event: RealtimeEvent) => toPusherEvents(event, totals).map((e) => [e.channel, e.name]);
+  const edited = toPusherEvents({
+    type: "message.updated",
+    roomId: "g",
+    seq: 4,
+    messageId: "g:2",
+    senderId: "a",
+    content: "fixed",
+    editedAt: 0,
+  }, totals);
+  assert.deepEqual(parsed(edited[0]!), {
+    roomId: "g",
+    seq: 4,
+    messageId: "g:2",
+    senderId: "a",
+    content: "fixed",
+    isEdited: true,
+    editedAt: "1970-01-01T00:00:00.000Z",
+  });
+  assert.deepEqual(
+    names({
+      type: "message.deleted",
+      roomId: "g",
+      seq: 4,
+      messageId: "g:2",
+      deletedBy: "a",
+      deletedAt: 0,
+      unread: { bob: 1 },
+    }),
+    [["private-room-g", "message-deleted"], ["private-user-bob", "unread-updated"]],
+  );
+  const reaction = toPusherEvents({
+    type: "reaction.updated",
+    roomId: "g",
+    seq: 4,
+    messageId: "g:2",
+    userId: "b",
+    emoji: "👍",
+    added: true,
+    userIds: ["a", "b"],
+  }, totals);
+  assert.equal(reaction[0]!.name, "reaction-updated");
+  assert.equal(parsed(reaction[0]!).count, 2);
+  assert.equal(parsed(reaction[0]!).seq, 4);
+  assert.deepEqual(
+    names({ type: "member.added", roomId: "g", seq: 4, userIds: ["c"], addedBy: "a", memberIds: ["a", "c"] }),
+    [["private-room-g", "member-added"], ["private-user-c", "member-added"]],
+  );
+  assert.deepEqual(
+    names({
+      type: "member.removed",
+      roomId: "g",
+      seq: 4,
+      userId: "c",
+      removedBy: "a",
+      left: false,
+      memberIds: ["a"],
+    }),
+    [["private-room-g", "member-removed"], ["private-user-c", "member-removed"]],
+  );
+  assert.deepEqual(
+    names({ type: "room.updated", roomId: "g", seq: 4, updatedBy: "a", name: "N", memberIds: [] }),
+    [[
+      "private-room-g",
+      "room-updated",
+    ]],
+  );
+  assert.deepEqual(names({ type: "room.archived", roomId: "g", seq: 4, userId: "a", archived: true }), [[
+    "private-user-a",
+    "room-archived",
+  ]]);
+});

@@ -51,6 +51,9 @@ const WAKE_BACKOFF_SCHEDULE = [1000, 5000, 30_000, 120_000];
 const MAX_WAKE_MESSAGE_BYTES = 32 * 1024;
 /** Shortest wait before looking again at a stream another process holds. */
 const LEASE_POLL_MS = 100;
+/** A watcher writes its heartbeat this often; its leases die with it within `HEARTBEAT_TTL_MS`. */
+const HEARTBEAT_MS = 1000;
+const HEARTBEAT_TTL_MS = 3500;
 
 /**
  * The one queue message a commit enqueues for its wake items (the batcher's
@@ -106,6 +109,7 @@ export class OutboxWatcher {
   #active = 0;
   #sweeping: Promise<void> | null = null;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #listening: Promise<void> | null = null;
   #stopped = false;
 
@@ -131,6 +135,8 @@ export class OutboxWatcher {
     });
     this.#sweepSoon();
     this.#sweepTimer = setInterval(() => this.#sweepSoon(), this.#sweepIntervalMs);
+    this.#beat();
+    this.#heartbeatTimer = setInterval(() => this.#beat(), HEARTBEAT_MS);
   }
 
   /** Settles once the queue listener has ended (after KV is closed). */
@@ -202,9 +208,21 @@ export class OutboxWatcher {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#heartbeatTimer);
     for (const { id } of this.#timers.values()) clearTimeout(id);
     this.#timers.clear();
     await this.settled();
+    if (this.#heartbeatTimer !== undefined) {
+      await this.#kv.delete(keys.outboxOwner(this.#owner)).catch(() => {});
+    }
+  }
+
+  /** Says "this watcher is alive" so that its leases hold; a crashed one's lapse within seconds. */
+  #beat(): void {
+    const until = this.#now() + HEARTBEAT_TTL_MS;
+    this.#kv.set(keys.outboxOwner(this.#owner), { until }, { expireIn: HEARTBEAT_TTL_MS * 10 }).catch(() => {
+      // A busy database: the next beat comes in a second, and a lapse only risks a duplicate.
+    });
   }
 
   async #sweepAll(): Promise<void> {
@@ -339,7 +357,12 @@ export class OutboxWatcher {
     const entry = await this.#kv.get<OutboxLease>(key);
     const now = this.#now();
     if (entry.value && entry.value.owner !== this.#owner && entry.value.until > now) {
-      return { ok: false, retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, entry.value.until - now)) };
+      // Held by a watcher that still beats (or that never did: a lease without heartbeat counts as is).
+      const beat = (await this.#kv.get<{ until: number }>(keys.outboxOwner(entry.value.owner))).value;
+      if (beat === null || beat.until > now) {
+        const expires = Math.min(entry.value.until, beat?.until ?? Infinity);
+        return { ok: false, retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, expires - now)) };
+      }
     }
     const until = now + this.#leaseMs;
     const value: OutboxLease = { owner: this.#owner, until };

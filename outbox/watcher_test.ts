@@ -226,3 +226,24 @@ Deno.test("wakeQueueMessage() parks undelivered wakes and asks for a sweep when 
   );
   assert.deepEqual(wakeQueueMessage(many).value, { kind: "outbox.wake", wake: [], sweep: true });
 });
+
+Deno.test("OutboxWatcher takes over at once a lease whose owner stopped beating (crashed)", async () => {
+  await using t = await harness();
+  const lease = keys.outboxLease("realtime", roomStream("r"));
+  await t.kv.set(lease, { owner: "crashed", until: Date.now() + 60_000 });
+  await t.kv.set(keys.outboxOwner("crashed"), { until: Date.now() - 1 });
+  t.watcher.start();
+  await t.write("r", 1);
+  await until(() => t.sink.delivered.length === 1, 1000);
+});
+
+Deno.test("OutboxWatcher respects a lease whose owner still beats", async () => {
+  await using t = await harness();
+  const lease = keys.outboxLease("realtime", roomStream("r"));
+  await t.kv.set(lease, { owner: "alive", until: Date.now() + 60_000 });
+  await t.kv.set(keys.outboxOwner("alive"), { until: Date.now() + 60_000 });
+  t.watcher.start();
+  await t.write("r", 1);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(t.sink.delivered.length, 0);
+});

@@ -60,6 +60,8 @@ export const keys = {
     (stream === undefined ? ["outbox", sink] : ["outbox", sink, stream]) as readonly string[],
   /** Which process drains a stream right now (`OutboxLease`); advisory, it expires. */
   outboxLease: (sink: string, stream: string) => ["outbox_lease", sink, stream] as const,
+  /** A running watcher's heartbeat (`{until}`): its leases count only while it beats. */
+  outboxOwner: (owner: string) => ["outbox_owner", owner] as const,
   /** A batch that failed its last attempt (`DeadBatch`), kept for operators to replay. */
   outboxDead: (sink: string, stream: string, order: number) => ["outbox_dead", sink, stream, order] as const,
   /** Prefix of every dead batch (or of one sink's). */
