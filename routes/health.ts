@@ -5,10 +5,12 @@ import type { AppEnv } from "../auth/middleware.ts";
 import { apiRouter, ok } from "./validate.ts";
 
 export const OutboxCountsSchema = z.object({
-  pending: z.number().int(),
-  retrying: z.number().int(),
-  dead: z.number().int(),
-});
+  pending: z.number().int().openapi({ description: "Batches waiting for their first delivery attempt" }),
+  retrying: z.number().int().openapi({ description: "Batches that failed and wait for a retry (backoff)" }),
+  dead: z.number().int().openapi({
+    description: "Batches that failed their last attempt; `deno task outbox replay --all` sends them again",
+  }),
+}).openapi("OutboxCounts", { description: "Each count stops at 10,000" });
 
 export const HealthSchema = z.object({
   ok: z.boolean(),
