@@ -13,6 +13,8 @@ import { devRoutes } from "./routes/dev.ts";
 import { type HealthDeps, healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { type RealtimeRouteDeps, realtimeRoutes } from "./routes/realtime.ts";
+import { openapiRoutes } from "./routes/openapi.ts";
+import { webRoutes } from "./routes/web.ts";
 import type { Hono } from "hono";
 
 /** Largest request body the API reads. */
@@ -65,6 +67,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
   app.route("/", healthRoutes(deps.health));
+  app.route("/", webRoutes());
+  app.route("/", openapiRoutes(app));
   if (deps.renderMetrics) app.route("/", metricsRoutes(deps.renderMetrics));
   if (deps.gatewayRoutes) app.route("/", deps.gatewayRoutes);
   if (deps.signDevToken) app.route("/api/dev", devRoutes({ users: deps.users, sign: deps.signDevToken }));

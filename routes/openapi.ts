@@ -1,0 +1,166 @@
+/**
+ * @module `GET /openapi.json` (OpenAPI 3.1 generated from the same zod schemas that
+ * validate requests) and `GET /docs`, an interactive reference that needs no CDN.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { Hono } from "hono";
+import type { AppEnv } from "../auth/middleware.ts";
+import docsPage from "../web/docs.html" with { type: "text" };
+
+/** The API version the document announces. */
+export const API_VERSION = "1.0.0";
+
+const DESCRIPTION = `
+A chat backend on Deno: direct and group rooms with ordered, gap-free message sequences, unread
+counts, read receipts, typing indicators, reactions, and realtime delivery over the Pusher protocol.
+
+## Authentication
+
+Every \`/api/*\` route except \`/api/dev/login\`, \`/api/pusher/webhook\` and the admin routes takes
+\`Authorization: Bearer <JWT>\`. Tokens are HS256, signed with \`AUTH_JWT_SECRET\` (or RS256/ES256 from
+\`AUTH_JWKS_URL\`), with the claims \`sub\` (user id), \`name\` and \`picture\` (avatar URL); \`exp\` is
+enforced. A user exists once they have made an authenticated request. Admin routes take
+\`X-Admin-Key: <ADMIN_API_KEY>\` instead and exist only when that variable is set.
+
+## Demo mode
+
+When \`AUTH_JWT_SECRET\` is unset the server runs in **demo mode**: it signs tokens with a generated
+secret and enables \`POST /api/dev/login {userId, name}\`, which returns a token for anyone.
+\`GET /healthz\` reports the mode. In this reference, "Log in" calls that route for you.
+
+## Realtime
+
+Clients receive events with the unmodified \`pusher-js\` client. \`GET /api/realtime/config\` returns its
+options; \`POST /api/pusher/auth\` signs the private channels \`private-user-{userId}\` and
+\`private-room-{roomId}\` (and \`presence-room-{roomId}\`) for their members. Without \`PUSHER_*\`
+settings the server embeds a Pusher-protocol gateway on its own port (\`ws://host:PORT/app/{key}\`).
+
+| channel | event | data |
+|---|---|---|
+| room | \`new-message\` | the \`Message\` |
+| room | \`message-updated\`, \`message-deleted\`, \`reaction-updated\` | \`{roomId, seq, messageId, …}\` |
+| room | \`message-read\` | \`{roomId, messageId, seq, readBy, readAt}\` |
+| room | \`user-typing\` | \`{userId, userName, isTyping}\` |
+| user | \`new-message\` | \`{message, roomId, unreadCount, totalUnread}\` |
+| user | \`unread-updated\` | \`{roomId, unreadCount, totalUnread}\` |
+| user | \`notification\` | the notification |
+
+Durable events arrive at least once and in \`seq\` order per room; after a reconnect, fetch
+\`GET /api/chat/messages?roomId=…&afterSeq=<last seq seen>\` to fill any gap (dedupe by \`seq\`).
+An event over 10 KB arrives as \`{roomId, seq, messageId, truncated: true}\`.
+
+## Errors
+
+Every error body is \`{"error": "<human readable>"}\`. Invalid input is 400 with
+\`"<field>: <problem>"\`; a missing or bad token is 401 \`{"error": "Unauthorized"}\`; bodies over 64 KB
+are 413; a JSON route called without \`Content-Type: application/json\` is 415; sending over the rate
+limit is 429 with a \`Retry-After\` header (seconds).
+
+## Identifiers
+
+User and room ids match \`^[A-Za-z0-9_\\-=@,.;]{1,128}$\`; times are ISO 8601 UTC strings; fields are camelCase.
+`.trim();
+
+type OpenApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
+
+/**
+ * Registers the security schemes the routes use and returns a function that builds
+ * the OpenAPI 3.1 document of everything mounted on `app` (built once, on first use).
+ */
+export function openapiDocument(app: OpenAPIHono<AppEnv>): () => OpenApiDocument {
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A JWT with `sub`, `name` and `picture` claims (demo mode: from `POST /api/dev/login`)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Admin-Key",
+    description: "The server's `ADMIN_API_KEY`",
+  });
+  let document: OpenApiDocument | undefined;
+  return () => {
+    if (document) return document;
+    const generated = app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: { title: "durable-chat API", version: API_VERSION, description: DESCRIPTION },
+    });
+    addMiddlewareResponses(generated);
+    generated.tags = usedTags(generated);
+    return document = generated;
+  };
+}
+
+/** Tag descriptions, in the order the reference shows them. */
+const TAGS: { name: string; description: string }[] = [
+  { name: "Chat", description: "Rooms, messages, read positions, typing, groups" },
+  { name: "Social", description: "Profiles, follows and blocks" },
+  { name: "Notifications", description: "Social events: follows, being added to a group, …" },
+  { name: "Me", description: "The caller's profile and preferences" },
+  { name: "Realtime", description: "pusher-js options, channel authorization and presence webhooks" },
+  { name: "Dev", description: "Demo-mode login" },
+  { name: "Admin", description: "User provisioning behind `X-Admin-Key`" },
+  { name: "Operations", description: "Health and metrics" },
+];
+
+type Responses = Record<string, unknown>;
+type OperationObject = {
+  security?: Record<string, string[]>[];
+  requestBody?: unknown;
+  responses?: Responses;
+};
+
+const ERROR_BODY = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+
+/**
+ * Documents the answers that come from app-wide middleware rather than from a route:
+ * 401 from authentication on every bearer route, and 413 from the body limit on every
+ * `/api/*` route that takes a body.
+ */
+function addMiddlewareResponses(document: OpenApiDocument): void {
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    for (const method of ["get", "post", "put", "patch", "delete"] as const) {
+      const op = (item as Record<string, OperationObject | undefined>)[method];
+      if (!op?.responses) continue;
+      const bearer = (op.security ?? []).some((s) => "bearer" in s);
+      if (bearer && !op.responses["401"]) {
+        op.responses["401"] = {
+          description: 'Missing, expired or invalid token: `{error: "Unauthorized"}`',
+          ...ERROR_BODY,
+        };
+      }
+      if (path.startsWith("/api/") && op.requestBody && !op.responses["413"]) {
+        op.responses["413"] = { description: "Body larger than 64 KB", ...ERROR_BODY };
+      }
+    }
+  }
+}
+
+/** The declared tags that operations use, then any tag an operation uses without a description. */
+function usedTags(document: OpenApiDocument): { name: string; description?: string }[] {
+  const used = new Set<string>();
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const op of Object.values(item as Record<string, { tags?: string[] }>)) {
+      for (const tag of op?.tags ?? []) used.add(tag);
+    }
+  }
+  const declared = TAGS.filter((tag) => used.has(tag.name));
+  const rest = [...used].filter((name) => !TAGS.some((tag) => tag.name === name)).map((name) => ({ name }));
+  return [...declared, ...rest];
+}
+
+/** `GET /openapi.json` and `GET /docs` for the routes mounted on `app`; mount at the root. */
+export function openapiRoutes(app: OpenAPIHono<AppEnv>): Hono<AppEnv> {
+  const document = openapiDocument(app);
+  return new Hono<AppEnv>()
+    .get("/openapi.json", (c) => {
+      const servers = [{ url: new URL(c.req.url).origin, description: "This server" }];
+      return c.json({ ...document(), servers });
+    })
+    .get("/docs", (c) => {
+      c.header("Cache-Control", "no-cache");
+      return c.html(docsPage);
+    });
+}

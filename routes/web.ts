@@ -1,0 +1,71 @@
+/**
+ * @module The browser client: `GET /` and `/web/*`, plus pusher-js's browser build from
+ * the pinned npm package. Every file is imported as text, so it ships inside the module
+ * graph (nothing is read from disk at runtime) and works unchanged on Deno Deploy.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../auth/middleware.ts";
+import pusherJs from "pusher-js/dist/web/pusher.min.js" with { type: "text" };
+import indexHtml from "../web/index.html" with { type: "text" };
+import appJs from "../web/app.js" with { type: "text" };
+import apiJs from "../web/api.js" with { type: "text" };
+import liveJs from "../web/live.js" with { type: "text" };
+import viewJs from "../web/view.js" with { type: "text" };
+import docsJs from "../web/docs.js" with { type: "text" };
+import stylesCss from "../web/styles.css" with { type: "text" };
+import docsCss from "../web/docs.css" with { type: "text" };
+import faviconSvg from "../web/favicon.svg" with { type: "text" };
+
+const JS = "text/javascript; charset=utf-8";
+
+/** Files under `/web/`, by name. */
+const FILES: Record<string, { body: string; type: string }> = {
+  "app.js": { body: appJs, type: JS },
+  "api.js": { body: apiJs, type: JS },
+  "live.js": { body: liveJs, type: JS },
+  "view.js": { body: viewJs, type: JS },
+  "docs.js": { body: docsJs, type: JS },
+  "styles.css": { body: stylesCss, type: "text/css; charset=utf-8" },
+  "docs.css": { body: docsCss, type: "text/css; charset=utf-8" },
+  "favicon.svg": { body: faviconSvg, type: "image/svg+xml" },
+  "vendor/pusher.min.js": { body: stripSourceMap(pusherJs), type: JS },
+};
+
+/** Weak validators, one per file, so reloads revalidate cheaply. */
+const ETAGS = new Map(Object.entries(FILES).map(([name, file]) => [name, `W/"${fnv1a(file.body)}"`]));
+
+/** `GET /` (the client) and `GET /web/*` (its modules, styles and pusher-js). */
+export function webRoutes(): Hono<AppEnv> {
+  return new Hono<AppEnv>()
+    .get("/", (c) => {
+      c.header("Cache-Control", "no-cache");
+      return c.html(indexHtml);
+    })
+    .get("/favicon.ico", (c) => c.redirect("/web/favicon.svg", 301))
+    .get("/web/*", (c) => {
+      const name = c.req.path.slice("/web/".length);
+      const file = FILES[name];
+      if (!file) return c.json({ error: "Not found" }, 404);
+      const etag = ETAGS.get(name)!;
+      c.header("ETag", etag);
+      c.header("Cache-Control", "no-cache");
+      if (c.req.header("If-None-Match") === etag) return c.body(null, 304);
+      c.header("Content-Type", file.type);
+      return c.body(file.body);
+    });
+}
+
+/** The minified build points at a `.map` file we do not serve; drop the reference. */
+function stripSourceMap(source: string): string {
+  return source.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n");
+}
+
+/** 32-bit FNV-1a of a string, in hex: enough to tell versions of a file apart. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, "0") + text.length.toString(16);
+}

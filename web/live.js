@@ -1,0 +1,109 @@
+/**
+ * @module Live events through pusher-js (the global `Pusher` from /web/vendor/pusher.min.js):
+ * the caller's user channel, the open room's channel, and a resync hook after every
+ * (re)subscription so the app can fill gaps with `afterSeq`.
+ */
+import { request } from "./api.js";
+
+/** How the connection is doing, for the status pill. */
+export const STATES = {
+  initialized: "Connecting…",
+  connecting: "Connecting…",
+  connected: "Live",
+  unavailable: "Reconnecting…",
+  failed: "Offline",
+  disconnected: "Offline",
+};
+
+/**
+ * One realtime session. Handlers:
+ * - `onUserEvent(name, data)` for `private-user-{id}` events,
+ * - `onRoomEvent(roomId, name, data)` for the open room's events,
+ * - `onResync(roomId | null)` after a (re)subscription: fetch what may have been missed,
+ * - `onState(state)` on connection state changes.
+ */
+export class Live {
+  constructor({ token, userId, onUserEvent, onRoomEvent, onResync, onState }) {
+    this.token = token;
+    this.userId = userId;
+    this.handlers = { onUserEvent, onRoomEvent, onResync, onState };
+    this.pusher = null;
+    this.roomId = null;
+    this.roomChannel = null;
+    this.state = "initialized";
+  }
+
+  /** Reads the pusher-js options from the server and connects. Throws when realtime is unavailable. */
+  async start() {
+    if (typeof globalThis.Pusher !== "function") throw new Error("pusher-js did not load");
+    const config = await request("GET", "/api/realtime/config", undefined, { token: this.token });
+    const secure = location.protocol === "https:";
+    const port = Number(location.port) || (secure ? 443 : 80);
+    const embedded = !config.cluster || config.wsHost;
+    const options = {
+      cluster: config.cluster ?? "",
+      forceTLS: config.forceTLS ?? secure,
+      enabledTransports: config.enabledTransports ?? ["ws", "wss"],
+      channelAuthorization: {
+        endpoint: config.authEndpoint ?? "/api/pusher/auth",
+        transport: "ajax",
+        headers: { Authorization: `Bearer ${this.token}` },
+      },
+    };
+    if (embedded) {
+      options.wsHost = config.wsHost ?? location.hostname;
+      options.wsPort = config.wsPort ?? port;
+      options.wssPort = config.wssPort ?? config.wsPort ?? port;
+    }
+    this.pusher = new globalThis.Pusher(config.key, options);
+    this.pusher.connection.bind("state_change", ({ current }) => {
+      this.state = current;
+      this.handlers.onState?.(current);
+    });
+    const user = this.pusher.subscribe(`private-user-${this.userId}`);
+    user.bind_global((name, data) => {
+      if (name.startsWith("pusher:")) {
+        // Re-subscribed after a reconnect: room list and unread counts may be stale.
+        if (name === "pusher:subscription_succeeded") this.handlers.onResync?.(null);
+        return;
+      }
+      this.handlers.onUserEvent?.(name, data);
+    });
+    if (this.roomId) this.#subscribeRoom(this.roomId);
+  }
+
+  /** Follows one room's channel (the open room); `null` follows none. */
+  watchRoom(roomId) {
+    if (roomId === this.roomId) return;
+    if (this.roomChannel) {
+      this.roomChannel.unbind_all();
+      this.pusher?.unsubscribe(this.roomChannel.name);
+      this.roomChannel = null;
+    }
+    this.roomId = roomId;
+    if (roomId && this.pusher) this.#subscribeRoom(roomId);
+  }
+
+  #subscribeRoom(roomId) {
+    const channel = this.pusher.subscribe(`private-room-${roomId}`);
+    this.roomChannel = channel;
+    channel.bind_global((name, data) => {
+      if (this.roomChannel !== channel) return;
+      if (name === "pusher:subscription_succeeded") return this.handlers.onResync?.(roomId);
+      if (name === "pusher:subscription_error") return console.warn("room subscription refused", data);
+      if (name.startsWith("pusher:")) return;
+      this.handlers.onRoomEvent?.(roomId, name, data);
+    });
+  }
+
+  /** Whether events are flowing right now. */
+  get connected() {
+    return this.state === "connected";
+  }
+
+  /** Disconnects for good (sign out). */
+  stop() {
+    this.pusher?.disconnect();
+    this.pusher = null;
+  }
+}
