@@ -104,6 +104,7 @@ export class OutboxWatcher {
   readonly #random: () => number;
   readonly #owner = crypto.randomUUID();
   readonly #runs = new Map<string, StreamRun>();
+  /** Streams waiting for a retry time or another process's lease: a timer drains them then. */
   readonly #timers = new Map<string, { at: number; id: ReturnType<typeof setTimeout> }>();
   readonly #waiting: (() => void)[] = [];
   #active = 0;
@@ -164,9 +165,12 @@ export class OutboxWatcher {
    * Delivers the stream's pending batches in order, unless this process is
    * already doing so (then that run goes on once more and this resolves with it).
    */
-  drain(sink: Sink, stream: string): Promise<void> {
+  drain(sink: Sink, stream: string, force = false): Promise<void> {
     if (!this.#sinks[sink] || this.#stopped) return Promise.resolve();
     const id = streamId(sink, stream);
+    // A stream that waits for its retry time stays blocked however many commits add to it:
+    // its timer (and the delayed queue wake) drain it then, so a down sink costs no reads per send.
+    if (!force && (this.#timers.get(id)?.at ?? 0) > this.#now()) return Promise.resolve();
     const running = this.#runs.get(id);
     if (running) {
       running.again = true;
@@ -409,7 +413,7 @@ export class OutboxWatcher {
     if (existing) clearTimeout(existing.id);
     const timer = setTimeout(() => {
       this.#timers.delete(id);
-      this.#background(this.drain(sink, stream));
+      this.#background(this.drain(sink, stream, true));
     }, Math.max(0, delayMs));
     this.#timers.set(id, { at, id: timer });
   }
