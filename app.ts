@@ -9,6 +9,9 @@ import type { ChatDeps } from "./chat/service.ts";
 import { HttpError } from "./http_error.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { chatRoutes } from "./routes/chat.ts";
+import { meRoutes } from "./routes/me.ts";
+import { notificationRoutes, userRoutes } from "./routes/social.ts";
+import type { NotifyDeps } from "./social/commit.ts";
 import { devRoutes } from "./routes/dev.ts";
 import { type HealthDeps, healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -42,6 +45,8 @@ export interface AppDeps extends ChatDeps {
   gatewayRoutes?: Hono;
   /** The Prometheus text of `/metrics`. */
   renderMetrics?: () => Promise<string>;
+  /** What social commits (follows, notifications) go through: the batcher, and whether push is on. */
+  social: Pick<NotifyDeps, "batcher" | "push">;
 }
 
 /** Builds the app; no I/O happens until a request arrives. */
@@ -78,6 +83,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const authenticate = requireUser(deps.verify, deps.users);
   app.use("/api/*", (c, next) => isPublicApi(c.req.path) ? next() : authenticate(c, next));
   app.route("/api/chat", chatRoutes(deps));
+  const social = { kv: deps.kv, users: deps.users, ...deps.social };
+  app.route("/api/users", userRoutes(social));
+  app.route("/api/notifications", notificationRoutes(social));
+  app.route("/api/me", meRoutes(social));
   if (deps.realtime) app.route("/api", realtimeRoutes(deps.realtime));
 
   app.onError((err, c) => {

@@ -114,6 +114,7 @@ export async function createRuntime(
     kv,
     actors,
     users,
+    social: { batcher, push: config.oneSignal !== undefined },
     verify: createVerifier(config.auth, devSecret),
     signDevToken: config.devLogin && config.auth.kind !== "jwks"
       ? (claims, ttl) => signToken(devSecret, claims, ttl)

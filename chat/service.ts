@@ -6,6 +6,7 @@ import { unreadCount } from "../actors/room_head.ts";
 import type { RoomActors } from "../actors/room_actor.ts";
 import type { SendInput } from "../actors/room_step.ts";
 import { HttpError } from "../http_error.ts";
+import { assertMayMessage } from "../social/blocks.ts";
 import { directRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
 import type { Profile, RoomState } from "../storage/records.ts";
 import {
@@ -33,7 +34,8 @@ export type Destination = { receiverId: string } | { roomId: string };
  * Stores a message (idempotently when it carries a `clientMessageId`) and
  * returns it; direct rooms are created by their first message.
  *
- * @throws {HttpError} 400 self-message, 404 unknown receiver or room, 403 non-member, 429 rate limit.
+ * @throws {HttpError} 400 self-message, 404 unknown receiver or room, 403 non-member or a block
+ *   between the two users of a direct room, 429 rate limit.
  */
 export async function sendMessage(
   deps: ChatDeps,
@@ -44,6 +46,7 @@ export async function sendMessage(
   const { roomId, peer } = "receiverId" in to
     ? await resolveDirect(deps, sender, to.receiverId)
     : { roomId: to.roomId, peer: undefined };
+  await assertMayMessage(deps.kv, sender.id, { roomId, peerId: peer?.id }); // blocks: direct rooms only
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
   return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
 }
@@ -51,10 +54,11 @@ export async function sendMessage(
 /**
  * The direct room between the caller and `receiverId`, created when missing.
  *
- * @throws {HttpError} 400 for oneself, 404 for an unknown receiver.
+ * @throws {HttpError} 400 for oneself, 404 for an unknown receiver, 403 when either blocked the other.
  */
 export async function startDirect(deps: ChatDeps, user: Profile, receiverId: string): Promise<string> {
   const { roomId, peer } = await resolveDirect(deps, user, receiverId);
+  await assertMayMessage(deps.kv, user.id, { roomId, peerId: peer.id });
   const head = await readHead(deps.kv, roomId);
   if (head.value !== null) return roomId;
   return (await deps.actors.dispatch(roomId, { kind: "openDirect", user, peer })).roomId;

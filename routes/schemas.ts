@@ -198,3 +198,109 @@ export const ProvisionBody = z.object({
   name: z.string().trim().min(1).max(100),
   avatar: HttpUrl.nullable().optional(),
 });
+
+/** A message id path parameter: `{roomId}:{seq}`. */
+export const MessageIdParam = z.object({
+  id: z.string().min(3).max(160).openapi({ param: { name: "id", in: "path" }, example: "g_4f1c…:42" }),
+});
+
+/** A room id path parameter. */
+export const RoomIdParam = z.object({ id: Id.openapi({ param: { name: "id", in: "path" } }) });
+
+/** A room id and a member's user id as path parameters. */
+export const RoomMemberParams = z.object({
+  id: Id.openapi({ param: { name: "id", in: "path" } }),
+  userId: Id.openapi({ param: { name: "userId", in: "path" } }),
+});
+
+export const EditBody = z.object({ content: Content }).superRefine((body, ctx) => {
+  if (Array.from(body.content).length > MAX_CONTENT_LENGTH) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["content"],
+      message: `must be at most ${MAX_CONTENT_LENGTH} characters`,
+    });
+  }
+}).openapi("EditRequest");
+
+export const MessageResponse = z.object({ success: z.literal(true), message: MessageSchema });
+
+export const DeleteResponse = z.object({
+  success: z.literal(true),
+  messageId: z.string(),
+  roomId: z.string(),
+  seq: z.number().int(),
+});
+
+/** Longest reaction, in UTF-16 code units: room for ZWJ sequences and `:shortcodes:`. */
+export const MAX_EMOJI_LENGTH = 32;
+
+export const ReactionBody = z.object({
+  emoji: z.string().min(1).max(MAX_EMOJI_LENGTH).regex(
+    /^[^\s\p{Cc}]+$/u,
+    "must be an emoji or a short code without spaces",
+  ).openapi({ example: "👍" }),
+}).openapi("ReactionRequest");
+
+export const ReactionResponse = z.object({
+  success: z.literal(true),
+  added: z.boolean().openapi({ description: "true: the reaction was added; false: it was removed" }),
+  message: MessageSchema,
+});
+
+export const AddMembersBody = z.object({ userIds: z.array(Id).min(1).max(199) }).openapi("AddMembersRequest");
+
+export const AddMembersResponse = z.object({
+  success: z.literal(true),
+  roomId: z.string(),
+  added: z.array(z.string()).openapi({ description: "Users who were not active members before" }),
+});
+
+export const RemoveMemberResponse = z.object({
+  success: z.literal(true),
+  roomId: z.string(),
+  userId: z.string(),
+  left: z.boolean().openapi({ description: "true when the caller removed themself (left)" }),
+  ownerId: z.string().optional().openapi({ description: "The new owner, when the owner left" }),
+});
+
+export const UpdateRoomBody = z.object({
+  name: z.string().trim().min(1).max(100).optional(),
+  avatar: HttpUrl.nullable().optional(),
+}).refine((b) => b.name !== undefined || b.avatar !== undefined, {
+  path: ["name"],
+  message: "give name or avatar",
+}).openapi("UpdateRoomRequest");
+
+export const RoomResponse = z.object({ success: z.literal(true), room: RoomSchema });
+
+export const RoleBody = z.object({ role: z.enum(["owner", "admin", "member"]) }).openapi("RoleRequest");
+
+export const RoleResponse = z.object({
+  success: z.literal(true),
+  roomId: z.string(),
+  roles: z.record(z.string(), z.enum(["owner", "admin", "member"])).openapi({
+    description: "Every role that changed (two entries when ownership was handed over)",
+  }),
+});
+
+export const ArchiveBody = z.object({ archived: z.boolean() }).openapi("ArchiveRequest");
+
+export const ArchiveResponse = z.object({
+  success: z.literal(true),
+  roomId: z.string(),
+  archived: z.boolean(),
+});
+
+export const SearchQuery = z.object({
+  q: z.string().trim().min(1).max(200),
+  roomId: Id.optional(),
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+  cursor: z.string().max(1024).optional(),
+});
+
+export const SearchResponse = z.object({
+  success: z.literal(true),
+  messages: z.array(MessageSchema),
+  nextCursor: z.string().optional(),
+});

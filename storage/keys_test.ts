@@ -24,3 +24,28 @@ Deno.test("keys.message() orders rows by numeric seq", async () => {
   for await (const e of kv.list({ prefix: keys.messages("r") })) seqs.push(e.value);
   assert.deepEqual(seqs, [1, 2, 10]);
 });
+
+Deno.test("keys builds the social layouts: follows both ways, counters, blocks, notifications", () => {
+  assert.deepEqual(keys.follow("a", "b"), ["follow", "a", "b"]);
+  assert.deepEqual(keys.following("a"), ["follow", "a"]);
+  assert.deepEqual(keys.follower("b", "a"), ["follower", "b", "a"]);
+  assert.deepEqual(keys.followers("b"), ["follower", "b"]);
+  assert.deepEqual(keys.followersCount("u"), ["follow_count", "u", "followers"]);
+  assert.deepEqual(keys.followingCount("u"), ["follow_count", "u", "following"]);
+  assert.deepEqual(keys.followNotified("a", "b"), ["follow_notified", "a", "b"]);
+  assert.deepEqual(keys.block("a", "b"), ["block", "a", "b"]);
+  assert.deepEqual(keys.blocks("a"), ["block", "a"]);
+  assert.deepEqual(keys.notificationHead("u"), ["notif_head", "u"]);
+  assert.deepEqual(keys.notification("u", 3), ["notif", "u", 3]);
+  assert.deepEqual(keys.notifications("u"), ["notif", "u"]);
+  assert.deepEqual(keys.preferences("u"), ["prefs", "u"]);
+});
+
+Deno.test("keys.notification() lists a user's notifications newest first in reverse", async () => {
+  using kv = await Deno.openKv(":memory:");
+  for (const seq of [2, 10, 1]) await kv.set(keys.notification("u", seq), seq);
+  await kv.set(keys.notification("u2", 5), 5);
+  const seqs: unknown[] = [];
+  for await (const e of kv.list({ prefix: keys.notifications("u") }, { reverse: true })) seqs.push(e.value);
+  assert.deepEqual(seqs, [10, 2, 1]);
+});

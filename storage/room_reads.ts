@@ -52,6 +52,23 @@ export async function listUserRoomIds(
   };
 }
 
+/**
+ * Ids of the user's active rooms, archived or not, most recent activity first,
+ * at most `limit` of them.
+ */
+export async function listActiveRoomIds(kv: Deno.Kv, userId: string, limit: number): Promise<string[]> {
+  const found: RoomListPosition[] = [];
+  for (const archived of [false, true]) {
+    const iter = kv.list({ prefix: keys.userRooms(userId, archived) }, { reverse: true, limit });
+    for await (const entry of iter) {
+      const [, , , lastActivityAt, roomId] = entry.key as [string, string, boolean, number, string];
+      found.push({ lastActivityAt, roomId });
+    }
+  }
+  found.sort((a, b) => b.lastActivityAt - a.lastActivityAt);
+  return found.slice(0, limit).map((p) => p.roomId);
+}
+
 /** Sum of the user's unread counts over their active rooms. */
 export async function readUnreadTotal(kv: Deno.Kv, userId: string): Promise<number> {
   const entry = await kv.get<Deno.KvU64>(keys.unreadTotal(userId));

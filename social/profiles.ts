@@ -1,0 +1,109 @@
+/**
+ * @module A user's public profile as another user sees it (`GET /api/users/:id`),
+ * and the caller's own (`GET /api/me`): each a handful of point reads.
+ */
+import { HttpError } from "../http_error.ts";
+import { keys } from "../storage/keys.ts";
+import { getPreferences } from "../storage/preferences.ts";
+import type { Preferences, Presence, Profile, UserRecord } from "../storage/records.ts";
+import { readUnreadTotal } from "../storage/room_reads.ts";
+import { counterValue, type SocialDeps } from "./commit.ts";
+import { unreadNotifications } from "./notifications.ts";
+
+/** `GET /api/users/:id`: the profile, presence and follow counts, and the viewer's relation to the user. */
+export interface UserView {
+  id: string;
+  name: string;
+  avatar: string | null;
+  online: boolean;
+  lastSeenAt: string | null;
+  followers: number;
+  following: number;
+  /** The viewer follows this user. */
+  isFollowing: boolean;
+  /** This user follows the viewer. */
+  followsYou: boolean;
+  /** The viewer blocked this user. */
+  isBlocked: boolean;
+}
+
+/** `GET /api/me`: the caller's profile with their preferences and unread totals. */
+export interface MeView extends Omit<UserView, "isFollowing" | "followsYou" | "isBlocked"> {
+  preferences: Preferences;
+  /** Unread notifications. */
+  unreadNotifications: number;
+  /** Unread messages over every active room (as `GET /api/chat/rooms` counts them). */
+  totalUnread: number;
+}
+
+/** What a profile view is built from besides the user record. */
+export interface ProfileFacts {
+  presence: Presence | null;
+  followers: number;
+  following: number;
+  isFollowing: boolean;
+  followsYou: boolean;
+  isBlocked: boolean;
+}
+
+/** Shapes a user for a viewer. Pure. */
+export function userView(user: UserRecord, facts: ProfileFacts): UserView {
+  const lastSeenAt = facts.presence?.lastSeenAt ?? null;
+  return {
+    id: user.id,
+    name: user.name,
+    avatar: user.avatar,
+    online: facts.presence?.online ?? false,
+    lastSeenAt: lastSeenAt === null ? null : new Date(lastSeenAt).toISOString(),
+    followers: facts.followers,
+    following: facts.following,
+    isFollowing: facts.isFollowing,
+    followsYou: facts.followsYou,
+    isBlocked: facts.isBlocked,
+  };
+}
+
+/**
+ * The user as `viewer` sees them.
+ *
+ * @throws {HttpError} 404 when no such user exists.
+ */
+export async function userProfile(deps: SocialDeps, viewer: Profile, userId: string): Promise<UserView> {
+  const user = await deps.users.get(userId);
+  if (user === null) throw new HttpError(404, "User not found");
+  return userView(user, await profileFacts(deps.kv, viewer.id, userId));
+}
+
+/** The caller's own profile, preferences and unread totals. */
+export async function meProfile(deps: SocialDeps, me: Profile): Promise<MeView> {
+  const [user, facts, preferences, unread, totalUnread] = await Promise.all([
+    deps.users.get(me.id),
+    profileFacts(deps.kv, me.id, me.id),
+    getPreferences(deps.kv, me.id),
+    unreadNotifications(deps.kv, me.id),
+    readUnreadTotal(deps.kv, me.id),
+  ]);
+  const record: UserRecord = user ?? { ...me, createdAt: 0, updatedAt: 0 };
+  const { isFollowing: _f, followsYou: _y, isBlocked: _b, ...view } = userView(record, facts);
+  return { ...view, preferences, unreadNotifications: unread, totalUnread };
+}
+
+/** One `getMany`: presence, both counters and the relations between viewer and user. */
+async function profileFacts(kv: Deno.Kv, viewerId: string, userId: string): Promise<ProfileFacts> {
+  const [presence, followers, following, isFollowing, followsYou, isBlocked] = await kv.getMany([
+    keys.presence(userId),
+    keys.followersCount(userId),
+    keys.followingCount(userId),
+    keys.follow(viewerId, userId),
+    keys.follow(userId, viewerId),
+    keys.block(viewerId, userId),
+  ]);
+  return {
+    presence: presence.value as Presence | null,
+    followers: counterValue(followers),
+    following: counterValue(following),
+    isFollowing: isFollowing.value !== null,
+    followsYou: followsYou.value !== null,
+    isBlocked: isBlocked.value !== null,
+  };
+}
