@@ -8,7 +8,7 @@ import type { SendInput } from "../actors/room_step.ts";
 import { HttpError } from "../http_error.ts";
 import { assertMayMessage } from "../social/blocks.ts";
 import { directRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
-import type { Profile, RoomState } from "../storage/records.ts";
+import type { Profile, Role, RoomState } from "../storage/records.ts";
 import {
   listMessages,
   listUserRoomIds,
@@ -18,6 +18,7 @@ import {
   type RoomListPosition,
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
+import { indexRoom } from "./search_index.ts";
 import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "./views.ts";
 
 /** What the chat use cases work with. */
@@ -48,6 +49,7 @@ export async function sendMessage(
     : { roomId: to.roomId, peer: undefined };
   await assertMayMessage(deps.kv, sender.id, { roomId, peerId: peer?.id }); // blocks: direct rooms only
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
+  if (result.created) deps.actors.defer(() => indexRoom(deps.kv, roomId)); // searchable soon; search catches up too
   return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
 }
 
@@ -212,4 +214,157 @@ function decodeRoomCursor(cursor: string): RoomListPosition {
     // fall through to the 400 below
   }
   throw new HttpError(400, "cursor: not a cursor this server returned");
+}
+
+/**
+ * Replaces the caller's message text; the previous text is kept as a version.
+ *
+ * @throws {HttpError} 404 unknown or deleted message, 403 not the sender or not an active member, 400 empty.
+ */
+export async function editMessage(
+  deps: ChatDeps,
+  user: Profile,
+  request: { messageId: string; content: string },
+): Promise<MessageView> {
+  const { roomId, seq } = messageRef(request.messageId);
+  const result = await deps.actors.dispatch(roomId, {
+    kind: "edit",
+    userId: user.id,
+    seq,
+    content: request.content,
+  });
+  if (result.changed) deps.actors.defer(() => indexRoom(deps.kv, roomId));
+  return messageView(result.message, result);
+}
+
+/**
+ * Soft-deletes a message: the sender may, and in groups the owner and admins.
+ * Deleting a deleted message again succeeds and changes nothing.
+ *
+ * @throws {HttpError} 404 unknown message, 403 not allowed.
+ */
+export async function deleteMessage(
+  deps: ChatDeps,
+  user: Profile,
+  messageId: string,
+): Promise<{ messageId: string; roomId: string; seq: number }> {
+  const { roomId, seq } = messageRef(messageId);
+  const result = await deps.actors.dispatch(roomId, { kind: "delete", userId: user.id, seq });
+  if (result.deleted) deps.actors.defer(() => indexRoom(deps.kv, roomId));
+  return { messageId: result.messageId, roomId, seq };
+}
+
+/**
+ * Adds the caller's `emoji` reaction, or removes it when present.
+ *
+ * @throws {HttpError} 404 unknown or deleted message, 403 not an active member, 400 too many reactions.
+ */
+export async function toggleReaction(
+  deps: ChatDeps,
+  user: Profile,
+  request: { messageId: string; emoji: string },
+): Promise<{ message: MessageView; added: boolean }> {
+  const { roomId, seq } = messageRef(request.messageId);
+  const result = await deps.actors.dispatch(roomId, {
+    kind: "react",
+    userId: user.id,
+    seq,
+    emoji: request.emoji,
+  });
+  return { message: messageView(result.message, result), added: result.added };
+}
+
+/**
+ * Adds users to a group (owner or admin); former members come back with
+ * nothing unread. Returns who was added.
+ *
+ * @throws {HttpError} 404 unknown room or user, 403 not owner/admin, 400 direct room or too many members.
+ */
+export async function addMembers(
+  deps: ChatDeps,
+  user: Profile,
+  request: { roomId: string; userIds: string[] },
+): Promise<string[]> {
+  const profiles = await deps.users.profiles(request.userIds);
+  const missing = request.userIds.find((id) => !profiles.has(id));
+  if (missing !== undefined) throw new HttpError(404, `User not found: ${missing}`);
+  const cmd = { kind: "addMembers" as const, userId: user.id, memberIds: request.userIds };
+  return (await deps.actors.dispatch(request.roomId, cmd)).added;
+}
+
+/**
+ * Removes a member (owner: anyone; admin: members), or lets the caller leave.
+ * When the owner leaves, the longest-standing admin (else member) becomes owner.
+ *
+ * @throws {HttpError} 404 unknown room or member, 403 not allowed, 400 direct room.
+ */
+export async function removeMember(
+  deps: ChatDeps,
+  user: Profile,
+  request: { roomId: string; userId: string },
+): Promise<{ left: boolean; ownerId?: string }> {
+  const cmd = { kind: "removeMember" as const, userId: user.id, memberId: request.userId };
+  return await deps.actors.dispatch(request.roomId, cmd);
+}
+
+/**
+ * Renames a group or changes its avatar (owner or admin), and returns the room.
+ *
+ * @throws {HttpError} 404 unknown room, 403 not owner/admin, 400 direct room.
+ */
+export async function updateRoom(
+  deps: ChatDeps,
+  user: Profile,
+  request: { roomId: string; name?: string; avatar?: string | null },
+): Promise<RoomView> {
+  const { roomId, ...changes } = request;
+  await deps.actors.dispatch(roomId, { kind: "updateRoom", userId: user.id, ...changes });
+  return await roomOf(deps, user, roomId);
+}
+
+/**
+ * Sets a member's role (owner only). Making someone owner hands ownership
+ * over: the previous owner becomes an admin. Returns the roles that changed.
+ *
+ * @throws {HttpError} 404 unknown room or member, 403 not the owner, 400 own role or direct room.
+ */
+export async function setMemberRole(
+  deps: ChatDeps,
+  user: Profile,
+  request: { roomId: string; userId: string; role: Role },
+): Promise<Record<string, Role>> {
+  const cmd = { kind: "setRole" as const, userId: user.id, memberId: request.userId, role: request.role };
+  return (await deps.actors.dispatch(request.roomId, cmd)).roles;
+}
+
+/**
+ * Archives or unarchives a room for the caller only.
+ *
+ * @throws {HttpError} 404 unknown room, 403 not an active member.
+ */
+export async function archiveRoom(
+  deps: ChatDeps,
+  user: Profile,
+  request: { roomId: string; archived: boolean },
+): Promise<boolean> {
+  const cmd = { kind: "archive" as const, userId: user.id, archived: request.archived };
+  return (await deps.actors.dispatch(request.roomId, cmd)).archived;
+}
+
+/** The room as `userId` sees it in room lists. */
+async function roomOf(deps: ChatDeps, user: Profile, roomId: string): Promise<RoomView> {
+  const head = await readMemberHead(deps, user.id, roomId);
+  const memberIds = Object.keys(head.members);
+  const [profiles, presence] = await Promise.all([
+    deps.users.profiles(memberIds),
+    deps.users.presence(memberIds),
+  ]);
+  return roomView(head, user.id, profiles, presence);
+}
+
+/** The room and seq a message id names. */
+function messageRef(messageId: string): { roomId: string; seq: number } {
+  const ref = parseMessageId(messageId);
+  if (ref === null) throw new HttpError(404, "Message not found");
+  return ref;
 }
