@@ -19,6 +19,9 @@ import type { OutboxMetrics } from "./metrics.ts";
 import type { OutboxBatch, PushEvent } from "./outbox.ts";
 import {
   buildNotification,
+  buildNotificationPush,
+  type NotificationBody,
+  notificationTarget,
   pushEventId,
   type PushTarget,
   pushTargets,
@@ -70,8 +73,7 @@ export function createPushSink(
   client: DefaultApi,
   options: { appId: string; metrics?: OutboxMetrics },
 ): OutboxSink<PushEvent> {
-  async function send(event: PushEvent, target: PushTarget): Promise<void> {
-    const body = buildNotification(options.appId, event, target);
+  async function send(eventId: string, body: NotificationBody, target: PushTarget): Promise<void> {
     let response;
     try {
       response = await client.createNotification(Object.assign(new Notification(), body));
@@ -85,7 +87,7 @@ export function createPushSink(
     const sent = Boolean(response.id) && !hasErrors;
     options.metrics?.pushOutcome(sent ? "sent" : "not_delivered");
     if (!sent) {
-      console.warn(`push: ${pushEventId(event)} not delivered to ${target.userIds.length} user(s):`, errors);
+      console.warn(`push: ${eventId} not delivered to ${target.userIds.length} user(s):`, errors);
     }
     const outcome: PushOutcome = {
       outcome: sent ? "sent" : "not_delivered",
@@ -94,21 +96,38 @@ export function createPushSink(
       recipients: target.userIds.length,
       at: Date.now(),
     };
-    await kv.set(keys.pushOutcome(pushEventId(event), targetGroup(target)), outcome, {
+    await kv.set(keys.pushOutcome(eventId, targetGroup(target)), outcome, {
       expireIn: PUSH_OUTCOME_TTL_MS,
     }).catch(() => {}); // the outcome is a record for operators, not worth a retried push
+  }
+
+  async function deliverEvent(event: PushEvent): Promise<void> {
+    switch (event.type) {
+      case "push.message": {
+        const preferences = await getManyPreferences(kv, event.recipients);
+        const { targets, skipped } = pushTargets(event, preferences);
+        if (skipped.length > 0) options.metrics?.pushOutcome("skipped", skipped.length);
+        for (const target of targets) {
+          await send(pushEventId(event), buildNotification(options.appId, event, target), target);
+        }
+        return;
+      }
+      case "push.notification": {
+        const preferences = await getManyPreferences(kv, [event.userId]);
+        const target = notificationTarget(event, preferences.get(event.userId));
+        if (!target) return options.metrics?.pushOutcome("skipped");
+        return await send(event.eventId, buildNotificationPush(options.appId, event, target), target);
+      }
+      default:
+        return unknownPush(event);
+    }
   }
 
   return {
     async deliver(batches: OutboxBatch<PushEvent>[]) {
       for (const [i, batch] of batches.entries()) {
         try {
-          for (const event of batch.events) {
-            const preferences = await getManyPreferences(kv, event.recipients);
-            const { targets, skipped } = pushTargets(event, preferences);
-            if (skipped.length > 0) options.metrics?.pushOutcome("skipped", skipped.length);
-            for (const target of targets) await send(event, target);
-          }
+          for (const event of batch.events) await deliverEvent(event);
         } catch (error) {
           return { delivered: i, error };
         }
@@ -147,4 +166,9 @@ function classify(err: unknown): unknown {
     });
   }
   return err;
+}
+
+/** Adding a push event type without handling it here fails type checking. */
+function unknownPush(event: never): void {
+  console.warn(`push: no mapping for event type ${(event as { type?: string }).type}`);
 }

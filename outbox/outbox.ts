@@ -26,6 +26,27 @@ export interface PushMessageEvent {
   recipients: string[];
 }
 
+/**
+ * A push for a social notification (follow, added to a group, …). The user's
+ * preferences are checked again at delivery; `eventId` keeps retries idempotent.
+ */
+export interface PushNotificationEvent {
+  type: "push.notification";
+  userId: string;
+  /** The user's `oneSignalPlayerId` when the notification was written (delivery reads it again). */
+  subscriptionId: string | null;
+  /** Stable across retries, e.g. `notification:{userId}:{seq}`. */
+  eventId: string;
+  notification: {
+    id: string;
+    type: string;
+    title: string;
+    body: string;
+    link: string | null;
+    metadata?: Record<string, unknown>;
+  };
+}
+
 /** A social notification for one user, forwarded on their user channel as `notification`. */
 export interface NotificationEvent {
   type: "notification";
@@ -37,7 +58,7 @@ export interface NotificationEvent {
 /** An event as the realtime sink receives it. */
 export type RealtimeEvent = RoomEvent | NotificationEvent;
 /** An event as the push sink receives it. */
-export type PushEvent = PushMessageEvent;
+export type PushEvent = PushMessageEvent | PushNotificationEvent;
 
 /** One commit's events for one sink and stream, kept until delivered. */
 export interface OutboxBatch<E = RealtimeEvent | PushEvent> {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { allowsPush } from "../storage/preferences.ts";
 import type { Preferences } from "../storage/records.ts";
-import { PUSH_TEXT_LENGTH, type PushMessageEvent } from "./outbox.ts";
+import { PUSH_TEXT_LENGTH, type PushMessageEvent, type PushNotificationEvent } from "./outbox.ts";
 
 /** One notification's audience: users by external id, or OneSignal subscription ids. */
 export type PushTarget =
@@ -111,6 +111,42 @@ export function buildNotification(
     ...(avatar ? { chrome_web_icon: avatar, large_icon: avatar } : {}),
     data: { type: "new-message", roomId: event.roomId, messageId: event.messageId, seq: event.seq },
     idempotency_key: idempotencyKey(pushEventId(event), target),
+  };
+}
+
+/** The one target of a notification push, or null when the user turned push off. */
+export function notificationTarget(
+  event: PushNotificationEvent,
+  preferences: Preferences | undefined,
+): PushTarget | null {
+  if (preferences && !preferences.enableAllPush) return null;
+  const subscription = preferences ? preferences.oneSignalPlayerId : event.subscriptionId;
+  return subscription
+    ? { kind: "subscription", userIds: [event.userId], subscriptionIds: [subscription] }
+    : { kind: "external_id", userIds: [event.userId] };
+}
+
+/** The push of a social notification: its title as heading, its body (cut) as text, its link. */
+export function buildNotificationPush(
+  appId: string,
+  event: PushNotificationEvent,
+  target: PushTarget,
+): NotificationBody {
+  const { notification } = event;
+  const avatar = notification.metadata?.actorAvatar;
+  const text = notification.body || notification.title;
+  return {
+    app_id: appId,
+    target_channel: "push",
+    ...(target.kind === "external_id"
+      ? { include_aliases: { external_id: target.userIds } }
+      : { include_subscription_ids: target.subscriptionIds }),
+    headings: { en: notification.title },
+    contents: { en: [...text].slice(0, PUSH_TEXT_LENGTH).join("") || "…" },
+    url: notification.link ?? "/notifications",
+    ...(typeof avatar === "string" && avatar ? { chrome_web_icon: avatar, large_icon: avatar } : {}),
+    data: { type: "notification", notificationId: notification.id, kind: notification.type },
+    idempotency_key: idempotencyKey(event.eventId, target),
   };
 }
 

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { DEFAULT_PREFERENCES } from "../storage/preferences.ts";
 import type { Preferences } from "../storage/records.ts";
-import type { PushMessageEvent } from "./outbox.ts";
-import { buildNotification, idempotencyKey, pushEventId, pushTargets } from "./push_notification.ts";
+import type { PushMessageEvent, PushNotificationEvent } from "./outbox.ts";
+import {
+  buildNotification,
+  buildNotificationPush,
+  idempotencyKey,
+  notificationTarget,
+  pushEventId,
+  pushTargets,
+} from "./push_notification.ts";
 
 const event: PushMessageEvent = {
   type: "push.message",
@@ -62,4 +69,42 @@ Deno.test("buildNotification() builds API.md's push body", () => {
   });
   assert.deepEqual(sub.include_subscription_ids, ["s"]);
   assert.equal(sub.include_aliases, undefined);
+});
+
+const followed: PushNotificationEvent = {
+  type: "push.notification",
+  userId: "bob",
+  subscriptionId: null,
+  eventId: "notification:bob:3",
+  notification: {
+    id: "n3",
+    type: "follow",
+    title: "Alice started following you",
+    body: "",
+    link: "/users/alice",
+    metadata: { actorId: "alice", actorAvatar: "https://img.example/a.png" },
+  },
+};
+
+Deno.test("notificationTarget() reads preferences at delivery: push off skips, a player id is targeted", () => {
+  assert.deepEqual(notificationTarget(followed, undefined), { kind: "external_id", userIds: ["bob"] });
+  assert.equal(notificationTarget(followed, prefs({ enableAllPush: false })), null);
+  assert.deepEqual(notificationTarget(followed, prefs({ oneSignalPlayerId: "sub-b" })), {
+    kind: "subscription",
+    userIds: ["bob"],
+    subscriptionIds: ["sub-b"],
+  });
+});
+
+Deno.test("buildNotificationPush() uses the title, the link and the actor's avatar", () => {
+  const body = buildNotificationPush("app-1", followed, { kind: "external_id", userIds: ["bob"] });
+  assert.deepEqual(body.headings, { en: "Alice started following you" });
+  assert.deepEqual(body.contents, { en: "Alice started following you" });
+  assert.equal(body.url, "/users/alice");
+  assert.equal(body.chrome_web_icon, "https://img.example/a.png");
+  assert.deepEqual(body.data, { type: "notification", notificationId: "n3", kind: "follow" });
+  assert.equal(
+    body.idempotency_key,
+    idempotencyKey("notification:bob:3", { kind: "external_id", userIds: ["bob"] }),
+  );
 });

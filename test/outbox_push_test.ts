@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { keys } from "../storage/keys.ts";
 import { putPreferences } from "../storage/preferences.ts";
 import type { PushOutcome } from "../outbox/onesignal.ts";
+import { outboxBatchWrite, type PushNotificationEvent, userStream } from "../outbox/outbox.ts";
 import { startRecorder } from "./support/onesignal_recorder.ts";
 import { eventually, FAST_RETRY, pusherAt, startOutboxServer } from "./support/outbox_harness.ts";
 
@@ -132,4 +133,26 @@ Deno.test("without OneSignal keys push is disabled: no push rows, /healthz says 
   const health = await (await fetch(`${t.url}/healthz`)).json();
   assert.equal(health.push, "disabled");
   assert.equal(health.realtime, "pusher");
+});
+
+Deno.test("a social notification's push event goes out once, with the notification as the push", async () => {
+  await using rec = startRecorder();
+  await using t = await startOutboxServer({ ...ONESIGNAL(rec.url), ...pusherAt(rec.port) }, {
+    outbox: FAST_RETRY,
+  });
+  const event: PushNotificationEvent = {
+    type: "push.notification",
+    userId: "bob",
+    subscriptionId: null,
+    eventId: "notification:bob:1",
+    notification: { id: "n1", type: "follow", title: "Alice started following you", body: "", link: null },
+  };
+  const out = outboxBatchWrite("push", { stream: userStream("bob"), order: 1, now: Date.now() }, [event]);
+  await t.runtime.batcher.commit({ checks: [], mutations: out.mutations, wake: out.wake, bytes: out.bytes });
+  await rec.until(() => rec.notifications().length === 1, "the notification push");
+  const body = rec.notifications()[0]!;
+  assert.deepEqual(body.include_aliases, { external_id: ["bob"] });
+  assert.deepEqual(body.headings, { en: "Alice started following you" });
+  assert.equal(body.url, "/notifications");
+  await eventually(() => pushDrained(t.kv), "the push batch");
 });
