@@ -44,6 +44,9 @@ export interface TypingEvent {
   isTyping: boolean;
 }
 
+/** KV refuses values over 64 KiB; batches whose rows would come close are split. */
+const MAX_VALUE_BYTES = 60 * 1024;
+
 /** Attempts before a batch that keeps losing its check gives up with 503. */
 const MAX_ATTEMPTS = 12;
 /** Estimated bytes of commands folded into one batch; KV allows 800 KiB per commit. */
@@ -61,6 +64,8 @@ interface Slot {
   running: boolean;
   /** The head as last committed or read by this process; dropped when a check fails. */
   head?: LoadedHead;
+  /** Commands per batch after a batch had to be split (it grows back by one per commit). */
+  cap?: number;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -155,7 +160,7 @@ export class RoomActors {
   async #run(slot: Slot): Promise<void> {
     try {
       while (slot.queue.length > 0) {
-        const batch = takeBatch(slot.queue, this.#options.maxBatch);
+        const batch = takeBatch(slot.queue, Math.min(slot.cap ?? Infinity, this.#options.maxBatch));
         await this.#process(slot, batch);
       }
     } finally {
@@ -180,16 +185,29 @@ export class RoomActors {
           return settle(batch, outcomes);
         }
         const unit = buildRoomUnit(head, work, { now, push: this.#options.push, sendLogVersions });
+        if (
+          batch.length > 1 &&
+          unit.mutations.some((m) => m.type === "set" && valueBytes(m.value) > MAX_VALUE_BYTES)
+        ) {
+          // The outbox row carries every event of the batch (with large groups' unread maps).
+          throw new RangeError("A value of the batch's commit exceeds Deno KV's 64 KiB");
+        }
         const result = await this.#options.batcher.commit(unit);
         if (result.ok) {
           slot.head = { state: work.state, versionstamp: result.versionstamp };
+          if (slot.cap !== undefined) {
+            slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
+          }
           return settle(batch, outcomes);
         }
       } catch (err) {
         slot.head = undefined;
-        if (err instanceof RangeError && batch.length > 1) {
+        const tooBig = err instanceof RangeError ||
+          (err instanceof TypeError && /value too large/i.test(err.message));
+        if (tooBig && batch.length > 1) {
           // Too big for one commit after all: run the second half as the next batch.
           slot.queue.unshift(...batch.splice(Math.ceil(batch.length / 2)));
+          slot.cap = batch.length;
           attempt--;
           continue;
         }
@@ -300,6 +318,19 @@ function commandBytes(cmd: RoomCommand): number {
   if (cmd.kind === "send") return 4 * JSON.stringify(cmd.input).length + 2048;
   if (cmd.kind === "edit") return 8 * cmd.content.length + 2048; // row, kept version, event
   return 1024;
+}
+
+/**
+ * A high estimate of a value's size as KV stores it (V8 serialization):
+ * strings beyond Latin-1 take two bytes per code unit.
+ */
+export function valueBytes(value: unknown): number {
+  if (typeof value === "string") return 5 + (/[^\u0000-\u00ff]/.test(value) ? 2 : 1) * value.length;
+  if (typeof value !== "object" || value === null) return 9;
+  let bytes = 5;
+  if (Array.isArray(value)) { for (const item of value) bytes += valueBytes(item); }
+  else for (const [key, item] of Object.entries(value)) bytes += valueBytes(key) + valueBytes(item);
+  return bytes;
 }
 
 function outcomeOf(fn: () => unknown): Outcome {

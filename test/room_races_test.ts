@@ -139,3 +139,22 @@ Deno.test("deletes of the latest messages racing with sends keep the preview on 
   assert.equal(after.lastMessage?.text, "m3");
   assert.equal(after.lastMessage?.seq, 4);
 });
+
+Deno.test("concurrent long sends into a 150-member group all commit: batches whose outbox row would pass 64 KiB are split", async () => {
+  await using t = await setup();
+  await t.login("a");
+  const ids = Array.from({ length: 150 }, (_, i) => `member-with-a-rather-long-id-${i}`);
+  const now = Date.now();
+  for (const id of ids) {
+    await t.kv.set(keys.user(id), { id, name: id, avatar: null, createdAt: now, updatedAt: now });
+  }
+  const { roomId } = await expectStatus<{ roomId: string }>(
+    await t.api("a", "POST", "/api/chat/groups", { name: "Big", memberIds: ids }),
+    200,
+  );
+  const sent = await Promise.all(Array.from({ length: 48 }, async (_, i) => {
+    const res = await t.api("a", "POST", "/api/chat/send", { roomId, content: `${i} ${"字".repeat(3000)}` });
+    return (await expectStatus<{ message: Message }>(res, 200)).message.seq;
+  }));
+  assert.deepEqual(sent.sort((x, y) => x - y), Array.from({ length: 48 }, (_, i) => i + 1));
+});
