@@ -135,7 +135,10 @@ export function toPusherEvents(event: RealtimeEvent, context: MappingContext): P
     }
     case "room.updated": {
       const { type: _, ...data } = event;
-      return [encodeEvent(roomChannel(event.roomId), "room-updated", data)];
+      // Room lists show the name, avatar and roles: every member's own channel hears of it too.
+      return [roomChannel(event.roomId), ...event.memberIds.map(userChannel)].map((channel) =>
+        encodeEvent(channel, "room-updated", data)
+      );
     }
     case "room.archived":
       // Archiving is per user: only the user's own devices hear of it.
