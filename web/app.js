@@ -73,6 +73,8 @@ class OpenRoom {
     /** Highest seq each other member is known to have read (from `message-read`). */
     this.readSeqs = new Map();
     this.unseenBelow = 0;
+    /** Whether the view follows the newest message (the user has not scrolled up). */
+    this.pinned = true;
     this.replyTo = null;
     this.editing = null;
     this.attachment = null;
@@ -83,17 +85,6 @@ class OpenRoom {
     return undefined;
   }
 }
-
-// ---- Start ---------------------------------------------------------------------------------------
-
-fillIcons();
-whenUnauthorized(() => {
-  toast("Your session ended; please sign in again", "error");
-  signOut();
-});
-wireLogin();
-wireApp();
-boot();
 
 function boot() {
   const session = loadSession();
@@ -246,7 +237,10 @@ function onResync(roomId) {
       loadNotifications();
     }
     resyncedUser = true;
-  } else if (state.open?.id === roomId && state.open.loaded) fillGap();
+  } else if (state.open?.id === roomId && state.open.loaded) {
+    fillGap();
+    refreshReceipts();
+  }
 }
 
 function onUserEvent(name, data) {
@@ -305,7 +299,7 @@ function onRoomEvent(roomId, name, data) {
       applyUpdate(data);
       break;
     case "message-deleted": {
-      const target = room.byId(data.messageId) ?? room.messages.get(data.seq);
+      const target = room.byId(data.messageId);
       if (target) removeMessage(target.seq);
       break;
     }
@@ -376,14 +370,30 @@ async function fillGap() {
 
 function applyUpdate(data) {
   const room = state.open;
-  const source = data.message ?? data;
-  const current = room.byId(data.messageId ?? source.id) ?? room.messages.get(source.seq);
+  // Events name the message by id; their `seq` may be the room's event position, not the message's.
+  const current = room.byId(data.message?.id ?? data.messageId);
   if (!current) return;
   if (data.message) return insertMessage({ ...current, ...data.message });
+  if (data.truncated) return refreshMessage(current);
+  if (typeof data.emoji === "string" && Array.isArray(data.userIds)) {
+    const others = (current.reactions ?? []).filter((r) => r.emoji !== data.emoji);
+    const reactions = data.userIds.length > 0
+      ? [...others, { emoji: data.emoji, count: data.userIds.length, userIds: data.userIds }]
+      : others;
+    // Keep the emoji's place in the row when it is already there.
+    const order = (current.reactions ?? []).map((r) => r.emoji);
+    reactions.sort((a, b) => rank(order, a.emoji) - rank(order, b.emoji));
+    return insertMessage({ ...current, reactions });
+  }
   const patch = {};
   for (const key of ["content", "isEdited", "editedAt", "reactions"]) if (key in data) patch[key] = data[key];
-  if (Object.keys(patch).length > 0 && !data.truncated) insertMessage({ ...current, ...patch });
+  if (Object.keys(patch).length > 0) insertMessage({ ...current, ...patch });
   else refreshMessage(current);
+}
+
+function rank(order, emoji) {
+  const i = order.indexOf(emoji);
+  return i === -1 ? order.length : i;
 }
 
 /** Reloads one message by seq (after an event that did not carry it). */
@@ -628,7 +638,7 @@ async function openRoom(roomId) {
   try {
     const res = await request("GET", `/api/chat/messages${query({ roomId, limit: PAGE_SIZE })}`);
     if (state.open !== room) return;
-    for (const message of res.messages) insertMessage(message);
+    insertPage(res.messages);
     room.hasMore = res.hasMore;
     room.loaded = true;
     renderHistoryControls();
@@ -702,7 +712,7 @@ async function loadOlder() {
       `/api/chat/messages${query({ roomId: room.id, limit: PAGE_SIZE, beforeId: oldest.id })}`,
     );
     if (state.open !== room) return;
-    for (const message of res.messages) insertMessage(message);
+    insertPage(res.messages);
     room.hasMore = res.hasMore;
     scroller.scrollTop = scroller.scrollHeight - before;
     renderHistoryControls();
@@ -715,6 +725,38 @@ async function loadOlder() {
 }
 
 // ---- Messages ------------------------------------------------------------------------------------
+
+/**
+ * Adds a page of messages oldest first, then re-renders newer messages that quote one of
+ * them (their quote could not be resolved before).
+ */
+function insertPage(messages) {
+  const room = state.open;
+  const ids = new Set(messages.map((m) => m.id));
+  for (const message of [...messages].sort((a, b) => a.seq - b.seq)) insertMessage(message);
+  for (const message of room.messages.values()) {
+    if (message.replyToId && ids.has(message.replyToId) && !ids.has(message.id)) insertMessage(message);
+  }
+}
+
+/** Read receipts may have changed while we were not listening: take the newest page's. */
+async function refreshReceipts() {
+  const room = state.open;
+  try {
+    const res = await request("GET", `/api/chat/messages${query({ roomId: room.id, limit: PAGE_SIZE })}`);
+    if (state.open !== room) return;
+    for (const fresh of res.messages) {
+      const known = room.messages.get(fresh.seq);
+      if (known && fresh.isRead && !known.isRead) {
+        known.isRead = true;
+        known.readAt = fresh.readAt;
+        renderReceipt(known);
+      }
+    }
+  } catch {
+    // the next event or resync will catch up
+  }
+}
 
 /** Adds or replaces a message in the open room, keeping seq order and one node per seq. */
 function insertMessage(message, { live = false } = {}) {
@@ -902,7 +944,13 @@ function renderAttachment(message) {
         target: "_blank",
         rel: "noopener noreferrer",
       },
-      h("img", { src: message.attachmentUrl, alt: message.attachmentName ?? "Image", loading: "lazy" }),
+      h("img", {
+        src: message.attachmentUrl,
+        alt: message.attachmentName ?? "Image",
+        loading: "lazy",
+        // Images grow the list after layout: stay at the bottom if we were there.
+        onload: () => state.open?.pinned && scrollToBottom(),
+      }),
     );
   }
   return h(
@@ -952,7 +1000,10 @@ function focusMessage(seq) {
 function scrollToBottom() {
   const scroller = $("messages");
   scroller.scrollTop = scroller.scrollHeight;
-  if (state.open) state.open.unseenBelow = 0;
+  if (state.open) {
+    state.open.unseenBelow = 0;
+    state.open.pinned = true;
+  }
   $("jump-button").hidden = true;
 }
 
@@ -1469,7 +1520,9 @@ function wireApp() {
   $("messages").addEventListener("scroll", () => {
     const scroller = $("messages");
     if (scroller.scrollTop < 80 && state.open?.loaded) loadOlder();
-    if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40) {
+    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+    if (state.open) state.open.pinned = atBottom;
+    if (atBottom) {
       if (state.open) state.open.unseenBelow = 0;
       $("jump-button").hidden = true;
     }
@@ -1677,3 +1730,14 @@ function announce(text) {
   region.append(h("p", {}, text));
   while (region.childElementCount > 5) region.firstElementChild.remove();
 }
+
+// ---- Start: last, so every module-level binding above is initialized ----------------------------
+
+fillIcons();
+whenUnauthorized(() => {
+  toast("Your session ended; please sign in again", "error");
+  signOut();
+});
+wireLogin();
+wireApp();
+boot();
