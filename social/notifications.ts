@@ -5,8 +5,7 @@
  * `private-user-{id}`, and a OneSignal push when the user's preferences allow).
  */
 import { HttpError } from "../http_error.ts";
-import type { PushEvent } from "../outbox/outbox.ts";
-import { outboxBatchWrite, userStream } from "../outbox/outbox.ts";
+import { outboxBatchWrite, type PushNotificationEvent, userStream } from "../outbox/outbox.ts";
 import { type CommitUnit, estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
@@ -40,17 +39,6 @@ export interface NotificationView {
   metadata: Record<string, unknown>;
   isRead: boolean;
   createdAt: string;
-}
-
-/** The push outbox event of a notification; preferences were applied when it was written. */
-export interface NotificationPushEvent {
-  type: "push.notification";
-  userId: string;
-  /** The user's `oneSignalPlayerId` when they stored one; otherwise target their external id. */
-  subscriptionId: string | null;
-  /** Stable across retries: `notification:{userId}:{seq}`. */
-  eventId: string;
-  notification: NotificationView;
 }
 
 /** The head of a user who never got a notification. */
@@ -200,14 +188,14 @@ export class NotificationWriter {
       );
     }
     if (this.#push && prefs.enableAllPush) {
-      const event: NotificationPushEvent = {
+      const event: PushNotificationEvent = {
         type: "push.notification",
         userId,
         subscriptionId: prefs.oneSignalPlayerId,
         eventId: `notification:${userId}:${row.seq}`,
         notification: view,
       };
-      this.#addOutbox(outboxBatchWrite("push", order, [event as unknown as PushEvent]));
+      this.#addOutbox(outboxBatchWrite("push", order, [event]));
     }
     return view;
   }

@@ -3,7 +3,7 @@ import { keys } from "../storage/keys.ts";
 import { applyPresence } from "../storage/presence.ts";
 import { expectStatus, setup, type TestContext } from "./helpers.ts";
 import { startRecorder } from "./support/onesignal_recorder.ts";
-import { FAST_RETRY, pusherAt, startOutboxServer } from "./support/outbox_harness.ts";
+import { eventually, FAST_RETRY, pusherAt, startOutboxServer } from "./support/outbox_harness.ts";
 
 type UserJson = {
   id: string;
@@ -219,6 +219,36 @@ Deno.test("the follow notification reaches private-user-{id} as a notification e
     actorName: "Alice",
     actorAvatar: "https://img.example/alice.png",
   });
+});
+
+Deno.test("the follow notification is pushed through OneSignal unless the followee turned push off", async () => {
+  await using rec = startRecorder();
+  const onesignal = {
+    ONESIGNAL_APP_ID: "os-app",
+    ONESIGNAL_REST_API_KEY: "os-key",
+    ONESIGNAL_API_URL: rec.url,
+  };
+  await using t = await startOutboxServer({ ...onesignal, ...pusherAt(rec.port) }, { outbox: FAST_RETRY });
+  await t.login("alice", "Alice", "https://img.example/alice.png");
+  await t.login("bob");
+  await t.login("carol");
+  await t.ok("carol", "PUT", "/api/me/preferences", { enableAllPush: false });
+  await t.ok("alice", "POST", "/api/users/carol/follow");
+  await t.ok("alice", "POST", "/api/users/bob/follow");
+  await rec.until(() => rec.notifications().length >= 1, "the push");
+  await eventually(
+    async () => (await Array.fromAsync(t.kv.list({ prefix: keys.outboxPending("push") }))).length === 0,
+    "every push row drained",
+  );
+  const pushes = rec.notifications();
+  assert.equal(pushes.length, 1, "carol gets no push");
+  const body = pushes[0]!;
+  assert.deepEqual(body.include_aliases, { external_id: ["bob"] });
+  assert.deepEqual(body.headings, { en: "Alice started following you" });
+  assert.deepEqual(body.contents, { en: "Alice started following you" });
+  assert.equal(body.url, "/users/alice");
+  assert.equal(body.chrome_web_icon, "https://img.example/alice.png");
+  assert.deepEqual(body.data, { type: "notification", notificationId: "n1", kind: "follow" });
 });
 
 Deno.test("GET /api/users/:id/followers and /following page through users", async () => {
