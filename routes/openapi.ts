@@ -6,6 +6,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { Hono } from "hono";
 import type { AppEnv } from "../auth/middleware.ts";
 import docsPage from "../web/docs.html" with { type: "text" };
+import { CONTENT_SECURITY_POLICY } from "./web.ts";
 
 /** The API version the document announces. */
 export const API_VERSION = "1.0.0";
@@ -161,6 +162,7 @@ export function openapiRoutes(app: OpenAPIHono<AppEnv>): Hono<AppEnv> {
     })
     .get("/docs", (c) => {
       c.header("Cache-Control", "no-cache");
+      c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
       return c.html(docsPage);
     });
 }

@@ -34,11 +34,29 @@ const FILES: Record<string, { body: string; type: string }> = {
 /** Weak validators, one per file, so reloads revalidate cheaply. */
 const ETAGS = new Map(Object.entries(FILES).map(([name, file]) => [name, `W/"${fnv1a(file.body)}"`]));
 
+/**
+ * What pages may load: only this server's scripts and styles; images (avatars, attachment
+ * links) from anywhere; API calls and Pusher sockets to this server or a hosted Pusher cluster.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' https: http: data:",
+  "connect-src 'self' https: wss: ws:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
 /** `GET /` (the client) and `GET /web/*` (its modules, styles and pusher-js). */
 export function webRoutes(): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .get("/", (c) => {
       c.header("Cache-Control", "no-cache");
+      c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+      c.header("Referrer-Policy", "no-referrer");
       return c.html(indexHtml);
     })
     .get("/favicon.ico", (c) => c.redirect("/web/favicon.svg", 301))

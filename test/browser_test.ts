@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page, type WebSocketRoute } from "playwright-core";
+import pusherBuild from "pusher-js/dist/web/pusher.min.js" with { type: "text" };
+import { setup } from "./helpers.ts";
 import { startServer } from "./support/server_process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -106,6 +108,48 @@ async function messageAction(page: Page, text: string, action: string): Promise<
     : page.locator("#msg-menu [role=menuitem]", { hasText: action }).first();
   await item.click();
 }
+
+Deno.test("GET / serves the client, every module it imports, and pusher-js from the pinned package", async () => {
+  await using t = await setup();
+  const page = await t.request("/");
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("Content-Type") ?? "", /text\/html/);
+  assert.match(page.headers.get("Content-Security-Policy") ?? "", /script-src 'self'/);
+  const html = await page.text();
+  const assets = [...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]!);
+  assert.ok(assets.includes("/web/vendor/pusher.min.js") && assets.includes("/web/app.js"));
+  for (const asset of assets) assert.ok(asset.startsWith("/"), `${asset} would leave this server`);
+  const queue = assets.filter((a) => a.startsWith("/web/"));
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const asset = queue.shift()!;
+    if (seen.has(asset)) continue;
+    seen.add(asset);
+    const res = await t.request(asset);
+    assert.equal(res.status, 200, asset);
+    const body = await res.text();
+    if (asset.endsWith(".js")) {
+      assert.match(res.headers.get("Content-Type") ?? "", /text\/javascript/, asset);
+      for (const [, spec] of body.matchAll(/^import [^;]* from "(\.\/[^"]+)";$/gm)) {
+        queue.push(new URL(spec!, `http://x${asset}`).pathname);
+      }
+    }
+  }
+  for (const module of ["/web/api.js", "/web/live.js", "/web/view.js"]) assert.ok(seen.has(module), module);
+
+  const pusher = await t.request("/web/vendor/pusher.min.js");
+  const served = await pusher.text();
+  assert.equal(served.trimEnd(), pusherBuild.replace(/\/\/# sourceMappingURL=\S+\s*$/, "").trimEnd());
+  assert.doesNotMatch(served, /sourceMappingURL/);
+  const etag = pusher.headers.get("ETag")!;
+  const again = await t.request("/web/vendor/pusher.min.js", { headers: { "If-None-Match": etag } });
+  assert.equal(again.status, 304);
+  await again.body?.cancel();
+
+  const missing = await t.request("/web/nope.js");
+  assert.equal(missing.status, 404);
+  assert.deepEqual(await missing.json(), { error: "Not found" });
+});
 
 Deno.test({
   name:
