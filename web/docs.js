@@ -305,7 +305,17 @@ function responsesList(responses) {
         h("span", { className: `status status-${status[0]}` }, status),
         " ",
         inlineMarkdown(r.description ?? ""),
-        schema ? schemaView(schema) : null,
+        // Error bodies are all `{error}`: name the schema instead of expanding it each time.
+        schema?.$ref && Number(status) >= 400
+          ? h(
+            "span",
+            { className: "hint" },
+            " → ",
+            h("a", { className: "type", href: `#schema-${refName(schema.$ref)}` }, refName(schema.$ref)),
+          )
+          : schema
+          ? schemaView(schema)
+          : null,
       );
     }),
   );
