@@ -131,7 +131,10 @@ Deno.test("deletes of the latest messages racing with sends keep the preview on 
   ];
   for (const res of await Promise.all(racing)) await expectStatus(res, 200);
   const head = (await t.kv.get<RoomState>(keys.room(roomId))).value!;
-  assert.equal(head.lastMessage?.text, "late 2");
+  const newest = (await t.kv.get<StoredMessage>(keys.message(roomId, 12))).value!;
+  assert.ok(newest.content.startsWith("late"), "b's two sends got seqs 11 and 12, in either order");
+  assert.equal(head.lastMessage?.seq, 12);
+  assert.equal(head.lastMessage?.text, newest.content);
   // Now delete b's two: the preview falls back past the six deleted ones to m3.
   const late = [11, 12].map((seq) => t.api("b", "DELETE", `/api/chat/messages/${roomId}:${seq}`));
   for (const res of await Promise.all(late)) await expectStatus(res, 200);
