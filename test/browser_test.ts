@@ -153,7 +153,7 @@ Deno.test("GET / serves the client, every module it imports, and pusher-js from 
 
 Deno.test({
   name:
-    "web client: two users chat live with badges, typing, receipts, reconnect gap fill, reload and follows",
+    "web client: two users chat live (badges, typing, receipts), survive a dropped socket and a reload, archive, search and follow",
   ignore: !hasChromium,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -401,7 +401,7 @@ Deno.test({
       );
       const order = await bob.page.$$eval(".room .room-name", (els) => els.map((e) => e.textContent));
       assert.equal(order[0], "Carol", "the most recent room comes first");
-      await bob.page.locator(".room", { hasText: "Carol" }).click();
+      await bob.page.locator("#room-list .room", { hasText: "Carol" }).click();
       await until(
         bob.page,
         "first page",
@@ -416,6 +416,40 @@ Deno.test({
       );
       assert.equal(await bob.page.isVisible("#history-start"), true);
       assert.equal((await texts(bob.page))[0], "History 1");
+
+      // Bob archives Carol's chat, finds it under "Archived chats", and brings it back.
+      await bob.page.click("#archive-button");
+      await until(
+        bob.page,
+        "archived room leaves the list",
+        () => ![...document.querySelectorAll(".room .room-name")].some((e) => e.textContent === "Carol"),
+      );
+      await bob.page.click("#archived-toggle");
+      await bob.page.locator("#room-list .room", { hasText: "Carol" }).click();
+      await bob.page.click("#archive-button");
+      await until(
+        bob.page,
+        "unarchived room back in the list",
+        () =>
+          document.getElementById("rooms-title")!.textContent === "Chats" &&
+          [...document.querySelectorAll(".room .room-name")].some((e) => e.textContent === "Carol"),
+      );
+
+      // Search finds a message in another room and opens it there.
+      await bob.page.fill("#search-input", "lunch");
+      await until(
+        bob.page,
+        "search result",
+        () => document.querySelectorAll("#search-list .room").length > 0,
+      );
+      await bob.page.locator("#search-list .room").first().click();
+      await until(
+        bob.page,
+        "room of the result",
+        () => document.getElementById("room-name")!.textContent === "Alice",
+      );
+      await bob.page.fill("#search-input", "");
+      await until(bob.page, "rooms again", () => !document.getElementById("rooms-view")!.hidden);
 
       await alice.page.click("#new-group-button");
       await alice.page.fill("#new-group-name", "Lunch crew");
@@ -439,7 +473,7 @@ Deno.test({
       await bob.page.click("#back-button");
       assert.equal(await bob.page.isVisible(".sidebar"), true);
       assert.equal(await bob.page.isVisible("#chat"), false);
-      await bob.page.locator(".room", { hasText: "Alice" }).click();
+      await bob.page.locator("#room-list .room", { hasText: "Alice" }).click();
       await until(bob.page, "phone room", () => document.body.classList.contains("show-chat"));
       assert.equal(await bob.page.isVisible(".sidebar"), false);
       assert.equal(await bob.page.isVisible("#composer-input"), true);
@@ -465,14 +499,14 @@ Deno.test({
         "Alice's other chats",
         () => document.querySelectorAll(".room .badge").length === 2,
       );
-      await alice.page.locator(".room", { hasText: "Bob" }).click();
+      await alice.page.locator("#room-list .room", { hasText: "Bob" }).click();
       await until(
         alice.page,
         "Alice's chat",
         () => document.querySelectorAll("#message-list .msg").length >= 5,
       );
       await bob.page.setViewportSize(DESKTOP);
-      await bob.page.locator(".room", { hasText: "Alice" }).click();
+      await bob.page.locator("#room-list .room", { hasText: "Alice" }).click();
       await bob.page.fill("#composer-input", "On my way");
       await bob.page.type("#composer-input", "!");
       await until(

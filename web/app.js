@@ -41,6 +41,12 @@ const state = {
   /** @type {{token: string, user: {id: string, name: string, avatar: string | null}} | null} */
   session: null,
   rooms: new Map(),
+  /** Every room summary seen, so an open archived room keeps its name after the list changes. */
+  known: new Map(),
+  /** The list shows archived rooms instead of active ones. */
+  showArchived: false,
+  /** A message to scroll to once its room is open (a search result). */
+  focusSeq: null,
   roomsLoaded: false,
   totalUnread: 0,
   /** @type {OpenRoom | null} */
@@ -183,7 +189,12 @@ function signOut() {
   clearSession();
   state.session = null;
   state.rooms.clear();
+  state.known.clear();
+  state.showArchived = false;
   state.roomsLoaded = false;
+  $("search-input").value = "";
+  $("search-view").hidden = true;
+  $("rooms-view").hidden = false;
   closeRoom();
   history.replaceState(null, "", location.pathname);
   $("room-list").replaceChildren();
@@ -327,7 +338,7 @@ function receiveMessage(message) {
   }
   const isNew = !room.messages.has(message.seq);
   insertMessage(message, { live: true });
-  const summary = state.rooms.get(room.id);
+  const summary = summaryOf(room.id);
   if (summary) {
     applyPreview(summary, message);
     renderRooms();
@@ -411,7 +422,7 @@ async function refreshMessage(message) {
 
 function applyRead(data) {
   const room = state.open;
-  const summary = state.rooms.get(room.id);
+  const summary = summaryOf(room.id);
   if (data.readBy === me().id) return;
   room.readSeqs.set(data.readBy, Math.max(room.readSeqs.get(data.readBy) ?? 0, data.seq));
   const others = (summary?.participants ?? []).filter((p) => p.id !== me().id).map((p) => p.id);
@@ -471,16 +482,23 @@ function renderTyping() {
 
 let roomsRequest = null;
 
+/** A room's summary from the list on screen, or from an earlier list (an archived room). */
+function summaryOf(roomId) {
+  return state.rooms.get(roomId) ?? state.known.get(roomId);
+}
+
 function loadRooms() {
   if (roomsRequest) return roomsRequest;
   roomsRequest = (async () => {
     try {
-      const res = await request("GET", "/api/chat/rooms?limit=100");
+      const archived = state.showArchived ? "&archived=true" : "";
+      const res = await request("GET", `/api/chat/rooms?limit=100${archived}`);
       state.rooms = new Map(res.rooms.map((r) => [r.id, r]));
+      for (const r of res.rooms) state.known.set(r.id, r);
       state.totalUnread = res.totalUnread;
       state.roomsLoaded = true;
       if (state.open && state.rooms.has(state.open.id)) {
-        const open = state.rooms.get(state.open.id);
+        const open = summaryOf(state.open.id);
         if (open.lastSeq > state.open.lastSeq && state.open.loaded) fillGap();
       }
       renderRooms();
@@ -555,6 +573,12 @@ function renderRooms() {
   });
   list.replaceChildren(...items);
   $("rooms-empty").hidden = !state.roomsLoaded || items.length > 0;
+  $("rooms-empty").textContent = state.showArchived
+    ? "No archived chats."
+    : "No conversations yet. Start one with “New chat”.";
+  $("rooms-title").textContent = state.showArchived ? "Archived" : "Chats";
+  $("archived-toggle").setAttribute("aria-pressed", String(state.showArchived));
+  $("archived-toggle-text").textContent = state.showArchived ? "Back to chats" : "Archived chats";
   if (focusedId) list.querySelector(`[data-room-id="${CSS.escape(focusedId)}"]`)?.focus();
   const total = $("total-unread");
   total.hidden = state.totalUnread <= 0;
@@ -564,9 +588,7 @@ function renderRooms() {
 }
 
 function renderTitle() {
-  const base = state.open
-    ? `${state.rooms.get(state.open.id)?.name ?? "Chat"} · durable-chat`
-    : "durable-chat";
+  const base = state.open ? `${summaryOf(state.open.id)?.name ?? "Chat"} · durable-chat` : "durable-chat";
   document.title = state.totalUnread > 0 ? `(${state.totalUnread}) ${base}` : base;
 }
 
@@ -644,7 +666,7 @@ async function openRoom(roomId) {
     renderHistoryControls();
     scrollToBottom();
     // The newest page marked the room read on the server.
-    const summary = state.rooms.get(roomId);
+    const summary = summaryOf(roomId);
     if (summary) {
       state.totalUnread = Math.max(0, state.totalUnread - summary.unreadCount);
       summary.unreadCount = 0;
@@ -652,7 +674,8 @@ async function openRoom(roomId) {
     renderRooms();
     renderHeader();
     fillGap(); // anything that arrived between the page and the subscription
-    if (matchMedia("(min-width: 760px)").matches) $("composer-input").focus();
+    if (state.focusSeq !== null) await focusSearchResult(room);
+    else if (matchMedia("(min-width: 760px)").matches) $("composer-input").focus();
   } catch (err) {
     if (state.open !== room) return;
     toast(
@@ -667,7 +690,7 @@ async function openRoom(roomId) {
 function renderHeader() {
   const room = state.open;
   if (!room) return;
-  const summary = state.rooms.get(room.id);
+  const summary = summaryOf(room.id);
   const peer = summary && peerOf(summary);
   $("room-name").textContent = summary?.name ?? "…";
   $("room-avatar").replaceChildren(
@@ -683,6 +706,11 @@ function renderHeader() {
     ? (peer.online ? "Online" : "View profile")
     : "";
   $("room-sub").textContent = sub;
+  const archivedNow = Boolean(summary?.archived);
+  const archive = $("archive-button");
+  archive.setAttribute("aria-pressed", String(archivedNow));
+  archive.setAttribute("aria-label", archivedNow ? "Unarchive this chat" : "Archive this chat");
+  archive.title = archivedNow ? "Unarchive" : "Archive";
   $("room-info-button").setAttribute(
     "aria-label",
     summary?.type === "GROUP" ? `${summary?.name}: show members` : `${summary?.name ?? ""}: show profile`,
@@ -825,7 +853,7 @@ function regroup(node) {
 function renderMessage(message) {
   const room = state.open;
   const mine = message.senderId === me().id;
-  const summary = state.rooms.get(room.id);
+  const summary = summaryOf(room.id);
   const isGroup = summary?.type === "GROUP";
   const sender = message.sender ?? { id: message.senderId, name: message.senderId, avatar: null };
   const replied = message.replyToId ? room.byId(message.replyToId) : undefined;
@@ -1021,7 +1049,7 @@ function markReadSoon() {
     room.readUpTo = newest.seq;
     try {
       const res = await request("POST", "/api/chat/read", { roomId: room.id, messageIds: [newest.id] });
-      const summary = state.rooms.get(room.id);
+      const summary = summaryOf(room.id);
       if (summary && typeof res.unreadCount === "number") {
         state.totalUnread = Math.max(0, state.totalUnread - (summary.unreadCount - res.unreadCount));
         summary.unreadCount = res.unreadCount;
@@ -1041,7 +1069,7 @@ let menuFor = null;
 function openMenu(message, anchor) {
   const menu = $("msg-menu");
   const mine = message.senderId === me().id;
-  const summary = state.rooms.get(state.open.id);
+  const summary = summaryOf(state.open.id);
   const myRole = summary?.participants?.find((p) => p.id === me().id)?.role;
   const canDelete = mine || (summary?.type === "GROUP" && (myRole === "owner" || myRole === "admin"));
   const item = (label, iconName, action) =>
@@ -1218,7 +1246,7 @@ async function send(room, body) {
     const res = await request("POST", "/api/chat/send", body);
     if (state.open !== room) return;
     insertMessage(res.message, { live: true });
-    const summary = state.rooms.get(room.id);
+    const summary = summaryOf(room.id);
     if (summary) {
       applyPreview(summary, res.message);
       renderRooms();
@@ -1306,6 +1334,99 @@ function renderAttachmentChip() {
       attachment.attachmentName ?? attachment.attachmentUrl
     }`;
   }
+}
+
+// ---- Archive and search --------------------------------------------------------------------------
+
+async function toggleArchive() {
+  const room = state.open;
+  const summary = room && summaryOf(room.id);
+  if (!summary) return;
+  const archived = !summary.archived;
+  try {
+    await request("POST", `/api/chat/rooms/${encodeURIComponent(room.id)}/archive`, { archived });
+    summary.archived = archived;
+    toast(archived ? "Chat archived: a new message brings it back" : "Chat moved back to your chats");
+    if (archived) {
+      history.replaceState(null, "", location.pathname);
+      closeRoom();
+    } else state.showArchived = false; // back among the active chats, still open
+    await loadRooms();
+    renderHeader();
+  } catch (err) {
+    toast(err.message, "error");
+  }
+}
+
+let searchTimer = 0;
+let searchRun = 0;
+
+function scheduleSearch() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(runSearch, 250);
+}
+
+async function runSearch() {
+  const q = $("search-input").value.trim();
+  const searching = q.length > 0;
+  $("search-view").hidden = !searching;
+  $("rooms-view").hidden = searching;
+  if (!searching) return;
+  const run = ++searchRun;
+  const empty = $("search-empty");
+  try {
+    const res = await request("GET", `/api/chat/search${query({ q, limit: 30 })}`);
+    if (run !== searchRun) return;
+    const items = res.messages.map((m) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          {
+            type: "button",
+            className: "room",
+            onclick: () => {
+              state.focusSeq = m.seq;
+              if (state.open?.id === m.roomId) focusSearchResult(state.open);
+              else navigateToRoom(m.roomId);
+            },
+          },
+          avatar(m.sender ?? { id: m.senderId, name: m.senderId }, "md"),
+          h(
+            "span",
+            { className: "room-text" },
+            h(
+              "span",
+              { className: "room-line" },
+              h("span", { className: "room-name" }, m.sender?.name ?? m.senderId),
+              h("time", { className: "room-time", dateTime: m.createdAt }, shortTime(m.createdAt)),
+            ),
+            h("span", { className: "room-preview" }, previewText(m)),
+            h("span", { className: "result-meta" }, `in ${summaryOf(m.roomId)?.name ?? "a chat"}`),
+          ),
+        ),
+      )
+    );
+    $("search-list").replaceChildren(...items);
+    empty.textContent = "No messages match.";
+    empty.hidden = items.length > 0;
+  } catch (err) {
+    if (run !== searchRun) return;
+    $("search-list").replaceChildren();
+    empty.textContent = err.message;
+    empty.hidden = false;
+  }
+}
+
+/** Scrolls to the searched message, paging back through history until it is loaded. */
+async function focusSearchResult(room) {
+  const seq = state.focusSeq;
+  state.focusSeq = null;
+  for (let pages = 0; !room.nodes.has(seq) && room.hasMore && pages < 10 && state.open === room; pages++) {
+    await loadOlder();
+  }
+  focusMessage(seq);
 }
 
 // ---- Notifications and profiles ------------------------------------------------------------------
@@ -1465,7 +1586,7 @@ async function startChatWith(userId) {
 }
 
 function openMembers() {
-  const summary = state.rooms.get(state.open.id);
+  const summary = summaryOf(state.open.id);
   if (!summary) return;
   const dialog = $("members-dialog");
   dialog.querySelector(".form-error").textContent = "";
@@ -1511,12 +1632,23 @@ function wireApp() {
   $("me-button").addEventListener("click", () => openProfile(me().id));
   $("notif-button").addEventListener("click", openNotifications);
   $("room-info-button").addEventListener("click", () => {
-    const summary = state.rooms.get(state.open?.id);
+    const summary = summaryOf(state.open?.id);
     if (!summary) return;
     if (summary.type === "GROUP") openMembers();
     else if (peerOf(summary)) openProfile(peerOf(summary).id);
   });
   $("older-button").addEventListener("click", loadOlder);
+  $("archive-button").addEventListener("click", toggleArchive);
+  $("archived-toggle").addEventListener("click", () => {
+    state.showArchived = !state.showArchived;
+    loadRooms();
+  });
+  $("search-input").addEventListener("input", scheduleSearch);
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(searchTimer);
+    runSearch();
+  });
   $("messages").addEventListener("scroll", () => {
     const scroller = $("messages");
     if (scroller.scrollTop < 80 && state.open?.loaded) loadOlder();
