@@ -480,28 +480,39 @@ function renderTyping() {
 
 // ---- Rooms ---------------------------------------------------------------------------------------
 
-let roomsRequest = null;
-
 /** A room's summary from the list on screen, or from an earlier list (an archived room). */
 function summaryOf(roomId) {
   return state.rooms.get(roomId) ?? state.known.get(roomId);
 }
 
+let roomsRequest = null;
+let roomsAgain = false;
+
+/**
+ * Reloads the room list. Calls made while a load is in flight share it, and it runs once
+ * more at the end, so a change that happened after its request started is never lost.
+ */
 function loadRooms() {
-  if (roomsRequest) return roomsRequest;
+  if (roomsRequest) {
+    roomsAgain = true;
+    return roomsRequest;
+  }
   roomsRequest = (async () => {
     try {
-      const archived = state.showArchived ? "&archived=true" : "";
-      const res = await request("GET", `/api/chat/rooms?limit=100${archived}`);
-      state.rooms = new Map(res.rooms.map((r) => [r.id, r]));
-      for (const r of res.rooms) state.known.set(r.id, r);
-      state.totalUnread = res.totalUnread;
-      state.roomsLoaded = true;
-      if (state.open && state.rooms.has(state.open.id)) {
-        const open = summaryOf(state.open.id);
-        if (open.lastSeq > state.open.lastSeq && state.open.loaded) fillGap();
-      }
-      renderRooms();
+      do {
+        roomsAgain = false;
+        const archived = state.showArchived ? "&archived=true" : "";
+        const res = await request("GET", `/api/chat/rooms?limit=100${archived}`);
+        state.rooms = new Map(res.rooms.map((r) => [r.id, r]));
+        for (const r of res.rooms) state.known.set(r.id, r);
+        state.totalUnread = res.totalUnread;
+        state.roomsLoaded = true;
+        if (state.open && state.rooms.has(state.open.id)) {
+          const open = summaryOf(state.open.id);
+          if (open.lastSeq > state.open.lastSeq && state.open.loaded) fillGap();
+        }
+        renderRooms();
+      } while (roomsAgain && state.session);
     } catch (err) {
       if (err instanceof ApiError && err.status !== 401) console.warn("rooms:", err.message);
     } finally {
