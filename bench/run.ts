@@ -1,0 +1,303 @@
+/**
+ * @module `deno task bench`: measures, side by side in one run, the raw Deno KV
+ * ceiling, HTTP send throughput, the hot room, the scale curves and realtime
+ * delivery; prints the ratios against their targets and writes
+ * `bench/results/<timestamp>.json` + `.svg` and `latest.json` / `latest.svg`.
+ *
+ * Flags: `--quick` (smaller and shorter, about 3 minutes), `--only=raw,send,hot,scale,realtime`,
+ * `--dir=<path>` (where the KV files go; a temporary directory by default, removed afterwards),
+ * `--no-write` (print only). Needs `wrk` for the HTTP load (`apt-get install -y wrk`); without
+ * it a slower Deno fetch loader runs and the report says so.
+ */
+import { parseArgs } from "node:util";
+import { type Curve, type RatioBar, renderChart } from "./chart.ts";
+import { directSendBench, hotRoomBench, type SendOptions } from "./http_send.ts";
+import { haveWrk } from "./load.ts";
+import { directCeiling, groupCeiling } from "./raw_kv.ts";
+import { realtimeBench } from "./realtime.ts";
+import { label, scaleBench } from "./scale.ts";
+import { loadAverage, machineInfo, round } from "./stats.ts";
+
+const SECTIONS = ["raw", "send", "hot", "scale", "realtime"] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    dir: { type: "string" },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const quick = flags.quick!;
+const only = new Set<Section>(
+  flags.only ? flags.only.split(",").map((s) => s.trim() as Section) : SECTIONS,
+);
+for (const s of only) {
+  if (!SECTIONS.includes(s)) {
+    console.error(`bench: unknown section "${s}" (sections: ${SECTIONS.join(", ")})`);
+    Deno.exit(2);
+  }
+}
+
+const plan = quick
+  ? {
+    raw: { serialCommits: 800, concurrentCommits: 1600, maxMs: 5000, groupCommits: 300 },
+    send: { seconds: 5, warmupSeconds: 1, connections: 64 },
+    rooms: 500,
+    members: 50,
+    scale: { sizes: [10_000, 100_000], samples: 60, roomCounts: [100, 10_000] },
+    realtime: { clients: 1000, rate: 500, seconds: 5 },
+  }
+  : {
+    raw: { serialCommits: 3000, concurrentCommits: 6000, maxMs: 15_000, groupCommits: 1000 },
+    send: { seconds: 15, warmupSeconds: 3, connections: 64 },
+    rooms: 500,
+    members: 50,
+    scale: { sizes: [10_000, 100_000, 1_000_000], samples: 200, roomCounts: [100, 10_000] },
+    realtime: { clients: 1000, rate: 500, seconds: 20 },
+  };
+
+const log = (line: string) => console.log(line);
+const started = new Date();
+const t0 = performance.now();
+const machine = machineInfo();
+const useWrk = await haveWrk();
+if (!useWrk && (only.has("send") || only.has("hot"))) {
+  console.log(
+    "bench: wrk not found (apt-get install -y wrk); HTTP load uses the slower Deno fetch loader instead",
+  );
+}
+const dir = flags.dir ?? await Deno.makeTempDir({ prefix: "durable-chat-bench-" });
+await Deno.mkdir(dir, { recursive: true });
+log(
+  `durable-chat bench ${quick ? "(quick) " : ""}· ${machine.cores} cores (${machine.cpuModel}), ` +
+    `${machine.memoryMiB} MiB · Deno ${machine.deno} · load ${loadAverage().join(" ")} · KV files in ${dir}`,
+);
+
+// deno-lint-ignore no-explicit-any
+const results: Record<string, any> = {};
+const loads: Record<string, { before: number[]; after: number[]; seconds: number }> = {};
+
+async function section<T>(name: Section, title: string, fn: () => Promise<T>): Promise<T | undefined> {
+  if (!only.has(name)) return undefined;
+  log(`\n== ${title}`);
+  const before = loadAverage();
+  const s0 = performance.now();
+  try {
+    const result = await fn();
+    results[name] = result;
+    return result;
+  } catch (err) {
+    log(`  FAILED: ${err instanceof Error ? err.stack : err}`);
+    results[name] = { error: String(err) };
+    return undefined;
+  } finally {
+    loads[name] = { before, after: loadAverage(), seconds: round((performance.now() - s0) / 1000, 1) };
+    log(`  (${loads[name]!.seconds} s; load ${before.join(" ")} → ${loads[name]!.after.join(" ")})`);
+  }
+}
+
+const sendOptions: SendOptions = { ...plan.send, useWrk };
+
+const raw = await section("raw", "Raw Deno KV ceiling (same writes as one send)", async () => {
+  const direct = await directCeiling(`${dir}/raw-direct.kv`, plan.raw);
+  const group = await groupCeiling(`${dir}/raw-group.kv`, {
+    commits: plan.raw.groupCommits,
+    maxMs: plan.raw.maxMs,
+  });
+  log(`  direct send = ${direct.shape.checks} check + ${direct.shape.totalMutations} mutations + 1 enqueue`);
+  log(`    serial:        ${direct.serial.commitsPerSec} commits/s (p50 ${direct.serial.latencyMs.p50} ms)`);
+  log(
+    `    64-concurrent: ${direct.concurrent!.commitsPerSec} commits/s (p50 ${
+      direct.concurrent!.latencyMs.p50
+    } ms)`,
+  );
+  log(
+    `    8 units/commit serial: ${direct.grouped!.sendsPerSec} sends/s (p50 ${
+      direct.grouped!.latencyMs.p50
+    } ms)`,
+  );
+  log(
+    `  50-member group send = ${group.shape.checks} check + ${group.shape.totalMutations} mutations + 1 enqueue`,
+  );
+  log(`    serial:        ${group.serial.commitsPerSec} commits/s (p50 ${group.serial.latencyMs.p50} ms)`);
+  return { direct, group };
+});
+
+const send = await section("send", `HTTP sends, ${plan.rooms} direct rooms, 64 connections`, async () => {
+  const on = await directSendBench(dir, plan.rooms, true, sendOptions);
+  log(
+    `  group commit on:  ${on.load.okPerSec} sends/s, p50 ${on.load.latencyMs.p50} ms, p99 ${on.load.latencyMs.p99} ms` +
+      ` (non-2xx ${on.load.non2xx}, server CPU ${on.serverCpu}, ${on.load.tool})`,
+  );
+  const off = await directSendBench(dir, plan.rooms, false, sendOptions);
+  log(
+    `  group commit off: ${off.load.okPerSec} sends/s, p50 ${off.load.latencyMs.p50} ms, p99 ${off.load.latencyMs.p99} ms` +
+      ` (non-2xx ${off.load.non2xx}, server CPU ${off.serverCpu})`,
+  );
+  return { on, off };
+});
+
+const hot = await section(
+  "hot",
+  `Hot room: one group of ${plan.members}, 64 concurrent senders`,
+  async () => {
+    const on = await hotRoomBench(dir, plan.members, true, sendOptions);
+    log(
+      `  group commit on:  ${on.load.okPerSec} msgs/s, p50 ${on.load.latencyMs.p50} ms, p99 ${on.load.latencyMs.p99} ms` +
+        ` · seqs exact ${on.seqsExact}, unread exact ${on.unreadExact} (${on.unreadChecked} members)`,
+    );
+    const off = await hotRoomBench(dir, plan.members, false, sendOptions);
+    log(
+      `  group commit off: ${off.load.okPerSec} msgs/s, p50 ${off.load.latencyMs.p50} ms, p99 ${off.load.latencyMs.p99} ms` +
+        ` · seqs exact ${off.seqsExact}, unread exact ${off.unreadExact}`,
+    );
+    for (const p of [...on.problems, ...off.problems].slice(0, 10)) log(`  PROBLEM: ${p}`);
+    return { on, off };
+  },
+);
+
+const scale = await section("scale", "Scale curves (interleaved across sizes)", async () => {
+  const result = await scaleBench(dir, { ...plan.scale, log });
+  for (const p of result.points) {
+    const l = p.latencyMs;
+    log(
+      `  ${
+        label(p.storedMessages).padEnd(5)
+      } p50 ms: newest ${l.newestPage.p50}, beforeId ${l.beforeIdPage.p50}, ` +
+        `afterSeq ${l.afterSeqPage.p50}, rooms ${l.roomList.p50}, totalUnread ${l.totalUnread.p50}`,
+    );
+  }
+  for (const r of result.rooms) {
+    log(
+      `  ${r.roomsPerUser} rooms/user p50 ms: rooms ${r.latencyMs.roomList.p50}, totalUnread ${r.latencyMs.totalUnread.p50}`,
+    );
+  }
+  return result;
+});
+
+const realtime = await section(
+  "realtime",
+  `Realtime: ${plan.realtime.clients} pusher-js clients, ${plan.realtime.rate} msgs/s`,
+  async () => {
+    const r = await realtimeBench(dir, { ...plan.realtime, log });
+    log(`  achieved ${r.achievedRate} msgs/s (${r.acked}/${r.sent} acked, ${r.skipped} skipped ticks)`);
+    log(
+      `  send → new-message p50 ${r.deliveryLatencyMs.p50} ms, p99 ${r.deliveryLatencyMs.p99} ms; ` +
+        `${r.deliveries}/${r.expectedDeliveries} delivered, ${r.missing} messages missing`,
+    );
+    log(`  outbox backlog ${r.backlogAtStop} at stop, clear ${r.backlogClearMs} ms after the last ack`);
+    log(
+      `  memory: ${r.memory.perConnectionKiB} KiB per idle connection (${r.memory.rssBeforeMiB} → ${r.memory.rssAfterMiB} MiB)`,
+    );
+    return r;
+  },
+);
+
+// Ratios against targets.
+const bars: RatioBar[] = [];
+const summary: Record<string, { value: number; target: string; met: boolean }> = {};
+const judge = (key: string, value: number, target: number, kind: "min" | "max") => {
+  const met = kind === "min" ? value >= target : value <= target;
+  summary[key] = { value: round(value, 2), target: `${kind === "min" ? "≥" : "≤"} ${target}`, met };
+  bars.push({ label: key, value, target, kind });
+};
+if (raw && send) {
+  const ceiling = Math.max(raw.direct.serial.sendsPerSec, raw.direct.concurrent!.sendsPerSec);
+  judge("sends / raw ceiling", send.on.load.okPerSec / ceiling, 0.8, "min");
+  summary["sends off / raw ceiling"] = {
+    value: round(send.off.load.okPerSec / ceiling, 2),
+    target: "(for comparison)",
+    met: true,
+  };
+}
+if (send) {
+  summary["group commit gain, direct"] = {
+    value: round(send.on.load.okPerSec / send.off.load.okPerSec, 2),
+    target: "(on ÷ off)",
+    met: true,
+  };
+}
+if (raw && hot) {
+  judge("hot room / raw group-send serial", hot.on.load.okPerSec / raw.group.serial.sendsPerSec, 3, "min");
+  summary["hot room / raw direct-send serial"] = {
+    value: round(hot.on.load.okPerSec / raw.direct.serial.sendsPerSec, 2),
+    target: "(stricter basis, for comparison)",
+    met: true,
+  };
+  summary["hot room off / raw group-send serial"] = {
+    value: round(hot.off.load.okPerSec / raw.group.serial.sendsPerSec, 2),
+    target: "(for comparison)",
+    met: true,
+  };
+}
+if (hot) {
+  summary["hot room unread exact"] = {
+    value: hot.on.unreadExact && hot.off.unreadExact ? 1 : 0,
+    target: "= 1",
+    met: hot.on.unreadExact && hot.off.unreadExact,
+  };
+}
+if (scale) { for (const [key, value] of Object.entries(scale.ratios)) judge(key, value, 1.3, "max"); }
+if (realtime) {
+  judge("outbox clear (s) / 2 s", (realtime.backlogClearMs ?? Infinity) / 2000, 1, "max");
+  summary["realtime missing messages"] = {
+    value: realtime.missing,
+    target: "= 0",
+    met: realtime.missing === 0,
+  };
+  summary["realtime achieved / target rate"] = {
+    value: round(realtime.achievedRate / realtime.targetRate, 2),
+    target: "≥ 0.95",
+    met: realtime.achievedRate >= 0.95 * realtime.targetRate,
+  };
+}
+
+log("\n== Ratios vs targets");
+for (const [key, { value, target, met }] of Object.entries(summary)) {
+  log(`  ${met ? "ok  " : "MISS"} ${key.padEnd(40)} ${String(value).padStart(8)}  ${target}`);
+}
+const totalSeconds = round((performance.now() - t0) / 1000, 1);
+log(`\nfinished in ${totalSeconds} s · load ${loadAverage().join(" ")}`);
+
+const report = {
+  startedAt: started.toISOString(),
+  quick,
+  machine,
+  loadAverage: { start: loads, end: loadAverage() },
+  tool: useWrk ? "wrk" : "deno-fetch",
+  plan,
+  summary,
+  results,
+  totalSeconds,
+};
+if (!flags["no-write"]) {
+  const out = new URL("./results/", import.meta.url);
+  await Deno.mkdir(out, { recursive: true });
+  const stamp = started.toISOString().replaceAll(":", "-").replace(/\.\d+Z$/, "Z");
+  const curves: Curve[] = scale
+    ? (["newestPage", "beforeIdPage", "afterSeqPage", "roomList", "totalUnread"] as const).map((m) => ({
+      label: m,
+      points: scale.points.map((p) => ({ x: p.storedMessages, y: p.latencyMs[m].p50 })),
+    }))
+    : [];
+  const svg = renderChart({
+    title: `durable-chat bench ${started.toISOString().slice(0, 16)}Z${quick ? " (quick)" : ""}`,
+    subtitle: `${machine.cores} cores, ${machine.memoryMiB} MiB, Deno ${machine.deno}; load avg at end ${
+      loadAverage().join(" ")
+    }; ${useWrk ? "wrk" : "deno fetch loader"}`,
+    bars,
+    curves,
+  });
+  const json = JSON.stringify(report, null, 2);
+  for (const name of [stamp, "latest"]) {
+    await Deno.writeTextFile(new URL(`${name}.json`, out), json);
+    await Deno.writeTextFile(new URL(`${name}.svg`, out), svg);
+  }
+  log(`wrote bench/results/${stamp}.json and .svg (and latest.*)`);
+}
+if (!flags.dir) await Deno.remove(dir, { recursive: true });
+Deno.exit(0);
