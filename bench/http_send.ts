@@ -9,7 +9,7 @@ import { keys } from "../storage/keys.ts";
 import type { RoomState } from "../storage/records.ts";
 import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
 import { BENCH_SECRET, benchToken, seedDirectRooms, seedGroup, seedUsers } from "./seed.ts";
-import { cpuTimeMs, round, sleep } from "./stats.ts";
+import { cpuTimeMs, round, sleep, threadCpuMs, threadShares } from "./stats.ts";
 
 /** The environment of a bench server. */
 export function benchEnv(kvPath: string, groupCommit: boolean): Record<string, string> {
@@ -27,6 +27,8 @@ export interface SendRun {
   load: LoadResult;
   /** Server CPU over the measured run, as a share of one core (JS thread + KV thread + I/O). */
   serverCpu: number;
+  /** The server's busy threads over the measured run, in cores (main = the JS thread). */
+  serverThreads: { thread: string; cores: number }[];
   /** Messages stored (beyond the seeds) when the server stopped; ≥ acknowledged sends. */
   stored: number;
 }
@@ -85,13 +87,16 @@ async function measureSends(
     await runLoad(server.url, requests, { ...load, seconds: options.warmupSeconds });
     await sleep(500);
     const cpu0 = cpuTimeMs(server.child.pid);
+    const threads0 = threadCpuMs(server.child.pid);
     const result = await runLoad(server.url, requests, { ...load, seconds: options.seconds });
     const cpu1 = cpuTimeMs(server.child.pid);
+    const threads1 = threadCpuMs(server.child.pid);
     await afterLoad?.(server.url);
     return {
       groupCommit,
       load: result,
       serverCpu: round((cpu1 - cpu0) / 1000 / result.seconds, 2),
+      serverThreads: threadShares(threads0, threads1, result.seconds),
       stored: 0,
     };
   } finally {

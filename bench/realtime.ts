@@ -16,6 +16,8 @@ import {
   round,
   sleep,
   summarize,
+  threadCpuMs,
+  threadShares,
   wallClockMs,
 } from "./stats.ts";
 
@@ -46,6 +48,8 @@ export interface RealtimeResult {
   backlogAtStop: number;
   memory: { rssBeforeMiB: number; rssAfterMiB: number; perConnectionKiB: number };
   serverCpu: number;
+  /** The server's busy threads during the load, in cores (main = the JS thread). */
+  serverThreads: { thread: string; cores: number }[];
   clientErrors: string[];
 }
 
@@ -116,8 +120,10 @@ export async function realtimeBench(
 
     log(`  sending ${options.rate} msgs/s for ${options.seconds} s`);
     const cpu0 = cpuTimeMs(server.child.pid);
+    const threads0 = threadCpuMs(server.child.pid);
     const load = await steadySends(server.url, pairs, tokens, options.rate, options.seconds);
     const cpu1 = cpuTimeMs(server.child.pid);
+    const threads1 = threadCpuMs(server.child.pid);
     // The target is 2 s; wait longer (bounded) so that loss is told apart from lateness.
     const backlog = await waitForBacklog(server.url, load.lastAckAt, 60_000);
     await sleep(1000); // deliveries already published may still be on the wire
@@ -167,6 +173,7 @@ export async function realtimeBench(
         perConnectionKiB: round((rssAfter - rssBefore) / 1024 / Math.max(1, connections), 1),
       },
       serverCpu: round((cpu1 - cpu0) / 1000 / load.seconds, 2),
+      serverThreads: threadShares(threads0, threads1, load.seconds),
       clientErrors: report.errors,
     };
   } finally {

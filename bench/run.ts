@@ -100,6 +100,10 @@ async function section<T>(name: Section, title: string, fn: () => Promise<T>): P
   }
 }
 
+function threadsText(threads: { thread: string; cores: number }[]): string {
+  return threads.slice(0, 5).map((t) => `${t.thread} ${t.cores}`).join(", ");
+}
+
 const sendOptions: SendOptions = { ...plan.send, useWrk };
 
 const raw = await section("raw", "Raw Deno KV ceiling (same writes as one send)", async () => {
@@ -133,11 +137,13 @@ const send = await section("send", `HTTP sends, ${plan.rooms} direct rooms, 64 c
     `  group commit on:  ${on.load.okPerSec} sends/s, p50 ${on.load.latencyMs.p50} ms, p99 ${on.load.latencyMs.p99} ms` +
       ` (non-2xx ${on.load.non2xx}, server CPU ${on.serverCpu}, ${on.load.tool})`,
   );
+  log(`    server threads (cores): ${threadsText(on.serverThreads)}`);
   const off = await directSendBench(dir, plan.rooms, false, sendOptions);
   log(
     `  group commit off: ${off.load.okPerSec} sends/s, p50 ${off.load.latencyMs.p50} ms, p99 ${off.load.latencyMs.p99} ms` +
       ` (non-2xx ${off.load.non2xx}, server CPU ${off.serverCpu})`,
   );
+  log(`    server threads (cores): ${threadsText(off.serverThreads)}`);
   return { on, off };
 });
 
@@ -150,11 +156,13 @@ const hot = await section(
       `  group commit on:  ${on.load.okPerSec} msgs/s, p50 ${on.load.latencyMs.p50} ms, p99 ${on.load.latencyMs.p99} ms` +
         ` · seqs exact ${on.seqsExact}, unread exact ${on.unreadExact} (${on.unreadChecked} members)`,
     );
+    log(`    server threads (cores): ${threadsText(on.serverThreads)}`);
     const off = await hotRoomBench(dir, plan.members, false, sendOptions);
     log(
       `  group commit off: ${off.load.okPerSec} msgs/s, p50 ${off.load.latencyMs.p50} ms, p99 ${off.load.latencyMs.p99} ms` +
         ` · seqs exact ${off.seqsExact}, unread exact ${off.unreadExact}`,
     );
+    log(`    server threads (cores): ${threadsText(off.serverThreads)}`);
     for (const p of [...on.problems, ...off.problems].slice(0, 10)) log(`  PROBLEM: ${p}`);
     return { on, off };
   },
@@ -193,6 +201,7 @@ const realtime = await section(
     log(
       `  memory: ${r.memory.perConnectionKiB} KiB per idle connection (${r.memory.rssBeforeMiB} → ${r.memory.rssAfterMiB} MiB)`,
     );
+    log(`    server threads (cores): ${threadsText(r.serverThreads)}`);
     return r;
   },
 );

@@ -98,3 +98,39 @@ function readText(path: string): string {
     return "";
   }
 }
+
+/** CPU time so far of each thread of a process, by thread id (Linux). */
+export function threadCpuMs(pid: number): Map<number, { name: string; ms: number }> {
+  const out = new Map<number, { name: string; ms: number }>();
+  try {
+    for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const tid = Number(entry.name);
+      const name = readText(`/proc/${pid}/task/${tid}/comm`).trim();
+      const ms = taskCpuMs(pid, tid);
+      out.set(tid, { name: tid === pid ? "main (JS)" : name, ms });
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return out;
+}
+
+function taskCpuMs(pid: number, tid: number): number {
+  const stat = readText(`/proc/${pid}/task/${tid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Cores each busy thread used between two `threadCpuMs` readings over `seconds`. */
+export function threadShares(
+  before: Map<number, { name: string; ms: number }>,
+  after: Map<number, { name: string; ms: number }>,
+  seconds: number,
+): { thread: string; cores: number }[] {
+  const shares: { thread: string; cores: number }[] = [];
+  for (const [tid, { name, ms }] of after) {
+    const cores = (ms - (before.get(tid)?.ms ?? 0)) / 1000 / seconds;
+    if (cores >= 0.02) shares.push({ thread: `${name} ${tid}`, cores: round(cores, 2) });
+  }
+  return shares.sort((a, b) => b.cores - a.cores);
+}
