@@ -4,12 +4,12 @@
  * into the next batch, and commits each batch under the head's versionstamp.
  */
 import { HttpError } from "../http_error.ts";
-import type { CommitBatcher } from "../storage/commit_batcher.ts";
+import { type CommitBatcher, valueBytes } from "../storage/commit_batcher.ts";
 import { parseMessageId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
-import { isActive } from "./room_head.ts";
+import { isActive, memberOf } from "./room_head.ts";
 import {
   applyCommand,
   clientMessageKey,
@@ -115,7 +115,7 @@ export class RoomActors {
     const slot = this.#slot(roomId);
     const head = slot.head ?? await this.#loadHead(roomId);
     if (head.state === null) throw new HttpError(404, "Room not found");
-    if (!isActive(head.state.members[user.id])) throw new HttpError(403, "Not a member of this room");
+    if (!isActive(memberOf(head.state, user.id))) throw new HttpError(403, "Not a member of this room");
     if (!slot.head && !slot.running) slot.head = head;
     this.#options.onTyping?.({ roomId, userId: user.id, userName: user.name, isTyping });
   }
@@ -318,19 +318,6 @@ function commandBytes(cmd: RoomCommand): number {
   if (cmd.kind === "send") return 4 * JSON.stringify(cmd.input).length + 2048;
   if (cmd.kind === "edit") return 8 * cmd.content.length + 2048; // row, kept version, event
   return 1024;
-}
-
-/**
- * A high estimate of a value's size as KV stores it (V8 serialization):
- * strings beyond Latin-1 take two bytes per code unit.
- */
-export function valueBytes(value: unknown): number {
-  if (typeof value === "string") return 5 + (/[^\u0000-\u00ff]/.test(value) ? 2 : 1) * value.length;
-  if (typeof value !== "object" || value === null) return 9;
-  let bytes = 5;
-  if (Array.isArray(value)) { for (const item of value) bytes += valueBytes(item); }
-  else for (const [key, item] of Object.entries(value)) bytes += valueBytes(key) + valueBytes(item);
-  return bytes;
 }
 
 function outcomeOf(fn: () => unknown): Outcome {

@@ -2,6 +2,7 @@
  * @module What follows from a room head alone: membership, unread counts and
  * read receipts. Derived rather than stored, so they cannot drift.
  */
+import { valueBytes } from "../storage/commit_batcher.ts";
 import type { Member, RoomState } from "../storage/records.ts";
 
 /** Whether the member still belongs to the room (has not left or been removed). */
@@ -11,7 +12,19 @@ export function isActive(member: Member | undefined): member is Member {
 
 /** Ids of the room's active members. */
 export function activeMemberIds(state: RoomState): string[] {
-  return Object.keys(state.members).filter((id) => isActive(state.members[id]));
+  return [...state.members].filter(([, member]) => isActive(member)).map(([id]) => id);
+}
+
+/** The member of the room with this id, active or not. */
+export function memberOf(state: RoomState, userId: string): Member | undefined {
+  return state.members.get(userId);
+}
+
+/** The active member with this id, who must exist (an invariant, not a client error). */
+function activeMember(state: RoomState, userId: string): Member {
+  const member = state.members.get(userId);
+  if (!isActive(member)) throw new TypeError(`${userId} is not an active member of ${state.id}`);
+  return member;
 }
 
 /**
@@ -20,7 +33,7 @@ export function activeMemberIds(state: RoomState): string[] {
  * Members who left count nothing.
  */
 export function unreadCount(state: RoomState, userId: string): number {
-  const member = state.members[userId];
+  const member = state.members.get(userId);
   if (!isActive(member)) return 0;
   const deletedAfter = state.deletedUnread.filter((seq) => seq > member.readSeq).length;
   return Math.max(0, state.lastSeq - member.readSeq - deletedAfter);
@@ -32,27 +45,27 @@ export function unreadCount(state: RoomState, userId: string): number {
  */
 export function isReadByOthers(state: RoomState, senderId: string, seq: number): boolean {
   const others = activeMemberIds(state).filter((id) => id !== senderId);
-  return others.length > 0 && others.every((id) => state.members[id]!.readSeq >= seq);
+  return others.length > 0 && others.every((id) => activeMember(state, id).readSeq >= seq);
 }
 
 /** When the last of the other members read up to `seq`, if they all have. */
 export function readAtByOthers(state: RoomState, senderId: string, seq: number): number | null {
   if (!isReadByOthers(state, senderId, seq)) return null;
   const times = activeMemberIds(state).filter((id) => id !== senderId)
-    .map((id) => state.members[id]!.readAt ?? 0);
+    .map((id) => activeMember(state, id).readAt ?? 0);
   return Math.max(...times);
 }
 
 /** Drops deleted seqs that every active member has already read past. */
 export function pruneDeletedUnread(state: RoomState): void {
-  const reads = activeMemberIds(state).map((id) => state.members[id]!.readSeq);
+  const reads = activeMemberIds(state).map((id) => activeMember(state, id).readSeq);
   const floor = reads.length > 0 ? Math.min(...reads) : state.lastSeq;
   state.deletedUnread = state.deletedUnread.filter((seq) => seq > floor);
 }
 
 /** The other member of a direct room; undefined for groups. */
 export function directPeer(state: RoomState, userId: string): string | undefined {
-  return state.type === "DIRECT" ? Object.keys(state.members).find((id) => id !== userId) : undefined;
+  return state.type === "DIRECT" ? [...state.members.keys()].find((id) => id !== userId) : undefined;
 }
 
 /** Whether the member may administer a group: its owner or an admin. */
@@ -67,17 +80,12 @@ export function isModerator(member: Member | undefined): boolean {
  */
 export function successorOf(state: RoomState, leavingId: string): string | undefined {
   const candidates = activeMemberIds(state).filter((id) => id !== leavingId);
-  const rank = (id: string) => (state.members[id]!.role === "admin" ? 0 : 1);
+  const rank = (id: string) => (activeMember(state, id).role === "admin" ? 0 : 1);
   candidates.sort((a, b) =>
-    rank(a) - rank(b) || state.members[a]!.joinedAt - state.members[b]!.joinedAt ||
+    rank(a) - rank(b) || activeMember(state, a).joinedAt - activeMember(state, b).joinedAt ||
     (a < b ? -1 : a > b ? 1 : 0)
   );
   return candidates[0];
-}
-
-/** A high estimate of the head's stored size, in bytes. */
-export function headBytes(state: RoomState): number {
-  return new TextEncoder().encode(JSON.stringify(state)).length;
 }
 
 /**
@@ -86,12 +94,12 @@ export function headBytes(state: RoomState): number {
  * members are never dropped (`MAX_GROUP_MEMBERS` keeps them within the budget).
  */
 export function forgetFormerMembers(state: RoomState, maxBytes: number): string[] {
-  const former = Object.keys(state.members).filter((id) => !isActive(state.members[id]))
-    .sort((a, b) => state.members[a]!.leftSeq! - state.members[b]!.leftSeq!);
+  const former = [...state.members].filter(([, member]) => !isActive(member))
+    .sort(([, a], [, b]) => a.leftSeq! - b.leftSeq!).map(([id]) => id);
   const dropped: string[] = [];
   for (const id of former) {
-    if (headBytes(state) <= maxBytes) break;
-    delete state.members[id];
+    if (valueBytes(state) <= maxBytes) break;
+    state.members.delete(id);
     dropped.push(id);
   }
   return dropped;

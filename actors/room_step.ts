@@ -3,6 +3,7 @@
  * command, clock) to a new head, message rows and events. No I/O happens here.
  */
 import { HttpError } from "../http_error.ts";
+import { valueBytes } from "../storage/commit_batcher.ts";
 import { messageId, parseMessageId } from "../storage/ids.ts";
 import type {
   Member,
@@ -22,6 +23,7 @@ import {
   forgetFormerMembers,
   isActive,
   isModerator,
+  memberOf,
   pruneDeletedUnread,
   readAtByOthers,
   successorOf,
@@ -212,12 +214,12 @@ function createGroupStep(
   if (memberIds.length + 1 > MAX_GROUP_MEMBERS) {
     throw new HttpError(400, `memberIds: a group holds at most ${MAX_GROUP_MEMBERS} members`);
   }
-  const members: Record<string, Member> = { [cmd.creator.id]: newMember("owner", now, 0) };
-  for (const id of memberIds) members[id] = newMember("member", now, 0);
+  const members = new Map<string, Member>([[cmd.creator.id, newMember("owner", now, 0)]]);
+  for (const id of memberIds) members.set(id, newMember("member", now, 0));
   work.state = newRoom(work.roomId, "GROUP", cmd.creator.id, now, members);
   work.state.name = cmd.name;
   work.state.avatar = cmd.avatar;
-  work.events.push({ type: "room.created", roomId: work.roomId, memberIds: Object.keys(members) });
+  work.events.push({ type: "room.created", roomId: work.roomId, memberIds: [...members.keys()] });
   return { roomId: work.roomId };
 }
 
@@ -227,7 +229,9 @@ function openDirectStep(
   { now }: StepOptions,
 ): CommandResults["openDirect"] {
   if (work.state === null) createDirectRoom(work, cmd.user.id, cmd.peer.id, now);
-  else if (!isActive(work.state.members[cmd.user.id])) throw new HttpError(403, "Not a member of this room");
+  else if (!isActive(memberOf(work.state, cmd.user.id))) {
+    throw new HttpError(403, "Not a member of this room");
+  }
   return { roomId: work.roomId };
 }
 
@@ -239,7 +243,7 @@ function sendStep(
   const { sender, input } = cmd;
   const existing = work.state;
   if (existing === null && cmd.peer === undefined) throw new HttpError(404, "Room not found");
-  if (existing !== null && !isActive(existing.members[sender.id])) {
+  if (existing !== null && !isActive(memberOf(existing, sender.id))) {
     throw new HttpError(403, "Not a member of this room");
   }
   if (input.clientMessageId !== undefined) {
@@ -279,17 +283,17 @@ function sendStep(
     ...attachmentOf(input),
     ...(input.replyToId !== undefined ? { replyToId: input.replyToId } : {}),
     ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-    reactions: {},
+    reactions: new Map(),
     ...(input.clientMessageId !== undefined ? { clientMessageId: input.clientMessageId } : {}),
     createdAt,
   };
   state.lastSeq = seq;
   state.lastActivityAt = createdAt;
   state.lastMessage = previewOf(message);
-  const own = state.members[sender.id]!;
+  const own = memberOf(state, sender.id)!;
   own.readSeq = seq;
   own.readAt = createdAt;
-  for (const member of Object.values(state.members)) member.archived = false;
+  for (const member of state.members.values()) member.archived = false;
   pruneDeletedUnread(state);
 
   work.changedMessages.set(seq, message);
@@ -302,7 +306,7 @@ function sendStep(
     work.facts.sendLogs.set(sender.id, sendLog.log);
     work.changedSendLogs.add(sender.id);
   }
-  const others = Object.keys(state.members).filter((id) => id !== sender.id && isActive(state.members[id]));
+  const others = activeMemberIds(state).filter((id) => id !== sender.id);
   const receiverId = directPeer(state, sender.id);
   work.events.push({
     type: "message.created",
@@ -320,7 +324,7 @@ function readStep(
 ): CommandResults["read"] {
   const state = work.state;
   if (state === null) throw new HttpError(404, "Room not found");
-  const member = state.members[cmd.userId];
+  const member = memberOf(state, cmd.userId);
   if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
   const target = Math.min(cmd.upToSeq ?? state.lastSeq, state.lastSeq);
   if (target > member.readSeq) { // read positions only move forward
@@ -388,7 +392,7 @@ function deleteStep(
   const state = activeRoom(work, cmd.userId);
   const message = existingMessage(work, state, cmd.seq);
   const mayDelete = message.senderId === cmd.userId ||
-    (state.type === "GROUP" && isModerator(state.members[cmd.userId]));
+    (state.type === "GROUP" && isModerator(memberOf(state, cmd.userId)));
   if (!mayDelete) {
     throw new HttpError(403, "Only the sender or a group owner or admin can delete this message");
   }
@@ -396,7 +400,7 @@ function deleteStep(
   if (message.deletedAt !== undefined) return result; // deleting twice changes nothing
 
   const preview = state.lastMessage?.seq === cmd.seq ? previousPreview(work, cmd.seq) : state.lastMessage;
-  const lowered = activeMemberIds(state).filter((id) => state.members[id]!.readSeq < cmd.seq);
+  const lowered = activeMemberIds(state).filter((id) => memberOf(state, id)!.readSeq < cmd.seq);
 
   putMessage(work, { ...message, deletedAt: now, deletedBy: cmd.userId });
   state.lastMessage = preview;
@@ -419,18 +423,18 @@ function deleteStep(
 function reactStep(work: Working, cmd: Extract<RoomCommand, { kind: "react" }>): CommandResults["react"] {
   const state = activeRoom(work, cmd.userId);
   const message = visibleMessage(work, state, cmd.seq);
-  const users = message.reactions[cmd.emoji] ?? [];
+  const users = message.reactions.get(cmd.emoji) ?? [];
   const added = !users.includes(cmd.userId);
-  const reactions = { ...message.reactions };
+  const reactions = new Map(message.reactions);
   if (added) {
-    if (users.length === 0 && Object.keys(reactions).length >= MAX_REACTION_KINDS) {
+    if (users.length === 0 && reactions.size >= MAX_REACTION_KINDS) {
       throw new HttpError(400, `emoji: a message carries at most ${MAX_REACTION_KINDS} different reactions`);
     }
-    reactions[cmd.emoji] = [...users, cmd.userId];
+    reactions.set(cmd.emoji, [...users, cmd.userId]);
   } else {
     const rest = users.filter((id) => id !== cmd.userId);
-    if (rest.length > 0) reactions[cmd.emoji] = rest;
-    else delete reactions[cmd.emoji];
+    if (rest.length > 0) reactions.set(cmd.emoji, rest);
+    else reactions.delete(cmd.emoji);
   }
   const updated: StoredMessage = { ...message, reactions };
   if (added) checkRowSize(updated, "emoji: this message has too many reactions");
@@ -444,7 +448,7 @@ function reactStep(work: Working, cmd: Extract<RoomCommand, { kind: "react" }>):
     userId: cmd.userId,
     emoji: cmd.emoji,
     added,
-    userIds: reactions[cmd.emoji] ?? [],
+    userIds: reactions.get(cmd.emoji) ?? [],
   });
   return { ...messageResult(state, updated), added };
 }
@@ -455,17 +459,17 @@ function addMembersStep(
   { now }: StepOptions,
 ): CommandResults["addMembers"] {
   const state = groupRoom(work, cmd.userId);
-  if (!isModerator(state.members[cmd.userId])) {
+  if (!isModerator(memberOf(state, cmd.userId))) {
     throw new HttpError(403, "Only the group's owner or an admin can add members");
   }
-  const added = [...new Set(cmd.memberIds)].filter((id) => !isActive(state.members[id]));
+  const added = [...new Set(cmd.memberIds)].filter((id) => !isActive(memberOf(state, id)));
   if (activeMemberIds(state).length + added.length > MAX_GROUP_MEMBERS) {
     throw new HttpError(400, `userIds: a group holds at most ${MAX_GROUP_MEMBERS} members`);
   }
   if (added.length === 0) return { added };
 
   // Added and re-added members start with nothing unread.
-  for (const id of added) state.members[id] = newMember("member", now, state.lastSeq);
+  for (const id of added) state.members.set(id, newMember("member", now, state.lastSeq));
   forgetFormerMembers(state, MAX_HEAD_BYTES);
   work.events.push({
     type: "member.added",
@@ -483,9 +487,9 @@ function removeMemberStep(
   cmd: Extract<RoomCommand, { kind: "removeMember" }>,
 ): CommandResults["removeMember"] {
   const state = groupRoom(work, cmd.userId);
-  const actor = state.members[cmd.userId]!;
+  const actor = memberOf(state, cmd.userId)!;
   const left = cmd.memberId === cmd.userId;
-  const target = state.members[cmd.memberId];
+  const target = memberOf(state, cmd.memberId);
   if (!left) {
     if (!isModerator(actor)) {
       throw new HttpError(403, "Only the group's owner or an admin can remove members");
@@ -512,7 +516,7 @@ function removeMemberStep(
     memberIds: activeMemberIds(state),
   });
   if (ownerId !== undefined) {
-    state.members[ownerId]!.role = "owner";
+    memberOf(state, ownerId)!.role = "owner";
     pushRoomUpdated(work, state, cmd.userId, { roles: { [ownerId]: "owner" } });
   }
   return { left, ...(ownerId !== undefined ? { ownerId } : {}) };
@@ -523,7 +527,7 @@ function updateRoomStep(
   cmd: Extract<RoomCommand, { kind: "updateRoom" }>,
 ): CommandResults["updateRoom"] {
   const state = groupRoom(work, cmd.userId);
-  if (!isModerator(state.members[cmd.userId])) {
+  if (!isModerator(memberOf(state, cmd.userId))) {
     throw new HttpError(403, "Only the group's owner or an admin can change its name or avatar");
   }
   const changes: { name?: string; avatar?: string | null } = {};
@@ -540,17 +544,20 @@ function setRoleStep(
   cmd: Extract<RoomCommand, { kind: "setRole" }>,
 ): CommandResults["setRole"] {
   const state = groupRoom(work, cmd.userId);
-  const actor = state.members[cmd.userId]!;
+  const actor = memberOf(state, cmd.userId)!;
   if (actor.role !== "owner") throw new HttpError(403, "Only the group's owner can change roles");
-  const target = state.members[cmd.memberId];
+  const target = memberOf(state, cmd.memberId);
   if (!isActive(target)) throw new HttpError(404, "Member not found");
   if (cmd.memberId === cmd.userId) {
     throw new HttpError(400, "role: the owner hands over ownership by making another member owner");
   }
   if (target.role === cmd.role) return { roles: {} };
-  const roles: Record<string, Role> = { [cmd.memberId]: cmd.role };
-  if (cmd.role === "owner") roles[cmd.userId] = "admin"; // one owner: the old one stays on as admin
-  for (const [id, role] of Object.entries(roles)) state.members[id]!.role = role;
+  // One owner: when ownership moves, the old owner stays on as admin.
+  const changed: [string, Role][] = cmd.role === "owner"
+    ? [[cmd.memberId, "owner"], [cmd.userId, "admin"]]
+    : [[cmd.memberId, cmd.role]];
+  for (const [id, role] of changed) memberOf(state, id)!.role = role;
+  const roles: Record<string, Role> = Object.fromEntries(changed);
   pushRoomUpdated(work, state, cmd.userId, { roles });
   return { roles };
 }
@@ -560,7 +567,7 @@ function archiveStep(
   cmd: Extract<RoomCommand, { kind: "archive" }>,
 ): CommandResults["archive"] {
   const state = activeRoom(work, cmd.userId);
-  const member = state.members[cmd.userId]!;
+  const member = memberOf(state, cmd.userId)!;
   if (member.archived !== cmd.archived) {
     member.archived = cmd.archived;
     work.events.push({
@@ -594,7 +601,7 @@ function pushRoomUpdated(
 function activeRoom(work: Working, userId: string): RoomState {
   const state = work.state;
   if (state === null) throw new HttpError(404, "Room not found");
-  if (!isActive(state.members[userId])) throw new HttpError(403, "Not a member of this room");
+  if (!isActive(memberOf(state, userId))) throw new HttpError(403, "Not a member of this room");
   return state;
 }
 
@@ -635,7 +642,7 @@ function putMessage(work: Working, message: StoredMessage): void {
 }
 
 function checkRowSize(message: StoredMessage, problem: string): void {
-  if (new TextEncoder().encode(JSON.stringify(message)).length > MAX_MESSAGE_ROW_BYTES) {
+  if (valueBytes(message) > MAX_MESSAGE_ROW_BYTES) {
     throw new HttpError(400, problem);
   }
 }
@@ -656,10 +663,10 @@ function previousPreview(work: Working, seq: number): MessagePreview | null {
 }
 
 function createDirectRoom(work: Working, senderId: string, peerId: string, now: number): RoomState {
-  const members = {
-    [senderId]: newMember("member", now, 0),
-    [peerId]: newMember("member", now, 0),
-  };
+  const members = new Map([
+    [senderId, newMember("member", now, 0)],
+    [peerId, newMember("member", now, 0)],
+  ]);
   const state = newRoom(work.roomId, "DIRECT", senderId, now, members);
   work.state = state;
   work.events.push({ type: "room.created", roomId: work.roomId, memberIds: [senderId, peerId] });
@@ -671,7 +678,7 @@ function newRoom(
   type: RoomState["type"],
   createdBy: string,
   now: number,
-  members: Record<string, Member>,
+  members: Map<string, Member>,
 ): RoomState {
   return {
     id,

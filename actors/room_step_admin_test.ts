@@ -38,7 +38,7 @@ function run<C extends RoomCommand>(work: Working, cmd: C, now = NOW) {
 function team(): Working {
   const work = startBatch("g1", null, emptyFacts());
   run(work, { kind: "createGroup", creator: alice, name: "Team", avatar: null, memberIds: ["bob", "carol"] });
-  work.state!.members.bob!.role = "admin";
+  work.state!.members.get("bob")!.role = "admin";
   work.facts.recent = { floor: 1, noneBelow: true };
   return startBatch("g1", work.state, work.facts);
 }
@@ -190,10 +190,10 @@ Deno.test("applyCommand() react toggles the caller's reaction for members of vis
   assert.equal(run(work, { kind: "react", userId: "bob", seq: 1, emoji: "👍" }).added, true);
   const { message, added } = run(work, { kind: "react", userId: "carol", seq: 1, emoji: "👍" });
   assert.equal(added, true);
-  assert.deepEqual(message.reactions, { "👍": ["bob", "carol"] });
+  assert.deepEqual(message.reactions, new Map([["👍", ["bob", "carol"]]]));
   assert.equal(run(work, { kind: "react", userId: "bob", seq: 1, emoji: "👍" }).added, false);
   const last = run(work, { kind: "react", userId: "carol", seq: 1, emoji: "👍" });
-  assert.deepEqual(last.message.reactions, {});
+  assert.deepEqual(last.message.reactions, new Map());
   refused(work, { kind: "react", userId: "dave", seq: 1, emoji: "👍" }, 403);
   refused(work, { kind: "react", userId: "bob", seq: 5, emoji: "👍" }, 404);
   run(work, { kind: "delete", userId: "alice", seq: 1 });
@@ -219,7 +219,7 @@ Deno.test("applyCommand() addMembers is for the owner and admins of a group, wit
   assert.deepEqual(run(work, { kind: "addMembers", userId: "bob", memberIds: ["dave", "carol"] }).added, [
     "dave",
   ]);
-  assert.equal(work.state!.members.dave!.role, "member");
+  assert.equal(work.state!.members.get("dave")!.role, "member");
   assert.deepEqual(run(work, { kind: "addMembers", userId: "bob", memberIds: ["dave"] }).added, []);
   assert.equal(work.events.filter((e) => e.type === "member.added").length, 1);
 });
@@ -240,7 +240,7 @@ Deno.test("applyCommand() a member who leaves keeps history up to leftSeq and co
   send(work, alice, "2");
   assert.equal(unreadCount(work.state!, "carol"), 2);
   assert.deepEqual(run(work, { kind: "removeMember", userId: "carol", memberId: "carol" }), { left: true });
-  assert.equal(work.state!.members.carol!.leftSeq, 2);
+  assert.equal(work.state!.members.get("carol")!.leftSeq, 2);
   assert.equal(unreadCount(work.state!, "carol"), 0);
   send(work, alice, "3");
   assert.equal(unreadCount(work.state!, "carol"), 0);
@@ -248,8 +248,8 @@ Deno.test("applyCommand() a member who leaves keeps history up to leftSeq and co
   refused(work, { kind: "read", userId: "carol" }, 403);
   // Re-added, she is active again from the current lastSeq.
   run(work, { kind: "addMembers", userId: "alice", memberIds: ["carol"] });
-  assert.ok(isActive(work.state!.members.carol));
-  assert.equal(work.state!.members.carol!.readSeq, 3);
+  assert.ok(isActive(work.state!.members.get("carol")));
+  assert.equal(work.state!.members.get("carol")!.readSeq, 3);
   assert.equal(unreadCount(work.state!, "carol"), 0);
   send(work, bob, "4");
   assert.equal(unreadCount(work.state!, "carol"), 1);
@@ -279,21 +279,21 @@ Deno.test("applyCommand() when the owner leaves, the longest-standing admin beco
   const work = team();
   run(work, { kind: "addMembers", userId: "alice", memberIds: ["dave"] }, NOW - 1000);
   run(work, { kind: "setRole", userId: "alice", memberId: "dave", role: "admin" });
-  work.state!.members.dave!.joinedAt = NOW - 1; // dave has been around longer than bob
+  work.state!.members.get("dave")!.joinedAt = NOW - 1; // dave has been around longer than bob
   assert.equal(successorOf(work.state!, "alice"), "dave");
   assert.deepEqual(run(work, { kind: "removeMember", userId: "alice", memberId: "alice" }), {
     left: true,
     ownerId: "dave",
   });
-  assert.equal(work.state!.members.dave!.role, "owner");
-  assert.equal(work.state!.members.alice!.role, "member");
+  assert.equal(work.state!.members.get("dave")!.role, "owner");
+  assert.equal(work.state!.members.get("alice")!.role, "member");
   const updated = work.events.at(-1)!;
   assert.deepEqual(updated.type === "room.updated" && updated.roles, { dave: "owner" });
   // No admin left: the longest-standing member takes over.
   run(work, { kind: "removeMember", userId: "dave", memberId: "bob" });
   assert.equal(run(work, { kind: "removeMember", userId: "dave", memberId: "dave" }).ownerId, "carol");
   assert.equal(run(work, { kind: "removeMember", userId: "carol", memberId: "carol" }).ownerId, undefined);
-  assert.deepEqual(Object.values(work.state!.members).filter(isActive), []);
+  assert.deepEqual([...work.state!.members.values()].filter(isActive), []);
 });
 
 Deno.test("applyCommand() updateRoom is for the owner and admins, and a no-op records nothing", () => {
@@ -325,7 +325,7 @@ Deno.test("applyCommand() setRole is for the owner; making someone owner hands o
     alice: "admin",
   });
   refused(work, { kind: "setRole", userId: "alice", memberId: "carol", role: "member" }, 403);
-  const owners = Object.entries(work.state!.members).filter(([, m]) => m.role === "owner").map(([id]) => id);
+  const owners = [...work.state!.members].filter(([, m]) => m.role === "owner").map(([id]) => id);
   assert.deepEqual(owners, ["bob"]);
 });
 
@@ -333,12 +333,12 @@ Deno.test("applyCommand() archive is per member and a new message un-archives", 
   const work = team();
   refused(work, { kind: "archive", userId: "dave", archived: true }, 403);
   run(work, { kind: "archive", userId: "carol", archived: true });
-  assert.equal(work.state!.members.carol!.archived, true);
-  assert.equal(work.state!.members.bob!.archived, false);
+  assert.equal(work.state!.members.get("carol")!.archived, true);
+  assert.equal(work.state!.members.get("bob")!.archived, false);
   run(work, { kind: "archive", userId: "carol", archived: true });
   assert.equal(work.events.filter((e) => e.type === "room.archived").length, 1);
   send(work, bob, "wake up");
-  assert.equal(work.state!.members.carol!.archived, false);
+  assert.equal(work.state!.members.get("carol")!.archived, false);
 });
 
 Deno.test("applyCommand() reactions: any toggles leave each emoji with the set of users who toggled it an odd number of times", () => {
@@ -361,7 +361,7 @@ Deno.test("applyCommand() reactions: any toggles leave each emoji with the set o
       }
       const stored = work.facts.messages.get(1)!.reactions;
       assert.deepEqual(
-        Object.fromEntries(Object.entries(stored).map(([e, ids]) => [e, [...ids].sort()])),
+        Object.fromEntries([...stored].map(([e, ids]) => [e, [...ids].sort()])),
         Object.fromEntries([...model].map(([e, ids]) => [e, [...ids].sort()])),
       );
       for (const ids of Object.values(stored)) assert.equal(new Set(ids).size, ids.length);
@@ -379,8 +379,7 @@ Deno.test("applyCommand() reactions: toggling twice is the identity", () => {
       const work = team();
       send(work, alice, "x");
       for (const t of before) run(work, { kind: "react", userId: t.who, seq: 1, emoji: t.emoji });
-      const sets = (r: Record<string, string[]>) =>
-        Object.fromEntries(Object.entries(r).map(([e, ids]) => [e, [...ids].sort()]));
+      const sets = (r: Map<string, string[]>) => new Map([...r].map(([e, ids]) => [e, [...ids].sort()]));
       const expected = sets(work.facts.messages.get(1)!.reactions);
       run(work, { kind: "react", userId: twice.who, seq: 1, emoji: twice.emoji });
       run(work, { kind: "react", userId: twice.who, seq: 1, emoji: twice.emoji });
@@ -513,7 +512,7 @@ Deno.test("applyCommand() membership changes keep unread counts and totals equal
         const total = Number((store.get(JSON.stringify(keys.unreadTotal(person.id))) as bigint) ?? 0n);
         assert.equal(total, modelUnread(models[0]!, person.id) + modelUnread(models[1]!, person.id));
         const listed = [...store.keys()].filter((k) => k.startsWith(`["user_rooms","${person.id}"`)).length;
-        const active = heads.filter((h) => isActive(h.state!.members[person.id])).length;
+        const active = heads.filter((h) => isActive(h.state!.members.get(person.id))).length;
         assert.equal(listed, active, `room-list entries of ${person.id}`);
       }
     }),

@@ -52,7 +52,7 @@ Deno.test("applyCommand() send gives seq lastSeq + 1 and moves the sender's read
   assert.equal(second.message.seq, 2);
   assert.equal(first.message.id, "g1:1");
   assert.equal(work.state!.lastSeq, 2);
-  assert.equal(work.state!.members.bob!.readSeq, 2);
+  assert.equal(work.state!.members.get("bob")!.readSeq, 2);
   assert.equal(unreadCount(work.state!, "alice"), 1);
   assert.equal(unreadCount(work.state!, "bob"), 0);
 });
@@ -61,7 +61,7 @@ Deno.test("applyCommand() send to a missing room creates the direct room with bo
   const work = startBatch("dm_x", null, emptyFacts());
   const { message } = run(work, { kind: "send", sender: alice, input: text("hi"), peer: bob });
   assert.equal(work.state!.type, "DIRECT");
-  assert.deepEqual(Object.keys(work.state!.members).sort(), ["alice", "bob"]);
+  assert.deepEqual([...work.state!.members.keys()].sort(), ["alice", "bob"]);
   assert.equal(message.seq, 1);
   assert.deepEqual(work.events.map((e) => e.type), ["room.created", "message.created"]);
 });
@@ -137,9 +137,9 @@ Deno.test("applyCommand() send with replyToId needs a message of the same room",
 
 Deno.test("applyCommand() send un-archives the room for every member", () => {
   const work = group([alice, bob]);
-  work.state!.members.bob!.archived = true;
+  work.state!.members.get("bob")!.archived = true;
   run(work, { kind: "send", sender: alice, input: text("wake up") });
-  assert.equal(work.state!.members.bob!.archived, false);
+  assert.equal(work.state!.members.get("bob")!.archived, false);
 });
 
 Deno.test("applyCommand() read moves the read position forward only", () => {
@@ -147,18 +147,18 @@ Deno.test("applyCommand() read moves the read position forward only", () => {
   for (let i = 0; i < 3; i++) run(work, { kind: "send", sender: alice, input: text(`m${i}`) });
   assert.equal(run(work, { kind: "read", userId: "bob", upToSeq: 2 }).unreadCount, 1);
   assert.equal(run(work, { kind: "read", userId: "bob", upToSeq: 1 }).unreadCount, 1);
-  assert.equal(work.state!.members.bob!.readSeq, 2);
+  assert.equal(work.state!.members.get("bob")!.readSeq, 2);
   assert.equal(run(work, { kind: "read", userId: "bob" }).unreadCount, 0);
   assert.equal(run(work, { kind: "read", userId: "bob", upToSeq: 99 }).unreadCount, 0);
-  assert.equal(work.state!.members.bob!.readSeq, 3);
+  assert.equal(work.state!.members.get("bob")!.readSeq, 3);
   const reads = work.events.filter((e) => e.type === "message.read");
   assert.deepEqual(reads.map((e) => e.type === "message.read" && e.seq), [2, 3]);
 });
 
 Deno.test("applyCommand() createGroup makes the creator owner and refuses oversize groups", () => {
   const work = group([alice, bob, carol]);
-  assert.equal(work.state!.members.alice!.role, "owner");
-  assert.equal(work.state!.members.bob!.role, "member");
+  assert.equal(work.state!.members.get("alice")!.role, "owner");
+  assert.equal(work.state!.members.get("bob")!.role, "member");
   const big = startBatch("g2", null, emptyFacts());
   const memberIds = Array.from({ length: 200 }, (_, i) => `u${i}`);
   assert.throws(

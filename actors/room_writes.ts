@@ -3,13 +3,14 @@
  * versionstamp check, message rows, the members' room-list entries and unread
  * totals (derived by diffing the head before and after), and the outbox rows.
  */
+import { isDeepStrictEqual } from "node:util";
 import { outboxWrite, roomStream } from "../outbox/outbox.ts";
 import { type CommitUnit, estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import type { RoomState } from "../storage/records.ts";
 import { RATE_WINDOW_MS } from "./rate_limit.ts";
 import { previewText, type Working } from "./room_step.ts";
-import { isActive, unreadCount } from "./room_head.ts";
+import { isActive, memberOf, unreadCount } from "./room_head.ts";
 
 /** The head as it was read, with the versionstamp the commit checks. */
 export interface LoadedHead {
@@ -23,7 +24,7 @@ export type SendLogVersions = Map<string, string | null>;
 /** Whether the batch changed anything that must be committed. */
 export function hasWrites(before: LoadedHead, work: Working): boolean {
   return work.events.length > 0 || work.changedMessages.size > 0 || work.changedSendLogs.size > 0 ||
-    JSON.stringify(before.state) !== JSON.stringify(work.state);
+    !isDeepStrictEqual(before.state, work.state);
 }
 
 /**
@@ -88,7 +89,7 @@ export function buildRoomUnit(
  * from the two heads, so totals agree with the per-room counts by construction.
  */
 function writeMemberIndexes(unit: CommitUnit, before: RoomState | null, after: RoomState): void {
-  const userIds = new Set([...Object.keys(before?.members ?? {}), ...Object.keys(after.members)]);
+  const userIds = new Set([...(before?.members.keys() ?? []), ...after.members.keys()]);
   for (const userId of userIds) {
     const oldKey = before ? listKey(before, userId) : null;
     const newKey = listKey(after, userId);
@@ -107,7 +108,7 @@ function writeMemberIndexes(unit: CommitUnit, before: RoomState | null, after: R
 }
 
 function listKey(state: RoomState, userId: string): Deno.KvKey | null {
-  const member = state.members[userId];
+  const member = memberOf(state, userId);
   if (!isActive(member)) return null;
   return keys.userRoom(userId, member.archived, state.lastActivityAt, state.id);
 }

@@ -109,7 +109,7 @@ Deno.test("buildRoomUnit() keeps unread totals equal to the sum of per-room coun
         const entries = [...store.keys()].filter((k) =>
           k.startsWith(JSON.stringify(["user_rooms", person.id]).slice(0, -1))
         );
-        const expectedEntries = heads.filter((h) => h.state!.members[person.id]).map((h) =>
+        const expectedEntries = heads.filter((h) => h.state!.members.get(person.id)).map((h) =>
           JSON.stringify(keys.userRoom(person.id, false, h.state!.lastActivityAt, h.state!.id))
         );
         assert.deepEqual(entries.sort(), expectedEntries.sort());

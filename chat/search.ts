@@ -3,7 +3,7 @@
  * brought up to date first, then the per-room entries of one query word are
  * merged newest first and each candidate is checked against the stored message.
  */
-import { isActive } from "../actors/room_head.ts";
+import { isActive, memberOf } from "../actors/room_head.ts";
 import { HttpError } from "../http_error.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
@@ -95,12 +95,12 @@ async function roomsInScope(kv: Deno.Kv, userId: string, roomId?: string): Promi
   if (roomId !== undefined) {
     const head = (await readHead(kv, roomId)).value;
     if (head === null) throw new HttpError(404, "Room not found");
-    if (!isActive(head.members[userId])) throw new HttpError(403, "Not a member of this room");
+    if (!isActive(memberOf(head, userId))) throw new HttpError(403, "Not a member of this room");
     return [head];
   }
   // Archived rooms too: archiving hides a room from the list, not from search.
   const heads = await readHeads(kv, await listActiveRoomIds(kv, userId, MAX_SEARCH_ROOMS));
-  return heads.filter((head) => isActive(head.members[userId]));
+  return heads.filter((head) => isActive(memberOf(head, userId)));
 }
 
 /** Indexes, in the request, whatever the background indexer has not reached yet. */

@@ -5,7 +5,7 @@
  * Every write here is idempotent, so any number of indexers may run at once.
  */
 import { keys } from "../storage/keys.ts";
-import { isTransientKvError } from "../storage/kv.ts";
+import { retryTransient } from "../storage/kv.ts";
 import type { MessageVersion, RoomState, StoredMessage } from "../storage/records.ts";
 import { indexTerms, messageWords } from "./search_tokens.ts";
 
@@ -183,14 +183,7 @@ class IndexWriter {
 }
 
 async function commitWithRetry(op: () => Deno.AtomicOperation): Promise<boolean> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return (await op().commit()).ok;
-    } catch (err) {
-      if (!isTransientKvError(err) || attempt >= 8) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt * 5));
-    }
-  }
+  return (await retryTransient(() => op().commit())).ok;
 }
 
 async function listValues<T>(kv: Deno.Kv, prefix: Deno.KvKey): Promise<T[]> {

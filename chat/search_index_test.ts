@@ -13,7 +13,7 @@ function row(seq: number, content: string, extra: Partial<StoredMessage> = {}): 
     sender,
     content,
     type: "text",
-    reactions: {},
+    reactions: new Map(),
     createdAt: 1000 + seq,
     ...extra,
   };

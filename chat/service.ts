@@ -2,7 +2,7 @@
  * @module Chat use cases behind the HTTP routes: each resolves ids, checks what
  * the caller may see, then runs a room command or a bounded read.
  */
-import { unreadCount } from "../actors/room_head.ts";
+import { memberOf, unreadCount } from "../actors/room_head.ts";
 import type { RoomActors } from "../actors/room_actor.ts";
 import type { SendInput } from "../actors/room_step.ts";
 import { HttpError } from "../http_error.ts";
@@ -124,7 +124,7 @@ export async function listRooms(
     readUnreadTotal(deps.kv, user.id),
   ]);
   const heads = await readHeads(deps.kv, page.roomIds);
-  const memberIds = heads.flatMap((h) => Object.keys(h.members));
+  const memberIds = heads.flatMap((h) => [...h.members.keys()]);
   const [profiles, presence] = await Promise.all([
     deps.users.profiles(memberIds),
     deps.users.presence(memberIds),
@@ -156,7 +156,7 @@ export async function listRoomMessages(
   page: MessagePage,
 ): Promise<{ messages: MessageView[]; hasMore: boolean }> {
   const head = await readMemberHead(deps, user.id, roomId);
-  const member = head.members[user.id]!;
+  const member = memberOf(head, user.id)!;
   const lastVisible = member.leftSeq ?? head.lastSeq;
   let range = { fromSeq: 1, toSeq: lastVisible, newestFirst: true, limit: page.limit };
   if ("beforeId" in page) {
@@ -178,15 +178,15 @@ export async function listRoomMessages(
 
 /** A copy of the head with the member's read position moved to `seq`. */
 function withReadUpTo(head: RoomState, userId: string, seq: number, now: number): RoomState {
-  const member = head.members[userId]!;
-  return { ...head, members: { ...head.members, [userId]: { ...member, readSeq: seq, readAt: now } } };
+  const member = memberOf(head, userId)!;
+  return { ...head, members: new Map(head.members).set(userId, { ...member, readSeq: seq, readAt: now }) };
 }
 
 /** The room's head when `userId` is or was a member of it. */
 async function readMemberHead(deps: ChatDeps, userId: string, roomId: string): Promise<RoomState> {
   const head = (await readHead(deps.kv, roomId)).value;
   if (head === null) throw new HttpError(404, "Room not found");
-  if (head.members[userId] === undefined) throw new HttpError(403, "Not a member of this room");
+  if (memberOf(head, userId) === undefined) throw new HttpError(403, "Not a member of this room");
   return head;
 }
 
@@ -354,7 +354,7 @@ export async function archiveRoom(
 /** The room as `userId` sees it in room lists. */
 async function roomOf(deps: ChatDeps, user: Profile, roomId: string): Promise<RoomView> {
   const head = await readMemberHead(deps, user.id, roomId);
-  const memberIds = Object.keys(head.members);
+  const memberIds = [...head.members.keys()];
   const [profiles, presence] = await Promise.all([
     deps.users.profiles(memberIds),
     deps.users.presence(memberIds),

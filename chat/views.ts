@@ -1,5 +1,5 @@
 /** @module The API's `Message` and room shapes, built from stored records. Pure. */
-import { activeMemberIds, directPeer, readAtByOthers, unreadCount } from "../actors/room_head.ts";
+import { activeMemberIds, directPeer, memberOf, readAtByOthers, unreadCount } from "../actors/room_head.ts";
 import type { Presence, Profile, Role, RoomState, StoredMessage } from "../storage/records.ts";
 
 /** A reaction as clients see it. */
@@ -70,7 +70,7 @@ export function messageView(message: StoredMessage, receipt: Receipt): MessageVi
       "replyToId",
       "metadata",
     ]),
-    reactions: Object.entries(message.reactions).map(([emoji, userIds]) => ({
+    reactions: [...message.reactions].map(([emoji, userIds]) => ({
       emoji,
       count: userIds.length,
       userIds,
@@ -133,10 +133,10 @@ export function roomView(
     lastMessageAt: state.lastMessage ? iso(state.lastMessage.createdAt) : null,
     lastSeq: state.lastSeq,
     unreadCount: unreadCount(state, viewerId),
-    archived: state.members[viewerId]?.archived ?? false,
+    archived: memberOf(state, viewerId)?.archived ?? false,
     participants: memberIds.map((id) => ({
       ...profile(id),
-      role: state.members[id]!.role,
+      role: memberOf(state, id)!.role,
       online: presence.get(id)?.online ?? false,
     })),
     createdAt: iso(state.createdAt),

@@ -3,6 +3,7 @@
  * and metrics): count batches, list dead ones, replay them, purge them.
  */
 import { keys } from "../storage/keys.ts";
+import { retryTransient } from "../storage/kv.ts";
 import {
   batchId,
   type DeadBatch,
@@ -125,16 +126,19 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
   let replayed = 0;
   for (let i = 0; i < entries.length; i += 20) {
     const part = entries.slice(i, i + 20);
-    const op = kv.atomic();
-    for (const entry of part) {
-      const { sink, deadAt: _deadAt, lastError: _lastError, ...batch } = entry.value;
-      const pending: OutboxBatch = { ...batch, attempts: 0 };
-      const key = keys.outbox(sink, batch.stream, batch.order);
-      op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending);
-    }
-    const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
-    op.enqueue(wake.value as WakeMessage, wake.options);
-    if ((await op.commit()).ok) replayed += part.length;
+    const replay = () => {
+      const op = kv.atomic();
+      for (const entry of part) {
+        const { sink, deadAt: _deadAt, lastError: _lastError, ...batch } = entry.value;
+        const pending: OutboxBatch = { ...batch, attempts: 0 };
+        const key = keys.outbox(sink, batch.stream, batch.order);
+        op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending);
+      }
+      const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
+      return op.enqueue(wake.value as WakeMessage, wake.options).commit();
+    };
+    // The server may hold the file's write lock right now ("database is locked"): retry.
+    if ((await retryTransient(replay)).ok) replayed += part.length;
   }
   return replayed;
 }
@@ -142,16 +146,19 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
 /** Deletes every dead batch (and parked wake messages); returns how many batches went. */
 export async function purgeDead(kv: Deno.Kv): Promise<number> {
   let purged = 0;
-  for (const prefix of [keys.outboxDeadAll(), keys.outboxLostWakes()]) {
+  const areas = [{ prefix: keys.outboxDeadAll(), counted: true }, {
+    prefix: keys.outboxLostWakes(),
+    counted: false,
+  }];
+  for (const { prefix, counted } of areas) {
     const batch: Deno.KvKey[] = [];
     const flush = async () => {
-      const op = kv.atomic();
-      for (const key of batch.splice(0)) op.delete(key);
-      await op.commit();
+      const doomed = batch.splice(0);
+      await retryTransient(() => doomed.reduce((op, key) => op.delete(key), kv.atomic()).commit());
     };
     for await (const entry of kv.list({ prefix })) {
       batch.push(entry.key);
-      if (prefix === keys.outboxDeadAll()) purged++;
+      if (counted) purged++;
       if (batch.length >= 500) await flush();
     }
     if (batch.length > 0) await flush();

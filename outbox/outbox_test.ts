@@ -38,7 +38,7 @@ const message: StoredMessage = {
   sender: { id: "alice", name: "Alice", avatar: null },
   content: "x".repeat(150),
   type: "text",
-  reactions: {},
+  reactions: new Map(),
   createdAt: 1000,
 };
 

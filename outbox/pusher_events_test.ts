@@ -19,7 +19,7 @@ const message: StoredMessage = {
   sender: { id: "alice", name: "Alice", avatar: null },
   content: "hi bob",
   type: "text",
-  reactions: {},
+  reactions: new Map(),
   createdAt: Date.UTC(2026, 0, 1),
 };
 const totals = { totalUnread: (id: string) => ({ bob: 9 } as Record<string, number>)[id] ?? 0 };

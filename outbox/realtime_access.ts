@@ -4,7 +4,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type Pusher from "pusher";
-import { isActive } from "../actors/room_head.ts";
+import { isActive, memberOf } from "../actors/room_head.ts";
 import type { RealtimeConfig } from "../config.ts";
 import { HttpError } from "../http_error.ts";
 import { applyPresence } from "../storage/presence.ts";
@@ -49,7 +49,7 @@ export async function authorizeChannel(
   const room = ROOM_CHANNEL.exec(channel);
   if (!room) throw new HttpError(403, "Channel not allowed");
   const head = (await readHead(kv, room[1]!)).value;
-  if (!head || !isActive(head.members[user.id])) throw new HttpError(403, "Not a member of this room");
+  if (!head || !isActive(memberOf(head, user.id))) throw new HttpError(403, "Not a member of this room");
   if (channel.startsWith("presence-")) {
     return pusher.authorizeChannel(socketId, channel, {
       user_id: user.id,

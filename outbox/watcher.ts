@@ -6,7 +6,7 @@
 import type { CommitBatcher, QueueMessage } from "../storage/commit_batcher.ts";
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
-import { isTransientKvError } from "../storage/kv.ts";
+import { retryTransient } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import {
@@ -462,17 +462,8 @@ async function safeDeliver(adapter: OutboxSink, batches: OutboxBatch[]) {
   }
 }
 
-async function commitWithRetry(
-  op: () => Deno.AtomicOperation,
-): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await op().commit();
-    } catch (err) {
-      if (!isTransientKvError(err) || attempt >= 8) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** attempt * 5));
-    }
-  }
+function commitWithRetry(op: () => Deno.AtomicOperation): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
+  return retryTransient(() => op().commit());
 }
 
 async function firstEntry<T>(kv: Deno.Kv, selector: Deno.KvListSelector): Promise<Deno.KvEntry<T> | null> {

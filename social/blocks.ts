@@ -4,7 +4,7 @@
  * blocking commit. Group rooms are not affected.
  */
 import { HttpError } from "../http_error.ts";
-import { directPeer } from "../actors/room_head.ts";
+import { directPeer, memberOf } from "../actors/room_head.ts";
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import type { BlockRecord, FollowEdge, Profile } from "../storage/records.ts";
@@ -108,7 +108,7 @@ export async function assertMayMessage(
     if (!to.roomId.startsWith(DIRECT_ROOM_PREFIX)) return;
     const head = (await readHead(kv, to.roomId)).value;
     // An unknown room, a group, or a room of others: the room actor answers that.
-    if (head?.type !== "DIRECT" || head.members[senderId] === undefined) return;
+    if (head?.type !== "DIRECT" || memberOf(head, senderId) === undefined) return;
     peerId = directPeer(head, senderId);
     if (peerId === undefined) return;
   }

@@ -2,7 +2,7 @@
  * @module Group commit across rooms: units of work submitted concurrently are
  * folded into one `kv.atomic()` within KV's limits, each keeping its own checks.
  */
-import { isTransientKvError } from "./kv.ts";
+import { retryTransient } from "./kv.ts";
 
 /** One caller's share of a commit: what it checked, what it writes, what it wakes. */
 export interface CommitUnit {
@@ -44,7 +44,6 @@ export interface CommitLimits {
 }
 
 const DEFAULT_LIMITS: CommitLimits = { units: Infinity, checks: 100, mutations: 990, bytes: 760 * 1024 };
-const TRANSIENT_RETRIES = 8;
 
 interface Pending {
   unit: CommitUnit;
@@ -119,15 +118,8 @@ export class CommitBatcher {
     }
   }
 
-  async #commitWithRetry(units: CommitUnit[]): Promise<CommitResult> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await this.#commitOnce(units);
-      } catch (err) {
-        if (!isTransientKvError(err) || attempt >= TRANSIENT_RETRIES) throw err;
-        await delay(Math.random() * 2 ** attempt * 5);
-      }
-    }
+  #commitWithRetry(units: CommitUnit[]): Promise<CommitResult> {
+    return retryTransient(() => this.#commitOnce(units));
   }
 
   async #commitOnce(units: CommitUnit[]): Promise<CommitResult> {
@@ -179,13 +171,30 @@ export function takeGroup<T extends { unit: CommitUnit }>(queue: T[], limits: Co
   return group;
 }
 
-/**
- * A high estimate of what a key and value weigh in a commit: strings count two
- * bytes per character, as KV stores text beyond Latin-1 as UTF-16.
- */
+/** A high estimate of what a key and its value weigh in a commit, in bytes. */
 export function estimateBytes(key: Deno.KvKey, value?: unknown): number {
-  const valueLength = value === undefined ? 0 : JSON.stringify(value).length;
-  return 2 * (JSON.stringify(key).length + valueLength) + 64;
+  return 2 * JSON.stringify(key).length + 16 + (value === undefined ? 0 : valueBytes(value));
+}
+
+/**
+ * A high estimate of a value's size as KV stores it (V8 serialization):
+ * strings beyond Latin-1 take two bytes per code unit; Maps and arrays count
+ * every entry.
+ */
+export function valueBytes(value: unknown): number {
+  if (typeof value === "string") return 5 + (/[^\u0000-\u00ff]/.test(value) ? 2 : 1) * value.length;
+  if (typeof value !== "object" || value === null) return 9;
+  if (value instanceof Deno.KvU64) return 9;
+  if (value instanceof Uint8Array) return 5 + value.byteLength;
+  let bytes = 5;
+  if (value instanceof Map) {
+    for (const [k, v] of value) bytes += valueBytes(k) + valueBytes(v);
+  } else if (Array.isArray(value) || value instanceof Set) {
+    for (const item of value) bytes += valueBytes(item);
+  } else {
+    for (const [k, v] of Object.entries(value)) bytes += valueBytes(k) + valueBytes(v);
+  }
+  return bytes;
 }
 
 function fits(unit: CommitUnit, limits: CommitLimits): boolean {
@@ -204,8 +213,4 @@ function exclusiveKeys(unit: CommitUnit): string[] {
 
 function keyId(key: Deno.KvKey): string {
   return key.map((part) => `${typeof part}:${String(part)}`).join("\u0000");
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -25,6 +25,21 @@ export async function getManyChunked<T>(
 }
 
 /**
+ * Runs `attempt` (a read or a commit, built afresh each time), retrying with
+ * jittered exponential backoff while it fails with a transient KV error.
+ */
+export async function retryTransient<T>(attempt: () => Promise<T>, retries = 8): Promise<T> {
+  for (let n = 0;; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isTransientKvError(err) || n >= retries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** n * 5));
+    }
+  }
+}
+
+/**
  * Whether a KV error is worth retrying: SQLite reports a write lock held by
  * another process on the same file as "database is locked".
  */

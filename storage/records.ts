@@ -70,7 +70,8 @@ export interface RoomState {
   /** Sort key of the room in its members' room lists. */
   lastActivityAt: number;
   lastMessage: MessagePreview | null;
-  members: Record<string, Member>;
+  /** By user id. A Map, not an object: ids such as "constructor" must not reach Object.prototype. */
+  members: Map<string, Member>;
   /**
    * Seqs of deleted messages that some active member has not read yet, ascending.
    * Unread counts leave them out; entries at or below every read position are pruned.
@@ -97,7 +98,7 @@ export interface StoredMessage {
   replyToId?: string;
   metadata?: Record<string, unknown>;
   /** Emoji → ids of the users who reacted, in reaction order. */
-  reactions: Record<string, string[]>;
+  reactions: Map<string, string[]>;
   clientMessageId?: string;
   createdAt: number;
   editedAt?: number;

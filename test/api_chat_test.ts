@@ -505,3 +505,52 @@ Deno.test("unknown routes answer 404 JSON and /healthz reports the mode", async 
   assert.equal(health.realtime, "embedded");
   assert.equal(health.push, "disabled");
 });
+
+Deno.test("user ids and emoji named like Object.prototype members get no access and work normally", async () => {
+  await using t = await setup();
+  const tricky = ["constructor", "toString", "hasOwnProperty", "valueOf", "__proto__", "isPrototypeOf"];
+  await t.login("alice");
+  await t.login("bob");
+  const secret = await send(t, "alice", { receiverId: "bob", content: "secret" });
+  for (const id of tricky) {
+    await expectError(await t.api(id, "GET", `/api/chat/messages?roomId=${secret.roomId}`), 403);
+    await expectError(
+      await t.api(id, "POST", "/api/chat/send", { roomId: secret.roomId, content: "in" }),
+      403,
+    );
+    await expectError(await t.api(id, "POST", "/api/chat/read", { roomId: secret.roomId }), 403);
+    await expectError(
+      await t.api(id, "POST", "/api/chat/typing", { roomId: secret.roomId, isTyping: true }),
+      403,
+    );
+  }
+  // The same ids chat normally in their own rooms, and count unread exactly.
+  const { roomId } = await expectStatus<{ roomId: string }>(
+    await t.api("alice", "POST", "/api/chat/groups", { name: "Odd names", memberIds: tricky }),
+    200,
+  );
+  await send(t, "__proto__", { roomId, content: "hello from __proto__" });
+  const direct = await send(t, "constructor", { receiverId: "toString", content: "hi" });
+  assert.equal(direct.receiverId, "toString");
+  const list = await rooms(t, "toString");
+  assert.deepEqual(list.rooms.map((r) => r.unreadCount), [1, 1]);
+  assert.equal(list.totalUnread, 2);
+  const group = list.rooms.find((r) => r.id === roomId)!;
+  assert.deepEqual(
+    (group.participants as { id: string }[]).map((p) => p.id).sort(),
+    ["alice", ...tricky].sort(),
+  );
+  // Reactions named like prototype members aggregate like any other emoji.
+  const target = await send(t, "alice", { roomId, content: "react to me" });
+  for (const emoji of ["constructor", "__proto__", "toString"]) {
+    await expectStatus(
+      await t.api("valueOf", "POST", `/api/chat/messages/${target.id}/reactions`, { emoji }),
+      200,
+    );
+  }
+  const shown = (await page(t, "alice", `roomId=${roomId}`)).messages.find((m) => m.id === target.id)!;
+  assert.deepEqual(
+    shown.reactions,
+    ["constructor", "__proto__", "toString"].map((emoji) => ({ emoji, count: 1, userIds: ["valueOf"] })),
+  );
+});

@@ -77,14 +77,14 @@ Deno.test("edits, deletes and reactions racing with sends and reads, in two runt
     for (const m of edited) assert.equal(rows[m.seq - 1]!.content, `edited ${m.seq}`);
     for (const m of edited) assert.equal(rows[m.seq - 1]!.editCount, 1);
     for (const m of deleted) assert.ok(rows[m.seq - 1]!.deletedAt !== undefined, `deleted ${m.seq}`);
-    for (const m of reacted) assert.deepEqual([...rows[m.seq - 1]!.reactions["👍"]!].sort(), members);
+    for (const m of reacted) assert.deepEqual([...rows[m.seq - 1]!.reactions.get("👍")!].sort(), members);
     assert.equal(rows.filter((r) => r.deletedAt !== undefined).length, deleted.length);
 
     // Unread counts equal the visible messages after each read position; totals agree.
     const head = (await t.kv.get<RoomState>(keys.room(roomId))).value!;
     assert.equal(head.lastSeq, 70);
     for (const user of members) {
-      const readSeq = head.members[user]!.readSeq;
+      const readSeq = head.members.get(user)!.readSeq;
       const expected = rows.filter((r) => r.seq > readSeq && r.deletedAt === undefined).length;
       assert.equal(unreadCount(head, user), expected, `${user} unread`);
       const list = await expectStatus<{ rooms: { unreadCount: number }[]; totalUnread: number }>(
