@@ -182,7 +182,7 @@ export function estimateBytes(key: Deno.KvKey, value?: unknown): number {
  * every entry.
  */
 export function valueBytes(value: unknown): number {
-  if (typeof value === "string") return 5 + (/[^\u0000-\u00ff]/.test(value) ? 2 : 1) * value.length;
+  if (typeof value === "string") return 5 + (/[\u0100-\uffff]/.test(value) ? 2 : 1) * value.length;
   if (typeof value !== "object" || value === null) return 9;
   if (value instanceof Deno.KvU64) return 9;
   if (value instanceof Uint8Array) return 5 + value.byteLength;
