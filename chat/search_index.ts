@@ -5,7 +5,6 @@
  * Every write here is idempotent, so any number of indexers may run at once.
  */
 import { keys } from "../storage/keys.ts";
-import { retryTransient } from "../storage/kv.ts";
 import type { MessageVersion, RoomState, StoredMessage } from "../storage/records.ts";
 import { indexTerms, messageWords } from "./search_tokens.ts";
 
@@ -175,15 +174,10 @@ class IndexWriter {
     }
     if (last) mutations.push(last);
     if (mutations.length === 0) return true;
-    return await commitWithRetry(() => {
-      const op = this.#kv.atomic().mutate(...mutations);
-      return this.#guard ? op.check(this.#guard) : op;
-    });
+    const op = this.#kv.atomic().mutate(...mutations);
+    if (this.#guard) op.check(this.#guard);
+    return (await op.commit()).ok;
   }
-}
-
-async function commitWithRetry(op: () => Deno.AtomicOperation): Promise<boolean> {
-  return (await retryTransient(() => op().commit())).ok;
 }
 
 async function listValues<T>(kv: Deno.Kv, prefix: Deno.KvKey): Promise<T[]> {

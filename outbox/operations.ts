@@ -3,7 +3,6 @@
  * and metrics): count batches, list dead ones, replay them, purge them.
  */
 import { keys } from "../storage/keys.ts";
-import { retryTransient } from "../storage/kv.ts";
 import {
   batchId,
   type DeadBatch,
@@ -126,19 +125,16 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
   let replayed = 0;
   for (let i = 0; i < entries.length; i += 20) {
     const part = entries.slice(i, i + 20);
-    const replay = () => {
-      const op = kv.atomic();
-      for (const entry of part) {
-        const { sink, deadAt: _deadAt, lastError: _lastError, ...batch } = entry.value;
-        const pending: OutboxBatch = { ...batch, attempts: 0 };
-        const key = keys.outbox(sink, batch.stream, batch.order);
-        op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending);
-      }
-      const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
-      return op.enqueue(wake.value as WakeMessage, wake.options).commit();
-    };
-    // The server may hold the file's write lock right now ("database is locked"): retry.
-    if ((await retryTransient(replay)).ok) replayed += part.length;
+    const op = kv.atomic();
+    for (const entry of part) {
+      const { sink, deadAt: _deadAt, lastError: _lastError, ...batch } = entry.value;
+      const pending: OutboxBatch = { ...batch, attempts: 0 };
+      const key = keys.outbox(sink, batch.stream, batch.order);
+      op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending);
+    }
+    const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
+    op.enqueue(wake.value as WakeMessage, wake.options);
+    if ((await op.commit()).ok) replayed += part.length;
   }
   return replayed;
 }
@@ -154,7 +150,7 @@ export async function purgeDead(kv: Deno.Kv): Promise<number> {
     const batch: Deno.KvKey[] = [];
     const flush = async () => {
       const doomed = batch.splice(0);
-      await retryTransient(() => doomed.reduce((op, key) => op.delete(key), kv.atomic()).commit());
+      await doomed.reduce((op, key) => op.delete(key), kv.atomic()).commit();
     };
     for await (const entry of kv.list({ prefix })) {
       batch.push(entry.key);

@@ -6,7 +6,6 @@
 import type { CommitBatcher, QueueMessage } from "../storage/commit_batcher.ts";
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
-import { retryTransient } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import {
@@ -337,7 +336,7 @@ export class OutboxWatcher {
       const dead: DeadBatch = { ...batch, sink, attempts, lastError, deadAt: now };
       delete dead.nextAttemptAt;
       const deadKey = keys.outboxDead(sink, batch.stream, batch.order);
-      if ((await commitWithRetry(() => this.#kv.atomic().check(row).delete(key).set(deadKey, dead))).ok) {
+      if ((await this.#kv.atomic().check(row).delete(key).set(deadKey, dead).commit()).ok) {
         this.#metrics?.failed(sink);
         this.#metrics?.dead(sink);
         console.error(`outbox: ${id} is dead after ${attempts} attempt(s): ${lastError}`);
@@ -347,8 +346,8 @@ export class OutboxWatcher {
     const delayMs = retryDelay(attempts, this.#retry, this.#random);
     const next: OutboxBatch = { ...batch, attempts, lastError, nextAttemptAt: now + delayMs };
     const wake = wakeQueueMessage([{ sink, stream: batch.stream }], { delayMs });
-    const op = () => this.#kv.atomic().check(row).set(key, next).enqueue(wake.value, wake.options);
-    if ((await commitWithRetry(op)).ok) {
+    const op = this.#kv.atomic().check(row).set(key, next).enqueue(wake.value, wake.options);
+    if ((await op.commit()).ok) {
       this.#metrics?.failed(sink);
       console.warn(`outbox: ${id} attempt ${attempts} failed, next in ${delayMs} ms: ${lastError}`);
     }
@@ -460,10 +459,6 @@ async function safeDeliver(adapter: OutboxSink, batches: OutboxBatch[]) {
   } catch (error) {
     return { delivered: 0, error: error ?? new Error("Sink failed") };
   }
-}
-
-function commitWithRetry(op: () => Deno.AtomicOperation): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
-  return retryTransient(() => op().commit());
 }
 
 async function firstEntry<T>(kv: Deno.Kv, selector: Deno.KvListSelector): Promise<Deno.KvEntry<T> | null> {

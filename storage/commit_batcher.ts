@@ -2,7 +2,6 @@
  * @module Group commit across rooms: units of work submitted concurrently are
  * folded into one `kv.atomic()` within KV's limits, each keeping its own checks.
  */
-import { retryTransient } from "./kv.ts";
 
 /** One caller's share of a commit: what it checked, what it writes, what it wakes. */
 export interface CommitUnit {
@@ -101,7 +100,7 @@ export class CommitBatcher {
 
   async #commitGroup(group: Pending[]): Promise<void> {
     try {
-      const result = await this.#commitWithRetry(group.map((p) => p.unit));
+      const result = await this.#commitOnce(group.map((p) => p.unit));
       if (result.ok || group.length === 1) {
         for (const p of group) p.resolve(result);
         return;
@@ -114,12 +113,8 @@ export class CommitBatcher {
     }
     // The shared commit failed on some unit's check (or its size): find out whose, one by one.
     for (const p of group) {
-      await this.#commitWithRetry([p.unit]).then(p.resolve, p.reject);
+      await this.#commitOnce([p.unit]).then(p.resolve, p.reject);
     }
-  }
-
-  #commitWithRetry(units: CommitUnit[]): Promise<CommitResult> {
-    return retryTransient(() => this.#commitOnce(units));
   }
 
   async #commitOnce(units: CommitUnit[]): Promise<CommitResult> {

@@ -1,12 +1,38 @@
 /** @module Opening Deno KV, and read helpers that respect its per-call limits. */
 
-/** Opens the store named by `KV_PATH`: a file, `:memory:`, a KV Connect URL, or the default store. */
+/**
+ * Opens the store named by `KV_PATH`: a file, `:memory:`, a KV Connect URL, or
+ * the default store. Its commits retry transient errors (see `retryingCommits`).
+ */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
   if (path && path !== ":memory:" && !/^https?:\/\//.test(path)) {
     const dir = path.replace(/[^/]*$/, "");
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
-  return await Deno.openKv(path);
+  return retryingCommits(await Deno.openKv(path));
+}
+
+/**
+ * The same store, except that every `atomic().commit()` retries while it fails
+ * with a transient error: on a local file, a commit throws "database is locked"
+ * while another process (a second server, the outbox CLI) holds the write lock.
+ * Such a commit did not happen, so committing the same operation again is safe.
+ */
+export function retryingCommits(kv: Deno.Kv): Deno.Kv {
+  return new Proxy(kv, {
+    get(target, name) {
+      if (name === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => retryTransient(commit);
+          return op;
+        };
+      }
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Deno KV reads at most this many keys in one `getMany`. */
