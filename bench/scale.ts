@@ -215,7 +215,8 @@ async function interleaved(
 }
 
 function senderOf(room: SeededRoom, seq: number): string {
-  const ids = Object.keys(room.state.members).sort();
+  const members = room.state.members as unknown; // a Map, or a plain object in older heads
+  const ids = (members instanceof Map ? [...members.keys()] : Object.keys(members as object)).sort();
   return ids[seq % ids.length]!;
 }
 
