@@ -4,6 +4,7 @@
  * embedded gateway and the app. Used by `main.ts` and by tests.
  */
 import { RoomActors } from "./actors/room_actor.ts";
+import { BackgroundIndexer } from "./chat/background_indexer.ts";
 import { type AppDeps, createApp } from "./app.ts";
 import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
@@ -34,6 +35,8 @@ export interface Runtime {
   batcher: CommitBatcher;
   demoMode: boolean;
   watcher: OutboxWatcher;
+  /** Keeps search indexes fresh in the background. */
+  indexer: BackgroundIndexer;
   metrics: OutboxMetrics;
   /** The embedded Pusher-protocol gateway; absent when publishing to Pusher. */
   gateway?: Gateway;
@@ -110,10 +113,12 @@ export async function createRuntime(
     maxBatch: config.groupCommit ? 64 : 1,
     onTyping: (event) => typing.push(event),
   });
+  const indexer = new BackgroundIndexer(kv, batcher);
   const deps: AppDeps = {
     kv,
     actors,
     users,
+    indexer,
     social: { batcher, push: config.oneSignal !== undefined },
     verify: createVerifier(config.auth, devSecret),
     signDevToken: config.devLogin && config.auth.kind !== "jwks"
@@ -139,6 +144,7 @@ export async function createRuntime(
     app: createApp(deps),
     actors,
     batcher,
+    indexer,
     demoMode,
     watcher,
     metrics,
@@ -151,6 +157,7 @@ export async function createRuntime(
     async close() {
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await actors.drain();
+      await indexer.stop();
       await batcher.drain();
       started = false;
       await watcher.stop();

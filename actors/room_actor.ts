@@ -120,20 +120,7 @@ export class RoomActors {
     this.#options.onTyping?.({ roomId, userId: user.id, userName: user.name, isTyping });
   }
 
-  /**
-   * Runs work that follows a room's commits (such as search indexing) in the
-   * background: it never delays the request, a failure is logged, and
-   * `drain()` waits for it.
-   */
-  defer(task: () => Promise<unknown>): void {
-    this.#busy++;
-    Promise.resolve().then(task).catch((err) => console.error("room actors: deferred work failed", err))
-      .finally(() => {
-        if (--this.#busy === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
-      });
-  }
-
-  /** Resolves once every mailbox is empty, no batch is in flight and no deferred work runs. */
+  /** Resolves once every mailbox is empty and no batch is in flight. */
   async drain(): Promise<void> {
     while (this.#busy > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }

@@ -18,7 +18,7 @@ import {
   type RoomListPosition,
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
-import { indexRoom } from "./search_index.ts";
+import type { BackgroundIndexer } from "./background_indexer.ts";
 import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "./views.ts";
 
 /** What the chat use cases work with. */
@@ -26,6 +26,8 @@ export interface ChatDeps {
   kv: Deno.Kv;
   actors: RoomActors;
   users: UserStore;
+  /** Brings a room's search index up to date in the background. */
+  indexer: Pick<BackgroundIndexer, "schedule">;
 }
 
 /** Where a message goes: a direct conversation with a user, or an existing room. */
@@ -49,7 +51,7 @@ export async function sendMessage(
     : { roomId: to.roomId, peer: undefined };
   await assertMayMessage(deps.kv, sender.id, { roomId, peerId: peer?.id }); // blocks: direct rooms only
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
-  if (result.created) deps.actors.defer(() => indexRoom(deps.kv, roomId)); // searchable soon; search catches up too
+  if (result.created) deps.indexer.schedule(roomId); // searchable soon; a search catches up too
   return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
 }
 
@@ -233,7 +235,7 @@ export async function editMessage(
     seq,
     content: request.content,
   });
-  if (result.changed) deps.actors.defer(() => indexRoom(deps.kv, roomId));
+  if (result.changed) deps.indexer.schedule(roomId);
   return messageView(result.message, result);
 }
 
@@ -250,7 +252,7 @@ export async function deleteMessage(
 ): Promise<{ messageId: string; roomId: string; seq: number }> {
   const { roomId, seq } = messageRef(messageId);
   const result = await deps.actors.dispatch(roomId, { kind: "delete", userId: user.id, seq });
-  if (result.deleted) deps.actors.defer(() => indexRoom(deps.kv, roomId));
+  if (result.deleted) deps.indexer.schedule(roomId);
   return { messageId: result.messageId, roomId, seq };
 }
 

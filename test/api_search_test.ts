@@ -78,7 +78,7 @@ Deno.test("GET /api/chat/search leaves out deleted messages and matches edits by
   );
   assert.deepEqual(contents(await search(t, "alice", "q=tomor")), []);
   assert.deepEqual(contents(await search(t, "bob", "q=fri")), ["see you Friday"]);
-  await t.runtime.actors.drain(); // the background indexer has caught up too: same answers
+  await t.runtime.indexer.idle(); // the background indexer has caught up too: same answers
   assert.deepEqual(contents(await search(t, "alice", "q=tomorow")), []);
   assert.deepEqual(contents(await search(t, "alice", "q=friday")), ["see you Friday"]);
 });
@@ -146,7 +146,7 @@ Deno.test("GET /api/chat/search reads nothing of rooms the caller is not in", as
   const own = await group(t, "erin", ["frank"]);
   for (let i = 0; i < 30; i++) await send(t, i % 2 ? "alice" : "bob", busy, `needle ${i}`);
   await send(t, "frank", own, "needle in erin's room");
-  await t.runtime.actors.drain();
+  await t.runtime.indexer.idle();
 
   const touched: string[] = [];
   let ownReads = 0;

@@ -1,0 +1,61 @@
+/**
+ * @module Keeps rooms' search indexes fresh in the background, yielding to the
+ * commits that requests wait for: indexing a message writes several times the
+ * keys its send did, so under load it waits, and a search catches up on demand.
+ */
+import type { CommitBatcher } from "../storage/commit_batcher.ts";
+import { indexRoom } from "./search_index.ts";
+
+/** Indexes rooms whose messages changed, one at a time, when the store is not busy with requests. */
+export class BackgroundIndexer {
+  readonly #kv: Deno.Kv;
+  readonly #batcher: Pick<CommitBatcher, "drain">;
+  readonly #dirty = new Set<string>();
+  #running: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(kv: Deno.Kv, batcher: Pick<CommitBatcher, "drain">) {
+    this.#kv = kv;
+    this.#batcher = batcher;
+  }
+
+  /** Marks the room's index as behind; it catches up at the next quiet moment. */
+  schedule(roomId: string): void {
+    if (this.#stopped) return;
+    this.#dirty.add(roomId);
+    this.#kick();
+  }
+
+  /** Resolves once every scheduled room is indexed. */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  /** Stops indexing after the room in progress; searches catch up the rest on demand. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#running;
+  }
+
+  #kick(): void {
+    if (this.#running || this.#stopped || this.#dirty.size === 0) return;
+    this.#running = this.#run().finally(() => {
+      this.#running = null;
+      this.#kick();
+    });
+  }
+
+  async #run(): Promise<void> {
+    while (this.#dirty.size > 0 && !this.#stopped) {
+      await this.#batcher.drain(); // a moment with no request commit queued or in flight
+      if (this.#stopped) return;
+      const roomId = this.#dirty.values().next().value!;
+      this.#dirty.delete(roomId);
+      try {
+        await indexRoom(this.#kv, roomId);
+      } catch (err) {
+        console.error(`search: indexing room ${roomId} failed; a search will catch up`, err);
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { keys } from "../storage/keys.ts";
+import type { RoomState, StoredMessage } from "../storage/records.ts";
+import { BackgroundIndexer } from "./background_indexer.ts";
+import { readIndexState } from "./search_index.ts";
+
+async function roomWithMessages(kv: Deno.Kv, roomId: string, count: number): Promise<void> {
+  await kv.set(keys.room(roomId), { id: roomId, lastSeq: count } as RoomState);
+  for (let seq = 1; seq <= count; seq++) {
+    const message: StoredMessage = {
+      id: `${roomId}:${seq}`,
+      roomId,
+      seq,
+      senderId: "alice",
+      sender: { id: "alice", name: "Alice", avatar: null },
+      content: `hello ${seq}`,
+      type: "text",
+      reactions: new Map(),
+      createdAt: 1000 + seq,
+    };
+    await kv.set(keys.message(roomId, seq), message);
+  }
+}
+
+/** Stands in for the batcher's `drain()`: quiet only once `quiet()` is called. */
+function busyStore() {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  return { drain: () => promise, quiet: resolve };
+}
+
+Deno.test("BackgroundIndexer indexes every scheduled room", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await roomWithMessages(kv, "a", 3);
+  await roomWithMessages(kv, "b", 2);
+  const indexer = new BackgroundIndexer(kv, { drain: () => Promise.resolve() });
+  indexer.schedule("a");
+  indexer.schedule("b");
+  indexer.schedule("a");
+  await indexer.idle();
+  assert.equal((await readIndexState(kv, "a")).mark, 3);
+  assert.equal((await readIndexState(kv, "b")).mark, 2);
+});
+
+Deno.test("BackgroundIndexer waits while request commits are pending", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await roomWithMessages(kv, "a", 2);
+  const store = busyStore();
+  const indexer = new BackgroundIndexer(kv, store);
+  indexer.schedule("a");
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal((await readIndexState(kv, "a")).mark, 0);
+  store.quiet();
+  await indexer.idle();
+  assert.equal((await readIndexState(kv, "a")).mark, 2);
+});
+
+Deno.test("BackgroundIndexer.stop() leaves rooms not yet indexed to the search's catch-up", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await roomWithMessages(kv, "a", 2);
+  const store = busyStore();
+  const indexer = new BackgroundIndexer(kv, store);
+  indexer.schedule("a");
+  const stopping = indexer.stop();
+  store.quiet();
+  await stopping;
+  indexer.schedule("a");
+  await indexer.idle();
+  assert.equal((await readIndexState(kv, "a")).mark, 0);
+});
