@@ -8,6 +8,7 @@ import { directRoomId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
 import type { RoomState } from "../storage/records.ts";
 import { type LoadRequest, type LoadResult, runLoad } from "./load.ts";
+import { freePort, maybeProfile, type ProfileSummary } from "./profile.ts";
 import { BENCH_SECRET, benchToken, seedDirectRooms, seedGroup, seedUsers } from "./seed.ts";
 import { cpuTimeMs, round, sleep, threadCpuMs, threadShares } from "./stats.ts";
 
@@ -31,6 +32,8 @@ export interface SendRun {
   serverThreads: { thread: string; cores: number }[];
   /** Messages stored (beyond the seeds) when the server stopped; ≥ acknowledged sends. */
   stored: number;
+  /** The server's CPU profile over the measured run (with `--profile`). */
+  profile?: ProfileSummary;
 }
 
 /** Options shared by the send benches. */
@@ -39,6 +42,8 @@ export interface SendOptions {
   warmupSeconds: number;
   connections: number;
   useWrk: boolean;
+  /** Profile the server's JS thread during the measured run (through its inspector). */
+  profile?: boolean;
 }
 
 /** Sends from `a{i}` to `b{i}` over `rooms` existing direct rooms. */
@@ -81,16 +86,23 @@ async function measureSends(
   options: SendOptions,
   afterLoad?: (url: string) => Promise<void>,
 ): Promise<SendRun> {
-  const server = await startServer(benchEnv(kvPath, groupCommit));
+  const inspect = options.profile ? freePort() : undefined;
+  const server = await startServer(
+    benchEnv(kvPath, groupCommit),
+    20_000,
+    inspect ? { denoFlags: [`--inspect=127.0.0.1:${inspect}`] } : {},
+  );
   try {
     const load = { connections: options.connections, useWrk: options.useWrk };
     await runLoad(server.url, requests, { ...load, seconds: options.warmupSeconds });
     await sleep(500);
     const cpu0 = cpuTimeMs(server.child.pid);
     const threads0 = threadCpuMs(server.child.pid);
+    const profiler = await maybeProfile(inspect);
     const result = await runLoad(server.url, requests, { ...load, seconds: options.seconds });
     const cpu1 = cpuTimeMs(server.child.pid);
     const threads1 = threadCpuMs(server.child.pid);
+    const profile = await profiler.stop();
     await afterLoad?.(server.url);
     return {
       groupCommit,
@@ -98,6 +110,7 @@ async function measureSends(
       serverCpu: round((cpu1 - cpu0) / 1000 / result.seconds, 2),
       serverThreads: threadShares(threads0, threads1, result.seconds),
       stored: 0,
+      ...(profile ? { profile } : {}),
     };
   } finally {
     await server.stop("SIGTERM");

@@ -7,6 +7,7 @@
 import { startServer } from "../test/support/server_process.ts";
 import { directRoomId } from "../storage/ids.ts";
 import { benchEnv } from "./http_send.ts";
+import { freePort, maybeProfile, type ProfileSummary } from "./profile.ts";
 import type { ClientsInput, ClientsReport } from "./realtime_clients.ts";
 import { benchToken, seedDirectRooms, seedUsers } from "./seed.ts";
 import {
@@ -21,11 +22,8 @@ import {
   wallClockMs,
 } from "./stats.ts";
 
-/** What the realtime bench measured. */
-export interface RealtimeResult {
-  clients: number;
-  clientsConnected: number;
-  connectSeconds: number;
+/** One steady-rate phase of the realtime bench. */
+export interface RealtimePhase {
   targetRate: number;
   seconds: number;
   /** Sends acknowledged per second over the load window. */
@@ -46,17 +44,39 @@ export interface RealtimeResult {
   /** From the last acknowledged send until `/healthz` showed no pending outbox batch. */
   backlogClearMs: number | null;
   backlogAtStop: number;
-  memory: { rssBeforeMiB: number; rssAfterMiB: number; perConnectionKiB: number };
   serverCpu: number;
   /** The server's busy threads during the load, in cores (main = the JS thread). */
   serverThreads: { thread: string; cores: number }[];
+  /**
+   * Commit → published to the gateway, from the server's `/metrics` histogram (bucket upper
+   * bounds, so "≤"): tells the outbox's share of the delivery latency from the gateway's and
+   * the clients'.
+   */
+  commitToPublishMs: { p50: number; p99: number; mean: number };
+  /** The server's CPU profile during the load (with `--profile`). */
+  profile?: ProfileSummary;
+}
+
+/** What the realtime bench measured. */
+export interface RealtimeResult {
+  clients: number;
+  clientsConnected: number;
+  connectSeconds: number;
+  memory: { rssBeforeMiB: number; rssAfterMiB: number; perConnectionKiB: number };
+  phases: RealtimePhase[];
   clientErrors: string[];
 }
 
 /** Runs the realtime bench with `clients` clients (two per direct room). */
 export async function realtimeBench(
   dir: string,
-  options: { clients: number; rate: number; seconds: number; log?: (line: string) => void },
+  options: {
+    clients: number;
+    rates: number[];
+    seconds: number;
+    profile?: boolean;
+    log?: (line: string) => void;
+  },
 ): Promise<RealtimeResult> {
   const log = options.log ?? (() => {});
   const kvPath = `${dir}/realtime.kv`;
@@ -71,7 +91,12 @@ export async function realtimeBench(
   const tokens = new Map(
     await Promise.all(pairs.flat().map(async (id) => [id, await benchToken(id)] as const)),
   );
-  const server = await startServer(benchEnv(kvPath, true));
+  const inspect = options.profile ? freePort() : undefined;
+  const server = await startServer(
+    benchEnv(kvPath, true),
+    20_000,
+    inspect ? { denoFlags: [`--inspect=127.0.0.1:${inspect}`] } : {},
+  );
   let clientsProc: Deno.ChildProcess | undefined;
   try {
     const auth = (id: string) => ({ Authorization: `Bearer ${tokens.get(id)}` });
@@ -118,62 +143,39 @@ export async function realtimeBench(
     await sleep(3000);
     const rssAfter = residentBytes(server.child.pid);
 
-    log(`  sending ${options.rate} msgs/s for ${options.seconds} s`);
-    const cpu0 = cpuTimeMs(server.child.pid);
-    const threads0 = threadCpuMs(server.child.pid);
-    const load = await steadySends(server.url, pairs, tokens, options.rate, options.seconds);
-    const cpu1 = cpuTimeMs(server.child.pid);
-    const threads1 = threadCpuMs(server.child.pid);
-    // The target is 2 s; wait longer (bounded) so that loss is told apart from lateness.
-    const backlog = await waitForBacklog(server.url, load.lastAckAt, 60_000);
-    await sleep(1000); // deliveries already published may still be on the wire
+    const runs: Run[] = [];
+    for (const rate of options.rates) {
+      log(`  sending ${rate} msgs/s for ${options.seconds} s`);
+      const cpu0 = cpuTimeMs(server.child.pid);
+      const threads0 = threadCpuMs(server.child.pid);
+      const histogram0 = await publishHistogram(server.url);
+      const profiler = await maybeProfile(inspect);
+      const load = await steadySends(server.url, pairs, tokens, rate, options.seconds);
+      const profile = await profiler.stop();
+      const cpu = round((cpuTimeMs(server.child.pid) - cpu0) / 1000 / load.seconds, 2);
+      const threads = threadShares(threads0, threadCpuMs(server.child.pid), load.seconds);
+      // The target is 2 s; wait longer (bounded) so that loss is told apart from lateness.
+      const backlog = await waitForBacklog(server.url, load.lastAckAt, 60_000);
+      log(`    backlog ${backlog.atStop} at stop, clear after ${backlog.clearMs} ms`);
+      const published = histogramSummary(histogram0, await publishHistogram(server.url));
+      runs.push({ rate, load, backlog, cpu, threads, published, profile });
+      await sleep(1000); // deliveries already published may still be on the wire
+    }
     clientsProc.stdin.close();
     const report = JSON.parse((await lines.next("REPORT ", 60_000)).slice("REPORT ".length)) as ClientsReport;
     await clientsProc.status;
     clientsProc = undefined;
-
-    const acked = new Set(load.ackedIds);
-    const perMessage = new Map<string, number>();
-    const latencies: number[] = [];
-    for (const [id, sentAt, receivedAt] of report.deliveries) {
-      if (!acked.has(id)) continue;
-      perMessage.set(id, (perMessage.get(id) ?? 0) + 1);
-      latencies.push(receivedAt - sentAt);
-    }
-    let missing = 0;
-    let duplicates = 0;
-    for (const id of acked) {
-      const n = perMessage.get(id) ?? 0;
-      if (n < 2) missing++;
-      if (n > 2) duplicates += n - 2;
-    }
     const connections = ready.clients;
     return {
       clients: input.clients.length,
       clientsConnected: connections - report.disconnected,
       connectSeconds: round(ready.ms / 1000, 1),
-      targetRate: options.rate,
-      seconds: round(load.seconds, 2),
-      achievedRate: round(load.ackedIds.length / load.seconds, 1),
-      sent: load.sent,
-      acked: load.ackedIds.length,
-      sendErrors: load.errors,
-      skipped: load.skipped,
-      sendLatencyMs: summarize(load.latencies),
-      deliveryLatencyMs: summarize(latencies),
-      expectedDeliveries: acked.size * 2,
-      deliveries: latencies.length,
-      missing,
-      duplicates,
-      backlogClearMs: backlog.clearMs,
-      backlogAtStop: backlog.atStop,
       memory: {
         rssBeforeMiB: round(rssBefore / 2 ** 20, 1),
         rssAfterMiB: round(rssAfter / 2 ** 20, 1),
         perConnectionKiB: round((rssAfter - rssBefore) / 1024 / Math.max(1, connections), 1),
       },
-      serverCpu: round((cpu1 - cpu0) / 1000 / load.seconds, 2),
-      serverThreads: threadShares(threads0, threads1, load.seconds),
+      phases: runs.map((run) => phaseOf(run, report)),
       clientErrors: report.errors,
     };
   } finally {
@@ -183,6 +185,91 @@ export async function realtimeBench(
     }
     await server.stop("SIGTERM");
   }
+}
+
+type Backlog = { clearMs: number | null; atStop: number };
+
+interface Run {
+  rate: number;
+  load: Awaited<ReturnType<typeof steadySends>>;
+  backlog: Backlog;
+  cpu: number;
+  threads: RealtimePhase["serverThreads"];
+  published: RealtimePhase["commitToPublishMs"];
+  profile?: ProfileSummary;
+}
+
+type Histogram = { bounds: number[]; counts: number[]; sum: number; count: number };
+
+/** The realtime sink's commit-to-delivery histogram from `/metrics`. */
+async function publishHistogram(url: string): Promise<Histogram> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const h: Histogram = { bounds: [], counts: [], sum: 0, count: 0 };
+  for (const line of text.split("\n")) {
+    const bucket = /^outbox_delivery_latency_seconds_bucket\{sink="realtime",le="([^"]+)"\} (\d+)/.exec(line);
+    if (bucket && bucket[1] !== "+Inf") {
+      h.bounds.push(Number(bucket[1]));
+      h.counts.push(Number(bucket[2]));
+    }
+    const sum = /^outbox_delivery_latency_seconds_sum\{sink="realtime"\} ([\d.]+)/.exec(line);
+    if (sum) h.sum = Number(sum[1]);
+    const count = /^outbox_delivery_latency_seconds_count\{sink="realtime"\} (\d+)/.exec(line);
+    if (count) h.count = Number(count[1]);
+  }
+  return h;
+}
+
+/** p50 / p99 (as bucket upper bounds) and mean of the batches delivered between two readings. */
+function histogramSummary(before: Histogram, after: Histogram): RealtimePhase["commitToPublishMs"] {
+  const count = after.count - before.count;
+  const at = (q: number) => {
+    const i = after.counts.findIndex((c, j) => c - (before.counts[j] ?? 0) >= q * count);
+    return i < 0 ? Infinity : after.bounds[i]! * 1000;
+  };
+  return count > 0
+    ? { p50: at(0.5), p99: at(0.99), mean: round(((after.sum - before.sum) / count) * 1000, 1) }
+    : { p50: NaN, p99: NaN, mean: NaN };
+}
+
+/** One phase's figures: its acknowledged messages matched with what the clients received. */
+function phaseOf(run: Run, report: ClientsReport): RealtimePhase {
+  const { load, backlog } = run;
+  const acked = new Set(load.ackedIds);
+  const perMessage = new Map<string, number>();
+  const latencies: number[] = [];
+  for (const [id, sentAt, receivedAt] of report.deliveries) {
+    if (!acked.has(id)) continue;
+    perMessage.set(id, (perMessage.get(id) ?? 0) + 1);
+    latencies.push(receivedAt - sentAt);
+  }
+  let missing = 0;
+  let duplicates = 0;
+  for (const id of acked) {
+    const n = perMessage.get(id) ?? 0;
+    if (n < 2) missing++;
+    if (n > 2) duplicates += n - 2;
+  }
+  return {
+    targetRate: run.rate,
+    seconds: round(load.seconds, 2),
+    achievedRate: round(load.ackedIds.length / load.seconds, 1),
+    sent: load.sent,
+    acked: load.ackedIds.length,
+    sendErrors: load.errors,
+    skipped: load.skipped,
+    sendLatencyMs: summarize(load.latencies),
+    deliveryLatencyMs: summarize(latencies),
+    expectedDeliveries: acked.size * 2,
+    deliveries: latencies.length,
+    missing,
+    duplicates,
+    backlogClearMs: backlog.clearMs,
+    backlogAtStop: backlog.atStop,
+    serverCpu: run.cpu,
+    serverThreads: run.threads,
+    commitToPublishMs: run.published,
+    ...(run.profile ? { profile: run.profile } : {}),
+  };
 }
 
 async function send(
@@ -258,7 +345,7 @@ async function steadySends(
 }
 
 /** Polls `/healthz` until no outbox batch is pending; returns how long after the last ack that was. */
-async function waitForBacklog(url: string, lastAckAt: number, timeoutMs: number) {
+async function waitForBacklog(url: string, lastAckAt: number, timeoutMs: number): Promise<Backlog> {
   let atStop = -1;
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {

@@ -19,10 +19,20 @@ export interface ServerProcess extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<number>;
 }
 
+/** Extra ways to run the server process. */
+export interface StartOptions {
+  /** Flags for `deno run` before the script, e.g. `["--inspect=127.0.0.1:9229"]` to profile it. */
+  denoFlags?: string[];
+}
+
 /** Starts `main.ts` with `env` on a free port and waits until it listens. */
-export async function startServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+  options: StartOptions = {},
+): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+    args: ["run", "-A", ...(options.denoFlags ?? []), MAIN],
     cwd: ROOT,
     env: { PORT: "0", NO_COLOR: "1", ...env },
     stdout: "piped",
