@@ -6,6 +6,7 @@
 import type { CommitBatcher, QueueMessage } from "../storage/commit_batcher.ts";
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
+import { getManyChunked } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import {
@@ -36,9 +37,9 @@ export interface WatcherOptions {
   leaseMs?: number;
   /** How often pending rows are swept (crashed processes, other processes' rows). */
   sweepIntervalMs?: number;
-  /** Rows read and handed to a sink at once. */
+  /** Rows of one stream read and handed to a sink in one round. */
   pageSize?: number;
-  /** Streams drained at once by this process. */
+  /** Rounds in flight at once per sink (each drains up to `STREAMS_PER_ROUND` streams). */
   concurrency?: number;
   now?: () => number;
   random?: () => number;
@@ -48,6 +49,12 @@ export interface WatcherOptions {
 const WAKE_BACKOFF_SCHEDULE = [1000, 5000, 30_000, 120_000];
 /** A wake message stays well below KV's 64 KiB value limit; bigger ones ask for a sweep. */
 const MAX_WAKE_MESSAGE_BYTES = 32 * 1024;
+/**
+ * Streams drained together in one round: their rows are read in parallel,
+ * their leases taken in one commit, their events published together (in order
+ * per stream) and their rows deleted in one commit. Within KV's 100 checks.
+ */
+const STREAMS_PER_ROUND = 64;
 /** Shortest wait before looking again at a stream another process holds. */
 const LEASE_POLL_MS = 100;
 /** A watcher writes its heartbeat this often; its leases die with it within `HEARTBEAT_TTL_MS`. */
@@ -81,11 +88,6 @@ export function isWakeMessage(value: unknown): value is WakeMessage {
     Array.isArray((value as WakeMessage).wake);
 }
 
-interface StreamRun {
-  again: boolean;
-  done: Promise<void>;
-}
-
 type Row = Deno.KvEntry<OutboxBatch>;
 
 /** Drains the outbox of one process. */
@@ -102,11 +104,16 @@ export class OutboxWatcher {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #owner = crypto.randomUUID();
-  readonly #runs = new Map<string, StreamRun>();
+  /** Streams waiting for the next round, by sink. */
+  readonly #queued = new Map<Sink, Set<string>>();
+  /** Streams in a round right now: a stream is never in two rounds at once. */
+  readonly #inRound = new Set<string>();
+  /** Callers of `drain()` waiting for a stream's next round. */
+  readonly #waiters = new Map<string, (() => void)[]>();
+  readonly #rounds = new Set<Promise<void>>();
+  readonly #roundsBySink = new Map<Sink, number>();
   /** Streams waiting for a retry time or another process's lease: a timer drains them then. */
   readonly #timers = new Map<string, { at: number; id: ReturnType<typeof setTimeout> }>();
-  readonly #waiting: (() => void)[] = [];
-  #active = 0;
   #sweeping: Promise<void> | null = null;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
@@ -122,7 +129,7 @@ export class OutboxWatcher {
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
     this.#pageSize = options.pageSize ?? 50;
-    this.#concurrency = options.concurrency ?? 16;
+    this.#concurrency = options.concurrency ?? 2;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
   }
@@ -161,8 +168,8 @@ export class OutboxWatcher {
   }
 
   /**
-   * Delivers the stream's pending batches in order, unless this process is
-   * already doing so (then that run goes on once more and this resolves with it).
+   * Delivers the stream's pending batches in order, in the next round of its
+   * sink; resolves when that round is over.
    */
   drain(sink: Sink, stream: string, force = false): Promise<void> {
     if (!this.#sinks[sink] || this.#stopped) return Promise.resolve();
@@ -170,24 +177,10 @@ export class OutboxWatcher {
     // A stream that waits for its retry time stays blocked however many commits add to it:
     // its timer (and the delayed queue wake) drain it then, so a down sink costs no reads per send.
     if (!force && (this.#timers.get(id)?.at ?? 0) > this.#now()) return Promise.resolve();
-    const running = this.#runs.get(id);
-    if (running) {
-      running.again = true;
-      return running.done;
-    }
-    const run: StreamRun = { again: false, done: Promise.resolve() };
-    this.#runs.set(id, run);
-    run.done = (async () => {
-      try {
-        do {
-          run.again = false;
-          await this.#withSlot(() => this.#drainOnce(sink, stream));
-        } while (run.again && !this.#stopped);
-      } finally {
-        this.#runs.delete(id);
-      }
-    })();
-    return run.done;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.set(id, [...(this.#waiters.get(id) ?? []), resolve]);
+    this.#queue(sink, stream);
+    return promise;
   }
 
   /**
@@ -200,10 +193,10 @@ export class OutboxWatcher {
     return this.#sweeping;
   }
 
-  /** Resolves once no stream is being drained and no sweep runs (tests, shutdown). */
+  /** Resolves once no round runs, none is queued and no sweep runs (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.#runs.size > 0 || this.#sweeping) {
-      await Promise.allSettled([...[...this.#runs.values()].map((r) => r.done), this.#sweeping]);
+    while (this.#rounds.size > 0 || this.#sweeping) {
+      await Promise.allSettled([...this.#rounds, this.#sweeping]);
     }
   }
 
@@ -229,7 +222,7 @@ export class OutboxWatcher {
   }
 
   async #sweepAll(): Promise<void> {
-    const drains: Promise<void>[] = [];
+    const found: [Sink, string][] = [];
     for (const sink of Object.keys(this.#sinks) as Sink[]) {
       const prefix = keys.outboxPending(sink);
       let start: Deno.KvKey | undefined;
@@ -240,10 +233,12 @@ export class OutboxWatcher {
         const stream = first.key[2] as string;
         const waitMs = (first.value.nextAttemptAt ?? 0) - this.#now();
         if (waitMs > 0) this.#later(sink, stream, waitMs);
-        else drains.push(this.drain(sink, stream));
+        else found.push([sink, stream]);
         start = [...prefix, `${stream}\u0000`]; // the first key after every row of this stream
       }
     }
+    // Queued together, so that they share rounds.
+    const drains = found.map(([sink, stream]) => this.drain(sink, stream));
     for await (
       const lost of this.#kv.list<WakeMessage>({ prefix: keys.outboxLostWakes() }, { limit: 1000 })
     ) {
@@ -256,46 +251,110 @@ export class OutboxWatcher {
     await Promise.all(drains);
   }
 
-  /** One pass over a stream: until it is empty, waits for a retry, or another process holds it. */
-  async #drainOnce(sink: Sink, stream: string): Promise<void> {
-    const adapter = this.#sinks[sink]!;
-    let rows = await this.#listRows(sink, stream);
-    let lease: HeldLease = NOT_HELD;
-    try {
-      while (rows.length > 0 && !this.#stopped) {
-        const now = this.#now();
-        const due = leadingDue(rows, now);
-        if (due.length === 0) return this.#later(sink, stream, rows[0]!.value.nextAttemptAt! - now);
-        if (!lease.ok) {
-          lease = await this.#acquireLease(sink, stream);
-          if (!lease.ok) return this.#later(sink, stream, lease.retryInMs);
-        } else if (lease.until - now < this.#leaseMs / 2) {
-          lease = await this.#renewLease(sink, stream, lease);
-          if (!lease.ok) return;
-        }
-        const report = await safeDeliver(adapter, due.map((r) => r.value));
-        const delivered = due.slice(0, report.delivered);
-        this.#metrics?.delivered(sink, delivered.map((r) => r.value.createdAt), this.#now());
-        if (report.error === undefined && due.length === rows.length && rows.length < this.#pageSize) {
-          // Probably the end of the stream: let go of the lease in the same group commit.
-          const held = lease;
-          lease = NOT_HELD;
-          await Promise.all([
-            this.#deleteRows(sink, stream, delivered),
-            this.#releaseLease(sink, stream, held),
-          ]);
-        } else {
-          await this.#deleteRows(sink, stream, delivered);
-        }
-        if (report.error !== undefined) {
-          const failed = due[report.delivered];
-          if (failed && (await this.#recordFailure(sink, failed, report.error)) === "retry") return;
-        }
-        rows = await this.#listRows(sink, stream);
+  /** Queues the stream; streams queued in the same tick start in the same round. */
+  #queue(sink: Sink, stream: string): void {
+    let queued = this.#queued.get(sink);
+    if (!queued) this.#queued.set(sink, queued = new Set());
+    const first = queued.size === 0;
+    queued.add(stream);
+    if (first) queueMicrotask(() => this.#pump(sink));
+  }
+
+  /** Starts rounds while streams wait and fewer than `concurrency` rounds of the sink run. */
+  #pump(sink: Sink): void {
+    const queued = this.#queued.get(sink);
+    while (
+      queued && queued.size > 0 && !this.#stopped && (this.#roundsBySink.get(sink) ?? 0) < this.#concurrency
+    ) {
+      const streams: string[] = [];
+      for (const stream of queued) {
+        if (this.#inRound.has(streamId(sink, stream))) continue; // goes in a round after this one
+        queued.delete(stream);
+        streams.push(stream);
+        if (streams.length === STREAMS_PER_ROUND) break;
       }
-    } finally {
-      if (lease.ok) await this.#releaseLease(sink, stream, lease).catch(() => {});
+      if (streams.length === 0) return;
+      const ids = streams.map((stream) => streamId(sink, stream));
+      const waiters = ids.flatMap((id) => this.#waiters.get(id) ?? []);
+      for (const id of ids) {
+        this.#inRound.add(id);
+        this.#waiters.delete(id);
+      }
+      this.#roundsBySink.set(sink, (this.#roundsBySink.get(sink) ?? 0) + 1);
+      const round = this.#round(sink, streams).catch((err) => {
+        if (!this.#stopped) console.error("outbox: drain round failed, the sweep will retry", err);
+      }).finally(() => {
+        for (const id of ids) this.#inRound.delete(id);
+        this.#roundsBySink.set(sink, this.#roundsBySink.get(sink)! - 1);
+        this.#rounds.delete(round);
+        for (const resolve of waiters) resolve();
+        this.#pump(sink);
+      });
+      this.#rounds.add(round);
     }
+  }
+
+  /**
+   * One round over several streams of a sink: reads a page of each, takes the
+   * leases of those with batches due, hands every due batch to the sink in
+   * stream order, then deletes what went out and lets the leases go, together.
+   */
+  async #round(sink: Sink, streams: string[]): Promise<void> {
+    const pages = await Promise.all(streams.map((stream) => this.#listRows(sink, stream)));
+    const now = this.#now();
+    const work: { stream: string; rows: Row[]; due: Row[] }[] = [];
+    streams.forEach((stream, i) => {
+      const rows = pages[i]!;
+      if (rows.length === 0) return;
+      const due = leadingDue(rows, now);
+      if (due.length === 0) this.#later(sink, stream, rows[0]!.value.nextAttemptAt! - now);
+      else work.push({ stream, rows, due });
+    });
+    if (work.length === 0) return;
+    const leases = await this.#acquireLeases(sink, work.map((w) => w.stream));
+    const leased = work.filter((w) => {
+      const lease = leases.get(w.stream)!;
+      if (!lease.ok) this.#later(sink, w.stream, lease.retryInMs);
+      return lease.ok;
+    });
+    if (leased.length === 0) return;
+
+    const batches = leased.flatMap((w) => w.due);
+    const report = await safeDeliver(this.#sinks[sink]!, batches.map((r) => r.value));
+    const error = report.error ?? new Error("The sink delivered only some of the batches");
+    const delivered = batches.slice(0, report.delivered);
+    this.#metrics?.delivered(sink, delivered.map((r) => r.value.createdAt), this.#now());
+    await this.#finishRound(sink, delivered, leased.map((w) => [w.stream, leases.get(w.stream)!]));
+
+    let offset = 0;
+    for (const { stream, rows, due } of leased) {
+      const done = Math.min(Math.max(report.delivered - offset, 0), due.length);
+      offset += due.length;
+      if (done < due.length) {
+        await this.#afterFailure(
+          sink,
+          stream,
+          due[done]!,
+          report.error,
+          offset - due.length + done === report.delivered,
+        );
+      } else if (due.length < rows.length) {
+        this.#later(sink, stream, rows[due.length]!.value.nextAttemptAt! - this.#now());
+      } else if (rows.length === this.#pageSize) {
+        this.#queue(sink, stream); // more pages may follow
+      }
+    }
+  }
+
+  /**
+   * The sink stopped at `failing` (or before reaching this stream's `row`). The
+   * failing batch counts an attempt; so does every stream behind it when the
+   * sink is unreachable, as it would have been for them alone. Behind a batch
+   * that can never pass, the other streams simply go on in the next round.
+   */
+  async #afterFailure(sink: Sink, stream: string, row: Row, error: unknown, failing: boolean): Promise<void> {
+    if (!failing && error instanceof PermanentDeliveryError) return this.#queue(sink, stream);
+    if ((await this.#recordFailure(sink, row, error)) === "dead") this.#queue(sink, stream);
   }
 
   async #listRows(sink: Sink, stream: string): Promise<Row[]> {
@@ -307,17 +366,28 @@ export class OutboxWatcher {
     return rows;
   }
 
-  async #deleteRows(sink: Sink, stream: string, rows: Row[]): Promise<void> {
-    if (rows.length === 0) return;
-    const mutations: Deno.KvMutation[] = rows.map((r) => ({
+  /** Deletes the delivered rows and lets the round's leases go, in one group commit. */
+  async #finishRound(sink: Sink, delivered: Row[], leases: [string, HeldLease][]): Promise<void> {
+    const deletes: Deno.KvMutation[] = delivered.map((r) => ({
       type: "delete",
-      key: keys.outbox(sink, stream, r.value.order),
+      key: keys.outbox(sink, r.value.stream, r.value.order),
     }));
-    await this.#batcher.commit({
-      checks: [],
+    const held = leases.flatMap(([stream, lease]) =>
+      lease.ok ? [{ key: keys.outboxLease(sink, stream), versionstamp: lease.versionstamp }] : []
+    );
+    const unit = (checks: Deno.AtomicCheck[], mutations: Deno.KvMutation[]) => ({
+      checks,
       mutations,
       bytes: mutations.reduce((n, m) => n + estimateBytes(m.key), 0),
     });
+    const released: Deno.KvMutation[] = held.map(({ key }) => ({ type: "delete", key }));
+    if ((await this.#batcher.commit(unit(held, [...deletes, ...released]))).ok) return;
+    // A lease lapsed and another process took the stream: delete what went out all the same
+    // (it was delivered), and leave that process's lease alone.
+    if (deletes.length > 0) await this.#batcher.commit(unit([], deletes));
+    for (const check of held) {
+      await this.#batcher.commit(unit([check], [{ type: "delete", key: check.key }]));
+    }
   }
 
   /**
@@ -355,51 +425,62 @@ export class OutboxWatcher {
     return "retry";
   }
 
-  async #acquireLease(sink: Sink, stream: string): Promise<HeldLease> {
-    const key = keys.outboxLease(sink, stream);
-    const entry = await this.#kv.get<OutboxLease>(key);
+  /**
+   * Takes the leases of the streams in one commit. A stream whose lease another
+   * live watcher holds is left out (with when to look again).
+   */
+  async #acquireLeases(sink: Sink, streams: string[]): Promise<Map<string, HeldLease>> {
+    const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
+    const entries = await getManyChunked<OutboxLease>(this.#kv, leaseKeys);
     const now = this.#now();
-    if (entry.value && entry.value.owner !== this.#owner && entry.value.until > now) {
-      // Held by a watcher that still beats (or that never did: a lease without heartbeat counts as is).
-      const beat = (await this.#kv.get<{ until: number }>(keys.outboxOwner(entry.value.owner))).value;
-      if (beat === null || beat.until > now) {
-        const expires = Math.min(entry.value.until, beat?.until ?? Infinity);
-        return { ok: false, retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, expires - now)) };
+    const foreign = [
+      ...new Set(
+        entries.flatMap((e) =>
+          e.value && e.value.owner !== this.#owner && e.value.until > now ? [e.value.owner] : []
+        ),
+      ),
+    ];
+    const beats = await getManyChunked<{ until: number }>(
+      this.#kv,
+      foreign.map((owner) => keys.outboxOwner(owner)),
+    );
+    const beatOf = new Map(foreign.map((owner, i) => [owner, beats[i]!.value]));
+    const out = new Map<string, HeldLease>();
+    const free: number[] = [];
+    entries.forEach((entry, i) => {
+      const lease = entry.value;
+      if (lease && lease.owner !== this.#owner && lease.until > now) {
+        // Held by a watcher that still beats (or that never did: a lease without heartbeat counts as is).
+        const beat = beatOf.get(lease.owner);
+        if (beat === null || beat === undefined || beat.until > now) {
+          const expires = Math.min(lease.until, beat?.until ?? Infinity);
+          out.set(streams[i]!, {
+            ok: false,
+            retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, expires - now)),
+          });
+          return;
+        }
       }
-    }
+      free.push(i);
+    });
+    if (free.length === 0) return out;
     const until = now + this.#leaseMs;
     const value: OutboxLease = { owner: this.#owner, until };
     const result = await this.#batcher.commit({
-      checks: [entry],
-      mutations: [{ type: "set", key, value, expireIn: this.#leaseMs * 4 }],
-      bytes: estimateBytes(key, value),
+      checks: free.map((i) => entries[i]!),
+      mutations: free.map((i) => ({ type: "set", key: leaseKeys[i]!, value, expireIn: this.#leaseMs * 4 })),
+      bytes: free.reduce((n, i) => n + estimateBytes(leaseKeys[i]!, value), 0),
     });
-    return result.ok
-      ? { ok: true, until, versionstamp: result.versionstamp }
-      : { ok: false, retryInMs: LEASE_POLL_MS };
-  }
-
-  async #renewLease(sink: Sink, stream: string, lease: HeldLease): Promise<HeldLease> {
-    if (!lease.ok) return lease;
-    const key = keys.outboxLease(sink, stream);
-    const until = this.#now() + this.#leaseMs;
-    const value: OutboxLease = { owner: this.#owner, until };
-    const result = await this.#batcher.commit({
-      checks: [{ key, versionstamp: lease.versionstamp }],
-      mutations: [{ type: "set", key, value, expireIn: this.#leaseMs * 4 }],
-      bytes: estimateBytes(key, value),
-    });
-    return result.ok ? { ok: true, until, versionstamp: result.versionstamp } : { ok: false, retryInMs: 0 };
-  }
-
-  async #releaseLease(sink: Sink, stream: string, lease: HeldLease): Promise<void> {
-    if (!lease.ok) return;
-    const key = keys.outboxLease(sink, stream);
-    await this.#batcher.commit({
-      checks: [{ key, versionstamp: lease.versionstamp }],
-      mutations: [{ type: "delete", key }],
-      bytes: estimateBytes(key),
-    });
+    for (const i of free) {
+      // A failed check: another process took one of them meanwhile; all look again shortly.
+      out.set(
+        streams[i]!,
+        result.ok
+          ? { ok: true, until, versionstamp: result.versionstamp }
+          : { ok: false, retryInMs: LEASE_POLL_MS },
+      );
+    }
+    return out;
   }
 
   /** Drains the stream again after `delayMs` (the earliest of the requested times wins). */
@@ -426,24 +507,9 @@ export class OutboxWatcher {
       if (!this.#stopped) console.error("outbox: drain failed, the sweep will retry", err);
     });
   }
-
-  async #withSlot<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.#active >= this.#concurrency) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    this.#active++;
-    try {
-      return await fn();
-    } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
-    }
-  }
 }
 
 type HeldLease = { ok: true; until: number; versionstamp: string } | { ok: false; retryInMs: number };
-
-const NOT_HELD: HeldLease = { ok: false, retryInMs: 0 };
 
 /** The rows at the head of the page that are due now; a row waiting for its retry stops the stream. */
 function leadingDue(rows: Row[], now: number): Row[] {

@@ -247,3 +247,35 @@ Deno.test("OutboxWatcher respects a lease whose owner still beats", async () => 
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(t.sink.delivered.length, 0);
 });
+
+Deno.test("OutboxWatcher delivers many streams together: one sink call per round, not per stream", async () => {
+  await using t = await harness({ nudge: false });
+  for (let room = 0; room < 40; room++) await t.write(`room${room}`, 1);
+  t.watcher.start();
+  await until(() => t.sink.delivered.length === 40);
+  assert.ok(t.sink.calls <= 2, `${t.sink.calls} sink calls for 40 streams`);
+  assert.deepEqual(await pendingRows(t.kv), []);
+});
+
+Deno.test("OutboxWatcher dead-letters only the batch that can never pass; the streams behind it go on", async () => {
+  await using t = await harness({ nudge: false });
+  for (const room of ["a", "b", "c"]) await t.write(room, 1);
+  t.sink.failing = (batch) => batch.stream === roomStream("a") ? new PermanentDeliveryError("HTTP 413") : null;
+  t.watcher.start();
+  await until(() => t.sink.delivered.length === 2);
+  assert.deepEqual(t.sink.delivered.map((d) => d.stream).sort(), [roomStream("b"), roomStream("c")]);
+  assert.equal((await t.kv.get(keys.outboxDead("realtime", roomStream("a"), 1))).value !== null, true);
+  for (const room of ["b", "c"]) {
+    assert.equal((await t.kv.get(keys.outboxDead("realtime", roomStream(room), 1))).value, null);
+  }
+});
+
+Deno.test("OutboxWatcher counts an attempt for every stream of a round the unreachable sink failed", async () => {
+  await using t = await harness({ nudge: false });
+  for (const room of ["a", "b"]) await t.write(room, 1);
+  t.sink.failing = () => new Error("connection refused");
+  t.watcher.start();
+  await until(async () => (await pendingRows(t.kv)).every((r) => r.value.attempts >= 1));
+  t.sink.failing = null;
+  await until(() => t.sink.delivered.length === 2);
+});
