@@ -35,12 +35,13 @@ function valueText(value: number): string {
 
 /** Renders the chart: ratio bars on the left, scale curves on the right. */
 export function renderChart(
-  options: { title: string; subtitle: string; bars: RatioBar[]; curves: Curve[] },
+  options: { title: string; subtitle: string; bars: RatioBar[]; curves: Curve[]; notes?: string[] },
 ): string {
   const width = 1100;
   const barRow = 26;
   const barsHeight = Math.max(200, options.bars.length * barRow + 60);
-  const height = Math.max(barsHeight, 360) + 70;
+  const notes = options.notes ?? [];
+  const height = Math.max(barsHeight, 360) + 70 + notes.length * 16 + (notes.length ? 20 : 0);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -50,6 +51,8 @@ export function renderChart(
   );
   out.push(...ratioBars(options.bars, { x: 20, y: 70, width: 520 }));
   out.push(...curvesPanel(options.curves, { x: 620, y: 70, width: 440, height: 300 }));
+  const notesY = Math.max(barsHeight, 360) + 90;
+  notes.forEach((note, i) => out.push(`<text x="20" y="${notesY + i * 16}" fill="#222">${esc(note)}</text>`));
   out.push("</svg>");
   return out.join("\n");
 }
@@ -129,7 +132,7 @@ function curvesPanel(
     );
   }
   for (const x of [...new Set(xs)]) {
-    const label = x >= 1e6 ? `${x / 1e6}M` : `${Math.round(x / 1e3)}k`;
+    const label = Math.round(x / 1e3) >= 1000 ? `${Math.round(x / 1e5) / 10}M` : `${Math.round(x / 1e3)}k`;
     out.push(`<text x="${sx(x)}" y="${sy(0) + 16}" text-anchor="middle" fill="#555">${label}</text>`);
   }
   curves.forEach((curve, i) => {

@@ -115,6 +115,11 @@ function logProfile(profile: ProfileSummary | undefined): void {
   for (const f of profile.topFunctions.filter((f) => !f.name.startsWith("(idle)")).slice(0, 8)) {
     log(`      ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`);
   }
+  log(
+    `    by file: ${
+      profile.topFiles.slice(0, 12).map((f) => `${f.file} ${(f.share * 100).toFixed(1)}%`).join(", ")
+    }`,
+  );
 }
 
 const raw = await section("raw", "Raw Deno KV ceiling (same writes as one send)", async () => {
@@ -304,6 +309,40 @@ log("\n== Ratios vs targets");
 for (const [key, { value, target, met }] of Object.entries(summary)) {
   log(`  ${met ? "ok  " : "MISS"} ${key.padEnd(40)} ${String(value).padStart(8)}  ${target}`);
 }
+function chartNotes(): string[] {
+  const notes: string[] = [];
+  if (raw) {
+    notes.push(
+      `raw KV: direct-send commits ${raw.direct.serial.commitsPerSec}/s serial, ${
+        raw.direct.concurrent!.commitsPerSec
+      }/s 64-concurrent, ${
+        raw.direct.grouped!.sendsPerSec
+      } sends/s at 8 per commit; 50-member group send ${raw.group.serial.commitsPerSec}/s`,
+    );
+  }
+  if (send) {
+    notes.push(
+      `HTTP sends (500 direct rooms, 64 conns): ${send.on.load.okPerSec}/s group commit on (p50 ${send.on.load.latencyMs.p50} ms, p99 ${send.on.load.latencyMs.p99} ms), ${send.off.load.okPerSec}/s off`,
+    );
+  }
+  if (hot) {
+    notes.push(
+      `hot room (50 members, 64 senders): ${hot.on.load.okPerSec} msgs/s on, ${hot.off.load.okPerSec} off; unread exact: ${
+        hot.on.unreadExact && hot.off.unreadExact
+      }`,
+    );
+  }
+  if (realtime) {
+    for (const p of realtime.phases) {
+      notes.push(
+        `realtime ${p.targetRate} msgs/s, ${realtime.clients} pusher-js clients: send → new-message p50 ${p.deliveryLatencyMs.p50} ms, p99 ${p.deliveryLatencyMs.p99} ms, missing ${p.missing}, backlog clear ${p.backlogClearMs} ms`,
+      );
+    }
+    notes.push(`memory per idle connection: ${realtime.memory.perConnectionKiB} KiB`);
+  }
+  return notes;
+}
+
 const totalSeconds = round((performance.now() - t0) / 1000, 1);
 log(`\nfinished in ${totalSeconds} s · load ${loadAverage().join(" ")}`);
 
@@ -335,6 +374,7 @@ if (!flags["no-write"]) {
     }; ${useWrk ? "wrk" : "deno fetch loader"}`,
     bars,
     curves,
+    notes: chartNotes(),
   });
   const json = JSON.stringify(report, null, 2);
   for (const name of [stamp, "latest"]) {

@@ -222,7 +222,7 @@ function senderOf(room: SeededRoom, seq: number): string {
 
 /** `10k`, `1M`, … */
 export function label(n: number): string {
-  if (n >= 1e6) return `${round(n / 1e6, 1)}M`;
+  if (Math.round(n / 1e3) >= 1000) return `${round(n / 1e6, 1)}M`;
   if (n >= 1e3) return `${Math.round(n / 1e3)}k`;
   return String(n);
 }
