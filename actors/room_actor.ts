@@ -12,7 +12,9 @@ import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
 import { isActive, memberOf } from "./room_head.ts";
 import {
   applyCommand,
+  blockKey,
   clientMessageKey,
+  emptyFacts,
   type Facts,
   type ResultOf,
   type RoomCommand,
@@ -64,6 +66,12 @@ interface Slot {
   running: boolean;
   /** The head as last committed or read by this process; dropped when a check fails. */
   head?: LoadedHead;
+  /**
+   * A direct room's block rows as read with `head`, kept only while neither user
+   * blocked the other: the commit checks them, which catches a block made since,
+   * but a stale block would refuse sends without any commit to correct it.
+   */
+  blocks?: Deno.KvEntryMaybe<unknown>[];
   /** Commands per batch after a batch had to be split (it grows back by one per commit). */
   cap?: number;
 }
@@ -161,7 +169,7 @@ export class RoomActors {
       let outcomes: Outcome[];
       try {
         const head = slot.head ?? await this.#loadHead(slot.roomId);
-        const { facts, sendLogVersions } = await this.#loadFacts(slot.roomId, head.state, batch);
+        const { facts, sendLogVersions, blocks } = await this.#loadFacts(slot, head.state, batch);
         const now = this.#options.now();
         const work = startBatch(slot.roomId, head.state, facts);
         outcomes = batch.map((p) =>
@@ -169,9 +177,16 @@ export class RoomActors {
         );
         if (!hasWrites(head, work)) {
           slot.head = head;
+          slot.blocks = cacheable(blocks);
           return settle(batch, outcomes);
         }
-        const unit = buildRoomUnit(head, work, { now, push: this.#options.push, sendLogVersions });
+        const readChecks = blocks.map(({ key, versionstamp }) => ({ key, versionstamp }));
+        const unit = buildRoomUnit(head, work, {
+          now,
+          push: this.#options.push,
+          sendLogVersions,
+          readChecks,
+        });
         if (
           batch.length > 1 &&
           unit.mutations.some((m) => m.type === "set" && valueBytes(m.value) > MAX_VALUE_BYTES)
@@ -182,13 +197,14 @@ export class RoomActors {
         const result = await this.#options.batcher.commit(unit);
         if (result.ok) {
           slot.head = { state: work.state, versionstamp: result.versionstamp };
+          slot.blocks = cacheable(blocks);
           if (slot.cap !== undefined) {
             slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
           }
           return settle(batch, outcomes);
         }
       } catch (err) {
-        slot.head = undefined;
+        slot.head = slot.blocks = undefined;
         const tooBig = err instanceof RangeError ||
           (err instanceof TypeError && /value too large/i.test(err.message));
         if (tooBig && batch.length > 1) {
@@ -201,8 +217,8 @@ export class RoomActors {
         for (const p of batch) p.reject(err);
         return;
       }
-      // Another process committed this room since we read it: reload and re-apply.
-      slot.head = undefined;
+      // Another process committed this room (or a block changed) since we read it: reload and re-apply.
+      slot.head = slot.blocks = undefined;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
     }
     const busy = new HttpError(503, "Room is busy, retry the request", { "Retry-After": "1" });
@@ -217,14 +233,16 @@ export class RoomActors {
   /**
    * Reads what the batch's commands consult besides the head. Reading after the
    * head is safe: every write to these rows also changes the head, so the
-   * head's check fails if they moved.
+   * head's check fails if they moved. Block rows are written elsewhere, so the
+   * commit checks them itself; while it succeeds they stay cached with the head.
    */
   async #loadFacts(
-    roomId: string,
+    slot: Slot,
     state: RoomState | null,
     batch: Pending[],
-  ): Promise<{ facts: Facts; sendLogVersions: SendLogVersions }> {
-    const facts: Facts = { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
+  ): Promise<{ facts: Facts; sendLogVersions: SendLogVersions; blocks: Deno.KvEntryMaybe<unknown>[] }> {
+    const roomId = slot.roomId;
+    const facts = emptyFacts();
     const sendLogVersions: SendLogVersions = new Map();
     const clientIds: [string, string][] = [];
     const seqs = new Set<number>();
@@ -238,10 +256,19 @@ export class RoomActors {
       if (this.#options.sendLimit > 0) senders.add(cmd.sender.id);
     }
     const logUsers = [...senders];
+    const pair = directPair(state, batch);
+    const blockKeys = slot.blocks || !pair
+      ? []
+      : [keys.block(pair[0], pair[1]), keys.block(pair[1], pair[0])];
     const entries = await getManyChunked<unknown>(this.#kv, [
       ...clientIds.map(([sender, id]) => keys.clientMessage(roomId, sender, id)),
       ...logUsers.map((id) => keys.sendLog(id)),
+      ...blockKeys,
     ]);
+    const blocks = slot.blocks ?? entries.slice(clientIds.length + logUsers.length);
+    for (const { key, value } of blocks) {
+      facts.blocks.set(blockKey(key[1] as string, key[2] as string), value !== null);
+    }
     clientIds.forEach(([sender, id], i) => {
       const seq = entries[i]!.value as number | null;
       facts.clientMessages.set(clientMessageKey(sender, id), seq);
@@ -259,7 +286,7 @@ export class RoomActors {
     );
     wanted.forEach((seq, i) => facts.messages.set(seq, rows[i]!.value));
     if (state !== null) await this.#loadRecent(roomId, state, batch, facts);
-    return { facts, sendLogVersions };
+    return { facts, sendLogVersions, blocks };
   }
 
   /**
@@ -286,6 +313,23 @@ export class RoomActors {
     }
     facts.recent = { floor, noneBelow: visible <= deletes.length };
   }
+}
+
+/** Block rows worth caching: only "nobody blocked anybody" (see `Slot.blocks`). */
+function cacheable(blocks: Deno.KvEntryMaybe<unknown>[]): Deno.KvEntryMaybe<unknown>[] | undefined {
+  return blocks.every((entry) => entry.value === null) ? blocks : undefined;
+}
+
+/** The two users of a direct room, existing or about to be opened by the batch; undefined for groups. */
+function directPair(state: RoomState | null, batch: Pending[]): [string, string] | undefined {
+  if (state !== null) {
+    return state.type === "DIRECT" ? [...state.members.keys()] as [string, string] : undefined;
+  }
+  for (const { cmd } of batch) {
+    if (cmd.kind === "send" && cmd.peer) return [cmd.sender.id, cmd.peer.id];
+    if (cmd.kind === "openDirect") return [cmd.user.id, cmd.peer.id];
+  }
+  return undefined;
 }
 
 /** Takes the next batch off a mailbox: at most `max` commands and about `BATCH_BYTES`. */

@@ -111,11 +111,22 @@ export interface Facts {
   /** Each sender's recent send times. */
   sendLogs: Map<string, number[]>;
   /**
+   * For a direct room: whether each member blocked the other, keyed by
+   * `blockKey(blockerId, blockedId)`. The commit checks these rows too, so a
+   * block and a send never cross.
+   */
+  blocks: Map<string, boolean>;
+  /**
    * Set when a delete may remove the room's latest visible message: every row
    * with seq ≥ `floor` is in `messages`, and when `noneBelow` no message below
    * `floor` is visible. The preview falls back within this window.
    */
   recent?: { floor: number; noneBelow: boolean };
+}
+
+/** Facts with nothing loaded yet. */
+export function emptyFacts(): Facts {
+  return { messages: new Map(), clientMessages: new Map(), sendLogs: new Map(), blocks: new Map() };
 }
 
 /** The settings a step needs besides the state. */
@@ -228,11 +239,31 @@ function openDirectStep(
   cmd: Extract<RoomCommand, { kind: "openDirect" }>,
   { now }: StepOptions,
 ): CommandResults["openDirect"] {
-  if (work.state === null) createDirectRoom(work, cmd.user.id, cmd.peer.id, now);
-  else if (!isActive(memberOf(work.state, cmd.user.id))) {
+  if (work.state !== null && !isActive(memberOf(work.state, cmd.user.id))) {
     throw new HttpError(403, "Not a member of this room");
   }
+  assertNotBlocked(work, cmd.user.id, cmd.peer.id);
+  if (work.state === null) createDirectRoom(work, cmd.user.id, cmd.peer.id, now);
   return { roomId: work.roomId };
+}
+
+/** The key of "`blockerId` blocked `blockedId`" in `Facts.blocks`. */
+export function blockKey(blockerId: string, blockedId: string): string {
+  return `${blockerId}\u0000${blockedId}`;
+}
+
+/**
+ * Refuses a direct message between users when either blocked the other.
+ *
+ * @throws {HttpError} 403.
+ */
+function assertNotBlocked(work: Working, senderId: string, peerId: string): void {
+  if (work.facts.blocks.get(blockKey(peerId, senderId))) {
+    throw new HttpError(403, "You cannot message this user");
+  }
+  if (work.facts.blocks.get(blockKey(senderId, peerId))) {
+    throw new HttpError(403, "Unblock this user to message them");
+  }
 }
 
 function sendStep(
@@ -258,6 +289,8 @@ function sendStep(
       };
     }
   }
+  const peerId = cmd.peer?.id ?? (existing ? directPeer(existing, sender.id) : undefined);
+  if (peerId !== undefined) assertNotBlocked(work, sender.id, peerId);
   const sendLog = sendLimit > 0
     ? takeSendSlot(work.facts.sendLogs.get(sender.id) ?? [], now, sendLimit)
     : undefined;

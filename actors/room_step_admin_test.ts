@@ -6,7 +6,7 @@ import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
 import { isActive, successorOf, unreadCount } from "./room_head.ts";
 import {
   applyCommand,
-  type Facts,
+  emptyFacts,
   MAX_GROUP_MEMBERS,
   MAX_REACTION_KINDS,
   type RoomCommand,
@@ -22,10 +22,6 @@ const people: Profile[] = ["alice", "bob", "carol", "dave", "erin"].map((id) => 
   avatar: null,
 }));
 const [alice, bob, carol] = people as [Profile, Profile, Profile];
-
-function emptyFacts(): Facts {
-  return { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
-}
 
 function run<C extends RoomCommand>(work: Working, cmd: C, now = NOW) {
   return applyCommand(work, cmd, { now, sendLimit: 0 });

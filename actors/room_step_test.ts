@@ -5,7 +5,7 @@ import type { Profile, RoomState } from "../storage/records.ts";
 import { unreadCount } from "./room_head.ts";
 import {
   applyCommand,
-  type Facts,
+  emptyFacts,
   previewText,
   type RoomCommand,
   type SendInput,
@@ -18,10 +18,6 @@ const NOW = Date.UTC(2026, 10, 25, 12);
 const alice: Profile = { id: "alice", name: "Alice", avatar: null };
 const bob: Profile = { id: "bob", name: "Bob", avatar: null };
 const carol: Profile = { id: "carol", name: "Carol", avatar: null };
-
-function emptyFacts(): Facts {
-  return { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
-}
 
 function text(content: string, extra: Partial<SendInput> = {}): SendInput {
   return { content, type: "text", ...extra };

@@ -34,12 +34,21 @@ export function hasWrites(before: LoadedHead, work: Working): boolean {
 export function buildRoomUnit(
   before: LoadedHead,
   work: Working,
-  options: { now: number; push: boolean; sendLogVersions: SendLogVersions },
+  options: {
+    now: number;
+    push: boolean;
+    sendLogVersions: SendLogVersions;
+    /** Rows the batch decided on but does not write (a direct room's blocks): checked too. */
+    readChecks?: Deno.AtomicCheck[];
+  },
 ): CommitUnit {
   const after = work.state;
   if (after === null) throw new TypeError("A batch without a room has nothing to commit");
   const unit: CommitUnit = {
-    checks: [{ key: keys.room(work.roomId), versionstamp: before.versionstamp }],
+    checks: [
+      { key: keys.room(work.roomId), versionstamp: before.versionstamp },
+      ...(options.readChecks ?? []),
+    ],
     mutations: [],
     bytes: 0,
   };

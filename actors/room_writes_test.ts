@@ -3,14 +3,10 @@ import fc from "fast-check";
 import { keys } from "../storage/keys.ts";
 import type { Profile } from "../storage/records.ts";
 import { unreadCount } from "./room_head.ts";
-import { applyCommand, type Facts, startBatch } from "./room_step.ts";
+import { applyCommand, emptyFacts, startBatch } from "./room_step.ts";
 import { buildRoomUnit, type LoadedHead } from "./room_writes.ts";
 
 const people: Profile[] = ["alice", "bob", "carol", "dave"].map((id) => ({ id, name: id, avatar: null }));
-
-function facts(): Facts {
-  return { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
-}
 
 /** Applies a unit's mutations to a plain map standing in for KV. */
 function applyUnit(store: Map<string, unknown>, mutations: Deno.KvMutation[]): void {
@@ -26,7 +22,7 @@ function applyUnit(store: Map<string, unknown>, mutations: Deno.KvMutation[]): v
 }
 
 Deno.test("buildRoomUnit() checks the head at the versionstamp it was read at", () => {
-  const work = startBatch("g1", null, facts());
+  const work = startBatch("g1", null, emptyFacts());
   applyCommand(work, {
     kind: "createGroup",
     creator: people[0]!,
@@ -61,7 +57,7 @@ Deno.test("buildRoomUnit() keeps unread totals equal to the sum of per-room coun
       const heads: LoadedHead[] = [0, 1, 2].map(() => ({ state: null, versionstamp: null }));
       // Room r holds people r..r+2, so rooms overlap in members.
       const create = (r: number) => {
-        const work = startBatch(`g${r}`, null, facts());
+        const work = startBatch(`g${r}`, null, emptyFacts());
         applyCommand(work, {
           kind: "createGroup",
           creator: people[r]!,
@@ -79,7 +75,7 @@ Deno.test("buildRoomUnit() keeps unread totals equal to the sum of per-room coun
       let now = 10;
       for (const batch of batches) {
         for (const r of new Set(batch.map((b) => b.room))) {
-          const work = startBatch(`g${r}`, heads[r]!.state, facts());
+          const work = startBatch(`g${r}`, heads[r]!.state, emptyFacts());
           for (const b of batch.filter((x) => x.room === r)) {
             const user = people[b.who]!;
             try {

@@ -4,7 +4,7 @@
  * pure code (`startBatch` → `applyCommand` → `buildRoomUnit`) ahead of time, so
  * the timed loop does nothing but commit.
  */
-import { applyCommand, type Facts, startBatch } from "../actors/room_step.ts";
+import { applyCommand, emptyFacts, startBatch } from "../actors/room_step.ts";
 import { buildRoomUnit } from "../actors/room_writes.ts";
 import { wakeQueueMessage } from "../outbox/watcher.ts";
 import type { CommitUnit } from "../storage/commit_batcher.ts";
@@ -52,10 +52,6 @@ interface Chain {
 /** The content every bench message carries (about as long as the HTTP bench's). */
 export function benchContent(i: number): string {
   return `bench message ${i} ${"lorem ipsum ".repeat(2)}`;
-}
-
-function emptyFacts(): Facts {
-  return { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
 }
 
 function profile(id: string): Profile {

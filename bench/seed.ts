@@ -4,7 +4,7 @@
  * without the outbox rows (so the server's watcher has nothing to drain).
  * Only for bench data: the measured reads go through a real server's HTTP API.
  */
-import { applyCommand, type Facts, type RoomCommand, startBatch } from "../actors/room_step.ts";
+import { applyCommand, emptyFacts, type RoomCommand, startBatch } from "../actors/room_step.ts";
 import { buildRoomUnit } from "../actors/room_writes.ts";
 import { signToken } from "../auth/jwt.ts";
 import type { CommitUnit } from "../storage/commit_batcher.ts";
@@ -43,10 +43,6 @@ export async function seedUsers(kv: Deno.Kv, ids: string[]): Promise<void> {
     }
     await commitOrThrow(op, "seed users");
   }
-}
-
-function emptyFacts(): Facts {
-  return { messages: new Map(), clientMessages: new Map(), sendLogs: new Map() };
 }
 
 /** The unit of one batch of commands on a room, without outbox rows. */

@@ -6,7 +6,6 @@ import { memberOf, unreadCount } from "../actors/room_head.ts";
 import type { RoomActors } from "../actors/room_actor.ts";
 import type { SendInput } from "../actors/room_step.ts";
 import { HttpError } from "../http_error.ts";
-import { assertMayMessage } from "../social/blocks.ts";
 import { directRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
 import type { Profile, Role, RoomState } from "../storage/records.ts";
 import {
@@ -49,7 +48,6 @@ export async function sendMessage(
   const { roomId, peer } = "receiverId" in to
     ? await resolveDirect(deps, sender, to.receiverId)
     : { roomId: to.roomId, peer: undefined };
-  await assertMayMessage(deps.kv, sender.id, { roomId, peerId: peer?.id }); // blocks: direct rooms only
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
   if (result.created) deps.indexer.schedule(roomId); // searchable soon; a search catches up too
   return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
@@ -62,9 +60,6 @@ export async function sendMessage(
  */
 export async function startDirect(deps: ChatDeps, user: Profile, receiverId: string): Promise<string> {
   const { roomId, peer } = await resolveDirect(deps, user, receiverId);
-  await assertMayMessage(deps.kv, user.id, { roomId, peerId: peer.id });
-  const head = await readHead(deps.kv, roomId);
-  if (head.value !== null) return roomId;
   return (await deps.actors.dispatch(roomId, { kind: "openDirect", user, peer })).roomId;
 }
 

@@ -335,7 +335,7 @@ export class OutboxWatcher {
           sink,
           stream,
           due[done]!,
-          report.error,
+          error,
           offset - due.length + done === report.delivered,
         );
       } else if (due.length < rows.length) {

@@ -3,19 +3,15 @@
  * ways) and new follows between them, and removes their follow edges in the
  * blocking commit. Group rooms are not affected.
  */
-import { HttpError } from "../http_error.ts";
-import { directPeer, memberOf } from "../actors/room_head.ts";
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import type { BlockRecord, FollowEdge, Profile } from "../storage/records.ts";
-import { readHead } from "../storage/room_reads.ts";
 import { commitRetrying, emptyUnit, type SocialDeps } from "./commit.ts";
 import { removeEdge, requireOther } from "./follows.ts";
 import { type IdPage, listIdPage } from "./id_page.ts";
 import { lockFor } from "./keyed_lock.ts";
 
 /** Direct room ids start with this (see `directRoomId`); other rooms are never checked for blocks. */
-const DIRECT_ROOM_PREFIX = "dm_";
 
 /**
  * Makes `actor` block `targetId` and removes the follow edges between them,
@@ -86,33 +82,4 @@ export async function blockState(
 ): Promise<{ blocked: boolean; blockedBy: boolean }> {
   const [mine, theirs] = await kv.getMany([keys.block(userId, otherId), keys.block(otherId, userId)]);
   return { blocked: mine.value !== null, blockedBy: theirs.value !== null };
-}
-
-/**
- * Refuses a direct message (or opening a direct room) between users when
- * either blocked the other. `peerId` is the other user when known; otherwise a
- * direct `roomId` is looked up. Group rooms always pass.
- *
- * A send that races with the block request itself may still pass; every send
- * that starts after the block is committed is refused.
- *
- * @throws {HttpError} 403 when the peer blocked the sender, or the sender blocked the peer.
- */
-export async function assertMayMessage(
-  kv: Deno.Kv,
-  senderId: string,
-  to: { roomId: string; peerId?: string },
-): Promise<void> {
-  let peerId = to.peerId;
-  if (peerId === undefined) {
-    if (!to.roomId.startsWith(DIRECT_ROOM_PREFIX)) return;
-    const head = (await readHead(kv, to.roomId)).value;
-    // An unknown room, a group, or a room of others: the room actor answers that.
-    if (head?.type !== "DIRECT" || memberOf(head, senderId) === undefined) return;
-    peerId = directPeer(head, senderId);
-    if (peerId === undefined) return;
-  }
-  const { blocked, blockedBy } = await blockState(kv, senderId, peerId);
-  if (blockedBy) throw new HttpError(403, "You cannot message this user");
-  if (blocked) throw new HttpError(403, "Unblock this user to message them");
 }

@@ -554,3 +554,33 @@ Deno.test("user ids and emoji named like Object.prototype members get no access 
     ["constructor", "__proto__", "toString"].map((emoji) => ({ emoji, count: 1, userIds: ["valueOf"] })),
   );
 });
+
+Deno.test("POST /api/chat/send is refused right after a block, though the room actor has the room cached", async () => {
+  await using t = await setup();
+  await t.login("bob");
+  const first = await send(t, "alice", { receiverId: "bob", content: "hi" }); // the actor caches the room
+  await expectStatus(await t.api("bob", "POST", "/api/users/alice/block"), 200);
+  await expectError(
+    await t.api("alice", "POST", "/api/chat/send", { roomId: first.roomId, content: "still there?" }),
+    403,
+    "You cannot message this user",
+  );
+  await expectError(
+    await t.api("bob", "POST", "/api/chat/send", { receiverId: "alice", content: "x" }),
+    403,
+    "Unblock this user to message them",
+  );
+  await expectError(await t.api("alice", "POST", "/api/chat/start", { receiverId: "bob" }), 403);
+  await expectStatus(await t.api("bob", "DELETE", "/api/users/alice/block"), 200);
+  const after = await send(t, "alice", { roomId: first.roomId, content: "friends again" });
+  assert.equal(after.seq, 2);
+  // A retry of a message stored before the block returns it; a new message is refused.
+  const kept = await send(t, "alice", { roomId: first.roomId, content: "one more", clientMessageId: "m-3" });
+  await expectStatus(await t.api("bob", "POST", "/api/users/alice/block"), 200);
+  const retry = await send(t, "alice", { roomId: first.roomId, content: "one more", clientMessageId: "m-3" });
+  assert.equal(retry.id, kept.id);
+  await expectError(
+    await t.api("alice", "POST", "/api/chat/send", { roomId: first.roomId, content: "no" }),
+    403,
+  );
+});
