@@ -15,11 +15,42 @@ export type Verifier = (token: string) => Promise<Claims | null>;
 
 const NAME_LENGTH = 100;
 
+/** Tokens whose verification is remembered, at most. */
+const REMEMBERED_TOKENS = 10_000;
+
+/** A verified token's claims and when it expires (epoch seconds). */
+interface Verified {
+  claims: Claims;
+  exp: number;
+}
+
 /**
  * Builds the verifier for the configured identity provider. In demo mode the
- * caller passes the generated secret.
+ * caller passes the generated secret. A token that verified is remembered
+ * until its `exp` (a token string verifies the same way every time), so a
+ * client's requests do not each pay for the signature check; with a JWKS, a key
+ * withdrawn from the set still admits the tokens already seen until they expire.
  */
 export function createVerifier(auth: AuthConfig, demoSecret?: string): Verifier {
+  const verify = signatureVerifier(auth, demoSecret);
+  const remembered = new Map<string, Verified>();
+  return async (token) => {
+    const seconds = Date.now() / 1000;
+    const known = remembered.get(token);
+    if (known && known.exp > seconds) return known.claims;
+    remembered.delete(token);
+    const verified = await verify(token);
+    if (!verified) return null;
+    if (remembered.size >= REMEMBERED_TOKENS) remembered.delete(remembered.keys().next().value!);
+    remembered.set(token, verified);
+    return verified.claims;
+  };
+}
+
+function signatureVerifier(
+  auth: AuthConfig,
+  demoSecret?: string,
+): (token: string) => Promise<Verified | null> {
   const options = {
     issuer: auth.kind === "demo" ? undefined : auth.issuer,
     audience: auth.kind === "demo" ? undefined : auth.audience,
@@ -35,7 +66,7 @@ export function createVerifier(auth: AuthConfig, demoSecret?: string): Verifier 
   return (token) => claimsOf(jwtVerify(token, key, { ...options, algorithms: ["HS256"] }));
 }
 
-async function claimsOf(verified: Promise<{ payload: JWTPayload }>): Promise<Claims | null> {
+async function claimsOf(verified: Promise<{ payload: JWTPayload }>): Promise<Verified | null> {
   let payload: JWTPayload;
   try {
     payload = (await verified).payload;
@@ -47,7 +78,8 @@ async function claimsOf(verified: Promise<{ payload: JWTPayload }>): Promise<Cla
   const picture = typeof payload.picture === "string" && isHttpUrl(payload.picture)
     ? payload.picture
     : undefined;
-  return { sub: payload.sub, ...(name ? { name } : {}), ...(picture ? { picture } : {}) };
+  const claims = { sub: payload.sub, ...(name ? { name } : {}), ...(picture ? { picture } : {}) };
+  return { claims, exp: payload.exp! }; // jose required `exp` and checked it
 }
 
 /** Signs an HS256 token for the dev login, valid for `ttlSeconds`. */

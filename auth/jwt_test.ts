@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { SignJWT } from "jose";
 import { createVerifier, signToken } from "./jwt.ts";
 
@@ -59,4 +60,20 @@ Deno.test("createVerifier() ignores a picture that is not an http(s) URL and tri
   const claims = await verify(token);
   assert.equal(claims?.name, "n".repeat(100));
   assert.equal(claims?.picture, undefined);
+});
+
+Deno.test("createVerifier() remembers a verified token, and refuses it once it has expired", async () => {
+  const clock = FakeTimers.install({ now: Date.UTC(2026, 10, 25), toFake: ["Date"] });
+  try {
+    const token = await signToken(SECRET, { sub: "alice", name: "Alice" }, 60);
+    const verifyCached = createVerifier({ kind: "hs256", secret: SECRET });
+    assert.equal((await verifyCached(token))?.sub, "alice");
+    assert.equal((await verifyCached(token))?.sub, "alice");
+    clock.tick(59_000);
+    assert.equal((await verifyCached(token))?.sub, "alice");
+    clock.tick(2_000);
+    assert.equal(await verifyCached(token), null);
+  } finally {
+    clock.uninstall();
+  }
 });
