@@ -189,6 +189,7 @@ export class RoomActors {
         });
         if (
           batch.length > 1 &&
+          unit.bytes > MAX_VALUE_BYTES && // no single value can be larger than all of them
           unit.mutations.some((m) => m.type === "set" && valueBytes(m.value) > MAX_VALUE_BYTES)
         ) {
           // The outbox row carries every event of the batch (with large groups' unread maps).

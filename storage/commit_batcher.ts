@@ -206,6 +206,7 @@ function exclusiveKeys(unit: CommitUnit): string[] {
   return ids;
 }
 
+/** Tells keys apart (1 and "1" included): the app's keys hold strings, numbers and booleans. */
 function keyId(key: Deno.KvKey): string {
-  return key.map((part) => `${typeof part}:${String(part)}`).join("\u0000");
+  return JSON.stringify(key);
 }
