@@ -215,8 +215,7 @@ async function interleaved(
 }
 
 function senderOf(room: SeededRoom, seq: number): string {
-  const members = room.state.members as unknown; // a Map, or a plain object in older heads
-  const ids = (members instanceof Map ? [...members.keys()] : Object.keys(members as object)).sort();
+  const ids = [...room.state.members.keys()].sort();
   return ids[seq % ids.length]!;
 }
 

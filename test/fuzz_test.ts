@@ -12,9 +12,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SignJWT } from "jose";
-import { unreadCount } from "../actors/room_head.ts";
+import { memberOf, unreadCount } from "../actors/room_head.ts";
 import { keys } from "../storage/keys.ts";
-import type { Member, RoomState } from "../storage/records.ts";
+import type { RoomState } from "../storage/records.ts";
 import { expectStatus, setup, type TestContext } from "./helpers.ts";
 
 const SECRET = "fuzz-secret-0123456789-abcdefghijklmnop";
@@ -659,21 +659,13 @@ function roomOf(
   return typeof roomId === "string" && known.includes(roomId) ? { roomId } : {};
 }
 
-/** A head's members by id, as own entries only (whether stored as a Map or a plain object). */
-function membersOf(head: RoomState): Map<string, Member> {
-  const members = head.members as unknown;
-  return members instanceof Map
-    ? members as Map<string, Member>
-    : new Map(Object.entries(members as Record<string, Member>));
-}
-
 /**
  * Whether the user may act in the room: reads need to be or have been a member
  * (those who left keep the history up to their leave), everything else an active member.
  */
 async function mayUseRoom(kv: Deno.Kv, req: FuzzRequest): Promise<boolean> {
   const head = (await kv.get<RoomState>(keys.room(req.roomId!))).value;
-  const member = head === null ? undefined : membersOf(head).get(req.userId!);
+  const member = head === null ? undefined : memberOf(head, req.userId!);
   if (member === undefined) return false;
   return req.method === "GET" || member.leftSeq === undefined;
 }
@@ -730,7 +722,7 @@ async function checkStore(kv: Deno.Kv): Promise<{ rooms: number; messages: numbe
     for await (const entry of kv.list({ prefix: keys.messages(head.id) })) seqs.push(entry.key[2] as number);
     assert.deepEqual(seqs, Array.from({ length: head.lastSeq }, (_, i) => i + 1), `room ${head.id} seqs`);
     messages += seqs.length;
-    for (const [userId, member] of membersOf(head)) {
+    for (const [userId, member] of head.members) {
       expectedTotals.set(userId, (expectedTotals.get(userId) ?? 0) + unreadCount(head, userId));
       if (member.leftSeq === undefined) {
         expectedEntries.add(
