@@ -5,16 +5,17 @@
 import { HttpError } from "../http_error.ts";
 import { valueBytes } from "../storage/commit_batcher.ts";
 import { messageId, parseMessageId } from "../storage/ids.ts";
-import type {
-  Member,
-  MessagePreview,
-  MessageType,
-  MessageVersion,
-  Profile,
-  Role,
-  RoomEvent,
-  RoomState,
-  StoredMessage,
+import {
+  type Member,
+  type MessageExtra,
+  messageExtras,
+  type MessagePreview,
+  type MessageVersion,
+  type Profile,
+  type Role,
+  type RoomEvent,
+  type RoomState,
+  type StoredMessage,
 } from "../storage/records.ts";
 import { takeSendSlot } from "./rate_limit.ts";
 import {
@@ -44,17 +45,7 @@ export const MAX_HEAD_BYTES = 60 * 1024;
 export const MAX_DELETED_UNREAD = 2000;
 
 /** A message as the client asked for it, already validated at the edge. */
-export interface SendInput {
-  content: string;
-  type: MessageType;
-  attachmentUrl?: string;
-  attachmentType?: string;
-  attachmentName?: string;
-  attachmentSize?: number;
-  replyToId?: string;
-  metadata?: Record<string, unknown>;
-  clientMessageId?: string;
-}
+export type SendInput = Pick<StoredMessage, "content" | "type" | MessageExtra>;
 
 /** What a room can be asked to do. */
 export type RoomCommand =
@@ -313,11 +304,8 @@ function sendStep(
     sender: { id: sender.id, name: sender.name, avatar: sender.avatar },
     content: input.content,
     type: input.type,
-    ...attachmentOf(input),
-    ...(input.replyToId !== undefined ? { replyToId: input.replyToId } : {}),
-    ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+    ...messageExtras(input),
     reactions: new Map(),
-    ...(input.clientMessageId !== undefined ? { clientMessageId: input.clientMessageId } : {}),
     createdAt,
   };
   state.lastSeq = seq;
@@ -745,15 +733,6 @@ function checkReplyTarget(work: Working, replyToId: string): void {
   if (!message || message.deletedAt !== undefined) {
     throw new HttpError(400, "replyToId: no such message in this room");
   }
-}
-
-function attachmentOf(input: SendInput): Partial<StoredMessage> {
-  const out: Partial<StoredMessage> = {};
-  if (input.attachmentUrl !== undefined) out.attachmentUrl = input.attachmentUrl;
-  if (input.attachmentType !== undefined) out.attachmentType = input.attachmentType;
-  if (input.attachmentName !== undefined) out.attachmentName = input.attachmentName;
-  if (input.attachmentSize !== undefined) out.attachmentSize = input.attachmentSize;
-  return out;
 }
 
 /** The room-list preview of a message: its text, or a label for an attachment. */

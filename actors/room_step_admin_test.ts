@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { applyMutations } from "../test/support/kv_model.ts";
 import fc from "fast-check";
 import { HttpError } from "../http_error.ts";
 import { keys } from "../storage/keys.ts";
@@ -384,19 +385,6 @@ Deno.test("applyCommand() reactions: toggling twice is the identity", () => {
   );
 });
 
-/** Applies a unit's mutations to a plain map standing in for KV. */
-function applyUnit(store: Map<string, unknown>, mutations: Deno.KvMutation[]): void {
-  for (const m of mutations) {
-    const id = JSON.stringify(m.key);
-    if (m.type === "set") store.set(id, m.value);
-    else if (m.type === "delete") store.delete(id);
-    else if (m.type === "sum") {
-      const current = (store.get(id) as bigint | undefined) ?? 0n;
-      store.set(id, BigInt.asUintN(64, current + (m.value as Deno.KvU64).value));
-    }
-  }
-}
-
 type Op =
   | { kind: "add" | "remove" | "leave" | "send" | "read"; room: number; who: number }
   | { kind: "delete"; room: number; who: number; pick: number };
@@ -475,7 +463,7 @@ Deno.test("applyCommand() membership changes keep unread counts and totals equal
           { kind: "createGroup", creator: alice, name: `G${r}`, avatar: null, memberIds: ["bob"] },
           r,
         );
-        applyUnit(store, buildRoomUnit({ state: null, versionstamp: null }, work, opts(r)).mutations);
+        applyMutations(store, buildRoomUnit({ state: null, versionstamp: null }, work, opts(r)).mutations);
         heads.push({ state: work.state, versionstamp: "v" });
         models.push({
           messages: [],
@@ -496,7 +484,7 @@ Deno.test("applyCommand() membership changes keep unread counts and totals equal
             const applied = tryRun(work, toCommand(work.state!, b), now++);
             assert.equal(applied, ok, `${b.kind} by ${people[b.who]!.id} applies in both`);
           }
-          applyUnit(store, buildRoomUnit(heads[r]!, work, opts(now)).mutations);
+          applyMutations(store, buildRoomUnit(heads[r]!, work, opts(now)).mutations);
           for (const [seq, row] of work.changedMessages) rows[r]!.set(seq, row);
           heads[r] = { state: work.state, versionstamp: "v" };
         }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { applyMutations } from "../test/support/kv_model.ts";
 import fc from "fast-check";
 import { keys } from "../storage/keys.ts";
 import type { Profile } from "../storage/records.ts";
@@ -7,19 +8,6 @@ import { applyCommand, emptyFacts, startBatch } from "./room_step.ts";
 import { buildRoomUnit, type LoadedHead } from "./room_writes.ts";
 
 const people: Profile[] = ["alice", "bob", "carol", "dave"].map((id) => ({ id, name: id, avatar: null }));
-
-/** Applies a unit's mutations to a plain map standing in for KV. */
-function applyUnit(store: Map<string, unknown>, mutations: Deno.KvMutation[]): void {
-  for (const m of mutations) {
-    const id = JSON.stringify(m.key);
-    if (m.type === "set") store.set(id, m.value);
-    else if (m.type === "delete") store.delete(id);
-    else if (m.type === "sum") {
-      const current = (store.get(id) as bigint | undefined) ?? 0n;
-      store.set(id, BigInt.asUintN(64, current + (m.value as Deno.KvU64).value));
-    }
-  }
-}
 
 Deno.test("buildRoomUnit() checks the head at the versionstamp it was read at", () => {
   const work = startBatch("g1", null, emptyFacts());
@@ -65,7 +53,7 @@ Deno.test("buildRoomUnit() keeps unread totals equal to the sum of per-room coun
           avatar: null,
           memberIds: people.slice(r + 1, r + 3).map((p) => p.id),
         }, { now: r, sendLimit: 0 });
-        applyUnit(
+        applyMutations(
           store,
           buildRoomUnit(heads[r]!, work, { now: r, push: false, sendLogVersions: new Map() }).mutations,
         );
@@ -88,7 +76,7 @@ Deno.test("buildRoomUnit() keeps unread totals equal to the sum of per-room coun
               );
             } catch { /* non-members are refused; the batch goes on */ }
           }
-          applyUnit(
+          applyMutations(
             store,
             buildRoomUnit(heads[r]!, work, { now, push: false, sendLogVersions: new Map() }).mutations,
           );

@@ -126,17 +126,8 @@ async function runWrk(
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const cpu0 = cpuTimeMs(child.pid);
-    let cpu1 = cpu0;
-    const sampler = setInterval(() => {
-      const now = cpuTimeMs(child.pid);
-      if (Number.isFinite(now)) cpu1 = now;
-    }, 200);
     // wrk stops itself after -d; the kill is only a bound if it hangs.
-    const guard = setTimeout(() => child.kill("SIGKILL"), (options.seconds + 30) * 1000);
-    const out = await child.output();
-    clearTimeout(guard);
-    clearInterval(sampler);
+    const { out, cpuMs } = await runLoader(child, options.seconds);
     const text = new TextDecoder().decode(out.stdout);
     const line = /WRKJSON (\{.*\})/.exec(text)?.[1];
     if (!line) throw new Error(`wrk printed no summary:\n${text}\n${new TextDecoder().decode(out.stderr)}`);
@@ -159,10 +150,33 @@ async function runWrk(
         mean: round(r.mean / 1000),
         max: round(r.max / 1000),
       },
-      loaderCpu: round((cpu1 - cpu0) / 1000 / seconds, 2),
+      loaderCpu: round(cpuMs / 1000 / seconds, 2),
     };
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Waits for a load generator's output, sampling the CPU time it uses; a loader
+ * that hangs is killed 30 s after its run should have ended.
+ */
+async function runLoader(
+  child: Deno.ChildProcess,
+  seconds: number,
+): Promise<{ out: Deno.CommandOutput; cpuMs: number }> {
+  const cpu0 = cpuTimeMs(child.pid);
+  let cpu1 = cpu0;
+  const sampler = setInterval(() => {
+    const now = cpuTimeMs(child.pid);
+    if (Number.isFinite(now)) cpu1 = now;
+  }, 200);
+  const guard = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1000);
+  try {
+    return { out: await child.output(), cpuMs: cpu1 - cpu0 };
+  } finally {
+    clearTimeout(guard);
+    clearInterval(sampler);
   }
 }
 
@@ -180,18 +194,9 @@ async function runFetchLoader(
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    const cpu0 = cpuTimeMs(child.pid);
-    let cpu1 = cpu0;
-    const sampler = setInterval(() => {
-      const now = cpuTimeMs(child.pid);
-      if (Number.isFinite(now)) cpu1 = now;
-    }, 200);
-    const guard = setTimeout(() => child.kill("SIGKILL"), (options.seconds + 30) * 1000);
-    const out = await child.output();
-    clearTimeout(guard);
-    clearInterval(sampler);
+    const { out, cpuMs } = await runLoader(child, options.seconds);
     const result = JSON.parse(new TextDecoder().decode(out.stdout)) as LoadResult;
-    return { ...result, loaderCpu: round((cpu1 - cpu0) / 1000 / result.seconds, 2) };
+    return { ...result, loaderCpu: round(cpuMs / 1000 / result.seconds, 2) };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,6 +1,14 @@
 /** @module The API's `Message` and room shapes, built from stored records. Pure. */
 import { activeMemberIds, directPeer, memberOf, readAtByOthers, unreadCount } from "../actors/room_head.ts";
-import type { Presence, Profile, Role, RoomState, StoredMessage } from "../storage/records.ts";
+import {
+  type MessageExtra,
+  messageExtras,
+  type Presence,
+  type Profile,
+  type Role,
+  type RoomState,
+  type StoredMessage,
+} from "../storage/records.ts";
 
 /** A reaction as clients see it. */
 export interface ReactionView {
@@ -10,7 +18,7 @@ export interface ReactionView {
 }
 
 /** The API's `Message`. */
-export interface MessageView {
+export interface MessageView extends Pick<StoredMessage, MessageExtra> {
   id: string;
   roomId: string;
   seq: number;
@@ -19,14 +27,7 @@ export interface MessageView {
   sender: Profile;
   content: string;
   type: StoredMessage["type"];
-  attachmentUrl?: string;
-  attachmentType?: string;
-  attachmentName?: string;
-  attachmentSize?: number;
-  replyToId?: string;
-  metadata?: Record<string, unknown>;
   reactions: ReactionView[];
-  clientMessageId?: string;
   isDelivered: boolean;
   deliveredAt: string;
   isRead: boolean;
@@ -62,20 +63,12 @@ export function messageView(message: StoredMessage, receipt: Receipt): MessageVi
     sender: message.sender,
     content: message.content,
     type: message.type,
-    ...pick(message, [
-      "attachmentUrl",
-      "attachmentType",
-      "attachmentName",
-      "attachmentSize",
-      "replyToId",
-      "metadata",
-    ]),
+    ...messageExtras(message),
     reactions: [...message.reactions].map(([emoji, userIds]) => ({
       emoji,
       count: userIds.length,
       userIds,
     })),
-    ...(message.clientMessageId !== undefined ? { clientMessageId: message.clientMessageId } : {}),
     isDelivered: true,
     deliveredAt: iso(message.createdAt),
     isRead: receipt.readAt !== null,
@@ -146,10 +139,4 @@ export function roomView(
 /** Milliseconds since the epoch as an ISO 8601 UTC string. */
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function pick<T extends object, K extends keyof T>(source: T, names: K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {};
-  for (const name of names) if (source[name] !== undefined) out[name] = source[name];
-  return out;
 }

@@ -100,13 +100,9 @@ export function buildNotification(
 ): NotificationBody {
   const avatar = event.sender.avatar;
   return {
-    app_id: appId,
-    target_channel: "push",
-    ...(target.kind === "external_id"
-      ? { include_aliases: { external_id: target.userIds } }
-      : { include_subscription_ids: target.subscriptionIds }),
+    ...envelope(appId, target),
     headings: { en: `Pesan dari ${event.sender.name}` },
-    contents: { en: [...event.text].slice(0, PUSH_TEXT_LENGTH).join("") || "…" },
+    contents: { en: pushText(event.text) },
     url: `/messages?room=${encodeURIComponent(event.roomId)}`,
     ...(avatar ? { chrome_web_icon: avatar, large_icon: avatar } : {}),
     data: { type: "new-message", roomId: event.roomId, messageId: event.messageId, seq: event.seq },
@@ -136,18 +132,30 @@ export function buildNotificationPush(
   const avatar = notification.metadata?.actorAvatar;
   const text = notification.body || notification.title;
   return {
-    app_id: appId,
-    target_channel: "push",
-    ...(target.kind === "external_id"
-      ? { include_aliases: { external_id: target.userIds } }
-      : { include_subscription_ids: target.subscriptionIds }),
+    ...envelope(appId, target),
     headings: { en: notification.title },
-    contents: { en: [...text].slice(0, PUSH_TEXT_LENGTH).join("") || "…" },
+    contents: { en: pushText(text) },
     url: notification.link ?? "/notifications",
     ...(typeof avatar === "string" && avatar ? { chrome_web_icon: avatar, large_icon: avatar } : {}),
     data: { type: "notification", notificationId: notification.id, kind: notification.type },
     idempotency_key: idempotencyKey(event.eventId, target),
   };
+}
+
+/** Whom a notification goes to, as OneSignal spells it. */
+function envelope(appId: string, target: PushTarget) {
+  return {
+    app_id: appId,
+    target_channel: "push" as const,
+    ...(target.kind === "external_id"
+      ? { include_aliases: { external_id: target.userIds } }
+      : { include_subscription_ids: target.subscriptionIds }),
+  };
+}
+
+/** A push body: at most `PUSH_TEXT_LENGTH` characters, never empty. */
+function pushText(text: string): string {
+  return [...text].slice(0, PUSH_TEXT_LENGTH).join("") || "…";
 }
 
 function sha256Hex(text: string): string {

@@ -260,7 +260,8 @@ Deno.test("OutboxWatcher delivers many streams together: one sink call per round
 Deno.test("OutboxWatcher dead-letters only the batch that can never pass; the streams behind it go on", async () => {
   await using t = await harness({ nudge: false });
   for (const room of ["a", "b", "c"]) await t.write(room, 1);
-  t.sink.failing = (batch) => batch.stream === roomStream("a") ? new PermanentDeliveryError("HTTP 413") : null;
+  t.sink.failing = (batch) =>
+    batch.stream === roomStream("a") ? new PermanentDeliveryError("HTTP 413") : null;
   t.watcher.start();
   await until(() => t.sink.delivered.length === 2);
   assert.deepEqual(t.sink.delivered.map((d) => d.stream).sort(), [roomStream("b"), roomStream("c")]);

@@ -81,6 +81,31 @@ export interface RoomState {
 
 export type MessageType = "text" | "image" | "file";
 
+/** The optional parts of a message that the client chooses and the API shows as given. */
+export const MESSAGE_EXTRAS = [
+  "attachmentUrl",
+  "attachmentType",
+  "attachmentName",
+  "attachmentSize",
+  "replyToId",
+  "metadata",
+  "clientMessageId",
+] as const;
+
+/** One of `MESSAGE_EXTRAS`. */
+export type MessageExtra = typeof MESSAGE_EXTRAS[number];
+
+/** The extras that `source` has, and no others (so that absent ones stay absent). */
+export function messageExtras(
+  source: Partial<Pick<StoredMessage, MessageExtra>>,
+): Partial<Pick<StoredMessage, MessageExtra>> {
+  const out: Partial<Pick<StoredMessage, MessageExtra>> = {};
+  for (const name of MESSAGE_EXTRAS) {
+    if (source[name] !== undefined) (out as Record<string, unknown>)[name] = source[name];
+  }
+  return out;
+}
+
 /** One message row, keyed by room and seq. */
 export interface StoredMessage {
   id: string;
