@@ -103,11 +103,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "PUSHER_APP_ID, PUSHER_KEY and PUSHER_SECRET are required with PUSHER_CLUSTER or PUSHER_HOST",
     );
   }
+  const devLogin = auth.kind === "demo" || readBoolean("DEV_LOGIN", read("DEV_LOGIN") ?? "0");
+  if (devLogin && auth.kind === "jwks") {
+    throw new ConfigError("DEV_LOGIN needs AUTH_JWT_SECRET: tokens of a JWKS provider cannot be signed here");
+  }
   return {
     port: readPort("PORT", read("PORT") ?? "8000"),
     kvPath: readKvPath(read),
     auth,
-    devLogin: auth.kind === "demo" || readBoolean("DEV_LOGIN", read("DEV_LOGIN") ?? "0"),
+    devLogin,
     adminApiKey: read("ADMIN_API_KEY"),
     rateLimitSendPerMin: readInteger(
       "RATE_LIMIT_SEND_PER_MIN",

@@ -72,6 +72,7 @@ Deno.test("loadConfig() stops at a bad value with a one-line reason", () => {
     { AUTH_JWT_SECRET: "short" },
     { AUTH_JWKS_URL: "ftp://x" },
     { AUTH_ISSUER: "iss" },
+    { AUTH_JWKS_URL: "https://id.example/jwks.json", DEV_LOGIN: "1" },
     { PUSHER_CLUSTER: "eu" },
     { ONESIGNAL_APP_ID: "app" },
     { ONESIGNAL_APP_ID: "app", ONESIGNAL_REST_API_KEY: "k", ONESIGNAL_API_URL: "not a url" },

@@ -66,9 +66,12 @@ export async function createRuntime(
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
   const demoMode = config.auth.kind === "demo";
+  // Signs dev-login tokens (HS256 or demo mode); demo mode's is generated once and kept in KV.
   const devSecret = config.auth.kind === "hs256"
     ? config.auth.secret
-    : await ensureSetting(kv, "demo_jwt_secret", () => randomSecret());
+    : demoMode
+    ? await ensureSetting(kv, "demo_jwt_secret", () => randomSecret())
+    : undefined;
   const users = new UserStore(kv);
   const outbox = options.outbox ?? {};
   const timeoutMs = outbox.timeoutMs ?? 5000;
@@ -121,7 +124,7 @@ export async function createRuntime(
     indexer,
     social: { batcher, push: config.oneSignal !== undefined },
     verify: createVerifier(config.auth, devSecret),
-    signDevToken: config.devLogin && config.auth.kind !== "jwks"
+    signDevToken: config.devLogin && devSecret
       ? (claims, ttl) => signToken(devSecret, claims, ttl)
       : undefined,
     adminApiKey: config.adminApiKey,
