@@ -11,7 +11,6 @@ import { adminRoutes } from "./routes/admin.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { meRoutes } from "./routes/me.ts";
 import { notificationRoutes, userRoutes } from "./routes/social.ts";
-import type { NotifyDeps } from "./social/commit.ts";
 import { devRoutes } from "./routes/dev.ts";
 import { type HealthDeps, healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -45,8 +44,6 @@ export interface AppDeps extends ChatDeps {
   gatewayRoutes?: Hono;
   /** The Prometheus text of `/metrics`. */
   renderMetrics?: () => Promise<string>;
-  /** What social commits (follows, notifications) go through: the batcher, and whether push is on. */
-  social: Pick<NotifyDeps, "batcher" | "push">;
 }
 
 /** Builds the app; no I/O happens until a request arrives. */

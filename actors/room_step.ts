@@ -82,7 +82,8 @@ export interface CommandResults {
   delete: { messageId: string; seq: number; deleted: boolean };
   react: MessageResult & { added: boolean };
   /** The members who were not active before (re-added former members included). */
-  addMembers: { added: string[] };
+  /** `name`: the group's, for telling the added users. */
+  addMembers: { added: string[]; name: string };
   /** `ownerId` is set when ownership passed on because the owner left. */
   removeMember: { left: boolean; ownerId?: string };
   updateRoom: { changed: boolean };
@@ -487,7 +488,7 @@ function addMembersStep(
   if (activeMemberIds(state).length + added.length > MAX_GROUP_MEMBERS) {
     throw new HttpError(400, `userIds: a group holds at most ${MAX_GROUP_MEMBERS} members`);
   }
-  if (added.length === 0) return { added };
+  if (added.length === 0) return { added, name: state.name };
 
   // Added and re-added members start with nothing unread.
   for (const id of added) state.members.set(id, newMember("member", now, state.lastSeq));
@@ -500,7 +501,7 @@ function addMembersStep(
     addedBy: cmd.userId,
     memberIds: activeMemberIds(state),
   });
-  return { added };
+  return { added, name: state.name };
 }
 
 function removeMemberStep(
