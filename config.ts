@@ -38,6 +38,8 @@ export interface Config {
   adminApiKey?: string;
   /** Sends per user per rolling minute; 0 turns the limit off. */
   rateLimitSendPerMin: number;
+  /** Other writes (edits, deletes, reactions, group and member changes, `/start`) per user per rolling minute; 0: off. */
+  rateLimitWritePerMin: number;
   /** Fold concurrent commands into shared commits (off only to measure what it buys). */
   groupCommit: boolean;
   pusherCredentials: PusherCredentials;
@@ -118,6 +120,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       read("RATE_LIMIT_SEND_PER_MIN") ?? "10",
       0,
       1000,
+    ),
+    rateLimitWritePerMin: readInteger(
+      "RATE_LIMIT_WRITE_PER_MIN",
+      read("RATE_LIMIT_WRITE_PER_MIN") ?? "60",
+      0,
+      10_000,
     ),
     groupCommit: readBoolean("GROUP_COMMIT", read("GROUP_COMMIT") ?? "on"),
     pusherCredentials,

@@ -112,6 +112,7 @@ export async function createRuntime(
   const actors = new RoomActors(kv, {
     batcher,
     sendLimit: config.rateLimitSendPerMin,
+    writeLimit: config.rateLimitWritePerMin,
     push: config.oneSignal !== undefined,
     maxBatch: config.groupCommit ? 64 : 1,
     onTyping: (event) => typing.push(event),

@@ -2,31 +2,43 @@
  * @module The room actor: an in-process mailbox per room that applies commands
  * in arrival order, folding the ones that queue up while a commit is in flight
  * into the next batch, and commits each batch under the head's versionstamp.
+ * The head this process cached is only a hint: every answer rests on a head
+ * verified in the same step, by the commit's check or by a fresh read.
  */
 import { HttpError } from "../http_error.ts";
-import { type CommitBatcher, valueBytes } from "../storage/commit_batcher.ts";
+import { type CommitBatcher, type CommitResult, OverloadedError } from "../storage/commit_batcher.ts";
 import { parseMessageId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
-import { getManyChunked } from "../storage/kv.ts";
+import { getManyChunked, isTransientKvError } from "../storage/kv.ts";
+import { valueBytes } from "../storage/kv_size.ts";
 import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
+import { MemoryRateLimiter, type RateKind } from "./rate_limit.ts";
 import { isActive, memberOf } from "./room_head.ts";
 import {
+  actorOf,
   applyCommand,
   blockKey,
   clientMessageKey,
+  type ClientMessageRecord,
   emptyFacts,
   type Facts,
+  rateKindOf,
+  rateLogKey,
   type ResultOf,
   type RoomCommand,
   startBatch,
 } from "./room_step.ts";
-import { buildRoomUnit, hasWrites, type LoadedHead, type SendLogVersions } from "./room_writes.ts";
+import { buildRoomUnit, hasWrites, type LoadedHead, type RateLogVersions } from "./room_writes.ts";
 
 /** What the room actors need from the rest of the app. */
 export interface RoomActorsOptions {
   batcher: CommitBatcher;
   /** Sends per user per rolling minute; 0 means unlimited. */
   sendLimit: number;
+  /** Other writes per user per rolling minute (`RATE_LIMIT_WRITE_PER_MIN`); 0 or absent: unlimited. */
+  writeLimit?: number;
+  /** Typing indicators per user per rolling minute, in this process. */
+  typingLimit?: number;
   /** Whether push is enabled, so that new messages get push outbox rows. */
   push: boolean;
   now?: () => number;
@@ -34,6 +46,10 @@ export interface RoomActorsOptions {
   maxBatch?: number;
   /** Room heads kept in memory at most. */
   maxCachedRooms?: number;
+  /** Bytes of room heads kept in memory at most (a large group's head is about 60 KiB). */
+  maxCachedBytes?: number;
+  /** Commands waiting in one room's mailbox at most; beyond it a command is refused with 503. */
+  maxQueuedPerRoom?: number;
   /** Publishes a typing indicator at once; it may drop it under overload. Never stored. */
   onTyping?: (event: TypingEvent) => void;
 }
@@ -64,13 +80,15 @@ interface Slot {
   roomId: string;
   queue: Pending[];
   running: boolean;
-  /** The head as last committed or read by this process; dropped when a check fails. */
-  head?: LoadedHead;
   /**
-   * A direct room's block rows as read with `head`, kept only while neither user
-   * blocked the other: the commit checks them, which catches a block made since,
-   * but a stale block would refuse sends without any commit to correct it.
+   * The head as this process last committed or read it. A hint that saves a
+   * read: a commit checks it, and a batch that writes nothing reads it again
+   * before answering.
    */
+  head?: LoadedHead;
+  /** `valueBytes` of `head`, counted against `maxCachedBytes`. */
+  headBytes: number;
+  /** A direct room's block rows as read with `head`; verified like the head. */
   blocks?: Deno.KvEntryMaybe<unknown>[];
   /** Commands per batch after a batch had to be split (it grows back by one per commit). */
   cap?: number;
@@ -78,17 +96,48 @@ interface Slot {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** An attempt whose commit may have happened without saying so, and what it answered. */
+interface Unsure {
+  receipt: string;
+  outcomes: Outcome[];
+}
+
+/** What a batch read besides the head. */
+interface Loaded {
+  facts: Facts;
+  rateLogVersions: RateLogVersions;
+  /** Rows the batch decides on but does not write; the commit checks them. */
+  readChecks: Deno.AtomicCheck[];
+  /** A direct room's block rows (cached with the head). */
+  blocks: Deno.KvEntryMaybe<unknown>[];
+  /** Which of the unsure attempts' receipts exist: those attempts were committed. */
+  receipts: Set<string>;
+}
+
 /** The room actors of this process, one mailbox per room. */
 export class RoomActors {
   readonly #kv: Deno.Kv;
   readonly #options: Required<RoomActorsOptions>;
   readonly #slots = new Map<string, Slot>();
+  readonly #typing: MemoryRateLimiter;
+  #cachedBytes = 0;
   #busy = 0;
   #idle: (() => void)[] = [];
 
   constructor(kv: Deno.Kv, options: RoomActorsOptions) {
     this.#kv = kv;
-    this.#options = { now: Date.now, maxBatch: 64, maxCachedRooms: 10_000, onTyping: () => {}, ...options };
+    this.#options = {
+      now: Date.now,
+      writeLimit: 0,
+      typingLimit: 60,
+      maxBatch: 64,
+      maxCachedRooms: 10_000,
+      maxCachedBytes: 64 * 1024 * 1024,
+      maxQueuedPerRoom: 1000,
+      onTyping: () => {},
+      ...options,
+    };
+    this.#typing = new MemoryRateLimiter({ limit: this.#options.typingLimit });
   }
 
   /**
@@ -99,11 +148,15 @@ export class RoomActors {
    * ```ts
    * const { message } = await actors.dispatch(roomId, { kind: "send", sender, input });
    * ```
-   * @throws {HttpError} when the command is refused, or 503 when the room stays contended.
+   * @throws {HttpError} when the command is refused, or 503 when the room stays contended or is overloaded.
    */
   dispatch<C extends RoomCommand>(roomId: string, cmd: C): Promise<ResultOf<C>> {
     return new Promise((resolve, reject) => {
       const slot = this.#slot(roomId);
+      if (slot.queue.length >= this.#options.maxQueuedPerRoom) {
+        reject(busy("Room is busy, retry the request"));
+        return;
+      }
       slot.queue.push({ cmd, resolve: resolve as (value: unknown) => void, reject });
       if (!slot.running) {
         slot.running = true;
@@ -114,18 +167,24 @@ export class RoomActors {
   }
 
   /**
-   * Checks membership against the head this process knows and publishes a
-   * typing indicator at once: it never waits behind the room's durable work.
+   * Publishes a typing indicator at once, after checking membership on a head
+   * read now: it never waits behind the room's durable work, and never trusts
+   * a cached head.
    *
-   * @throws {HttpError} 404 unknown room, 403 not a member.
+   * @throws {HttpError} 404 unknown room or never a member, 403 former member, 429 too many.
    */
   async typing(roomId: string, user: Profile, isTyping: boolean): Promise<void> {
-    const slot = this.#slot(roomId);
-    const head = slot.head ?? await this.#loadHead(roomId);
-    if (head.state === null) throw new HttpError(404, "Room not found");
-    if (!isActive(memberOf(head.state, user.id))) throw new HttpError(403, "Not a member of this room");
-    if (!slot.head && !slot.running) slot.head = head;
-    this.#options.onTyping?.({ roomId, userId: user.id, userName: user.name, isTyping });
+    const decision = this.#typing.take(user.id, this.#options.now());
+    if (!decision.allowed) {
+      throw new HttpError(429, "Too many typing indicators, slow down", {
+        "Retry-After": String(decision.retryAfterSeconds),
+      });
+    }
+    const { state } = await this.#loadHead(roomId);
+    const member = state === null ? undefined : memberOf(state, user.id);
+    if (member === undefined) throw new HttpError(404, "Room not found");
+    if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
+    this.#options.onTyping({ roomId, userId: user.id, userName: user.name, isTyping });
   }
 
   /** Resolves once every mailbox is empty and no batch is in flight. */
@@ -133,23 +192,52 @@ export class RoomActors {
     while (this.#busy > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
+  /** How many room heads, and how many bytes of them, this process keeps (tests, metrics). */
+  get cached(): { rooms: number; bytes: number } {
+    let rooms = 0;
+    for (const slot of this.#slots.values()) if (slot.head) rooms++;
+    return { rooms, bytes: this.#cachedBytes };
+  }
+
   #slot(roomId: string): Slot {
     let slot = this.#slots.get(roomId);
     if (slot) {
       this.#slots.delete(roomId); // re-insert: the map's order is least recently used first
     } else {
-      slot = { roomId, queue: [], running: false };
-      this.#evictIdle();
+      slot = { roomId, queue: [], running: false, headBytes: 0 };
     }
     this.#slots.set(roomId, slot);
+    this.#evictIdle();
     return slot;
   }
 
+  /** Drops idle rooms, least recently used first, until the cache is within its bounds. */
   #evictIdle(): void {
     for (const [roomId, slot] of this.#slots) {
-      if (this.#slots.size < this.#options.maxCachedRooms) return;
-      if (!slot.running) this.#slots.delete(roomId);
+      if (
+        this.#slots.size <= this.#options.maxCachedRooms && this.#cachedBytes <= this.#options.maxCachedBytes
+      ) {
+        return;
+      }
+      if (slot.running || slot.queue.length > 0) continue;
+      this.#forget(slot);
+      this.#slots.delete(roomId);
     }
+  }
+
+  #remember(slot: Slot, head: LoadedHead, blocks: Deno.KvEntryMaybe<unknown>[]): void {
+    const bytes = head.state === null ? 0 : valueBytes(head.state);
+    this.#cachedBytes += bytes - slot.headBytes;
+    slot.head = head;
+    slot.headBytes = bytes;
+    slot.blocks = blocks.length > 0 ? blocks : undefined;
+    this.#evictIdle();
+  }
+
+  #forget(slot: Slot): void {
+    this.#cachedBytes -= slot.headBytes;
+    slot.head = slot.blocks = undefined;
+    slot.headBytes = 0;
   }
 
   async #run(slot: Slot): Promise<void> {
@@ -165,27 +253,61 @@ export class RoomActors {
   }
 
   async #process(slot: Slot, batch: Pending[]): Promise<void> {
+    const unsure: Unsure[] = [];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      let outcomes: Outcome[];
+      const cachedHead = slot.head !== undefined;
+      const cachedBlocks = slot.blocks !== undefined;
+      let head: LoadedHead;
+      let loaded: Loaded;
       try {
-        const head = slot.head ?? await this.#loadHead(slot.roomId);
-        const { facts, sendLogVersions, blocks } = await this.#loadFacts(slot, head.state, batch);
-        const now = this.#options.now();
-        const work = startBatch(slot.roomId, head.state, facts);
-        outcomes = batch.map((p) =>
-          outcomeOf(() => applyCommand(work, p.cmd, { now, sendLimit: this.#options.sendLimit }))
-        );
-        if (!hasWrites(head, work)) {
-          slot.head = head;
-          slot.blocks = cacheable(blocks);
-          return settle(batch, outcomes);
+        head = slot.head ?? await this.#loadHead(slot.roomId);
+        loaded = await this.#loadFacts(slot, head.state, batch, unsure);
+      } catch (err) {
+        this.#forget(slot);
+        if (isTransientKvError(err)) {
+          await backoff(attempt);
+          continue;
         }
-        const readChecks = blocks.map(({ key, versionstamp }) => ({ key, versionstamp }));
+        return rejectAll(batch, err);
+      }
+      const committed = unsure.find((u) => loaded.receipts.has(u.receipt));
+      if (committed) {
+        // An attempt whose outcome went unreported did commit: its answers are the true ones.
+        this.#forget(slot);
+        return settle(batch, committed.outcomes);
+      }
+
+      const now = this.#options.now();
+      const work = startBatch(slot.roomId, head.state, loaded.facts);
+      const stepOptions = { now, sendLimit: this.#options.sendLimit, writeLimit: this.#options.writeLimit };
+      const outcomes = batch.map((p) => outcomeOf(() => applyCommand(work, p.cmd, stepOptions)));
+
+      if (!hasWrites(head, work)) {
+        // Nothing to commit, so no check verifies what the answers rest on: read it again if it was cached.
+        if (
+          (cachedHead || cachedBlocks) &&
+          !(await this.#stillCurrent(
+            slot.roomId,
+            cachedHead ? head : undefined,
+            cachedBlocks ? loaded.blocks : [],
+          ))
+        ) {
+          this.#forget(slot);
+          continue;
+        }
+        this.#remember(slot, head, loaded.blocks);
+        return settle(batch, outcomes);
+      }
+
+      const receipt = crypto.randomUUID();
+      let result: CommitResult;
+      try {
         const unit = buildRoomUnit(head, work, {
           now,
           push: this.#options.push,
-          sendLogVersions,
-          readChecks,
+          rateLogVersions: loaded.rateLogVersions,
+          readChecks: loaded.readChecks,
+          receipt,
         });
         if (
           batch.length > 1 &&
@@ -195,35 +317,42 @@ export class RoomActors {
           // The outbox row carries every event of the batch (with large groups' unread maps).
           throw new RangeError("A value of the batch's commit exceeds Deno KV's 64 KiB");
         }
-        const result = await this.#options.batcher.commit(unit);
-        if (result.ok) {
-          slot.head = { state: work.state, versionstamp: result.versionstamp };
-          slot.blocks = cacheable(blocks);
-          if (slot.cap !== undefined) {
-            slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
-          }
-          return settle(batch, outcomes);
-        }
+        result = await this.#options.batcher.commit(unit);
       } catch (err) {
-        slot.head = slot.blocks = undefined;
-        const tooBig = err instanceof RangeError ||
-          (err instanceof TypeError && /value too large/i.test(err.message));
-        if (tooBig && batch.length > 1) {
-          // Too big for one commit after all: run the second half as the next batch.
+        this.#forget(slot);
+        if (isTooBig(err) && unsure.length === 0) {
+          if (batch.length === 1) {
+            return rejectAll(batch, new HttpError(413, "This change is too large to store in one commit"));
+          }
+          // Too big for one commit: run the second half as the next batch.
           slot.queue.unshift(...batch.splice(Math.ceil(batch.length / 2)));
           slot.cap = batch.length;
           attempt--;
           continue;
         }
-        for (const p of batch) p.reject(err);
-        return;
+        if (err instanceof OverloadedError) {
+          return rejectAll(batch, busy("The server is busy, retry the request"));
+        }
+        if (!isTransientKvError(err)) return rejectAll(batch, err);
+        // The commit may or may not have happened: its receipt tells, on the next read.
+        unsure.push({ receipt, outcomes });
+        await backoff(attempt);
+        continue;
       }
-      // Another process committed this room (or a block changed) since we read it: reload and re-apply.
-      slot.head = slot.blocks = undefined;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+      if (result.ok) {
+        this.#remember(slot, { state: work.state, versionstamp: result.versionstamp }, loaded.blocks);
+        if (slot.cap !== undefined) {
+          slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
+        }
+        return settle(batch, outcomes);
+      }
+      // A check failed: another process committed this room (or a row it checks) since we read it,
+      // or a retried commit of ours found its own first try. Reload, learn which, re-apply if needed.
+      unsure.push({ receipt, outcomes });
+      this.#forget(slot);
+      await backoff(attempt);
     }
-    const busy = new HttpError(503, "Room is busy, retry the request", { "Retry-After": "1" });
-    for (const p of batch) p.reject(busy);
+    rejectAll(batch, busy("Room is busy, retry the request"));
   }
 
   async #loadHead(roomId: string): Promise<LoadedHead> {
@@ -231,54 +360,82 @@ export class RoomActors {
     return { state: entry.value, versionstamp: entry.versionstamp };
   }
 
+  /** Whether the cached head and block rows are still what KV holds. */
+  async #stillCurrent(
+    roomId: string,
+    head: LoadedHead | undefined,
+    blocks: Deno.KvEntryMaybe<unknown>[],
+  ): Promise<boolean> {
+    const wanted = [
+      ...(head ? [{ key: keys.room(roomId), versionstamp: head.versionstamp }] : []),
+      ...blocks,
+    ];
+    const entries = await getManyChunked<unknown>(this.#kv, wanted.map((w) => w.key));
+    return entries.every((entry, i) => entry.versionstamp === wanted[i]!.versionstamp);
+  }
+
   /**
    * Reads what the batch's commands consult besides the head. Reading after the
-   * head is safe: every write to these rows also changes the head, so the
-   * head's check fails if they moved. Block rows are written elsewhere, so the
-   * commit checks them itself; while it succeeds they stay cached with the head.
+   * head is safe: every write to the room's own rows also changes the head, so
+   * the head's check fails if they moved. Rows written elsewhere (rate logs,
+   * blocks) are checked by the commit itself.
    */
-  async #loadFacts(
-    slot: Slot,
-    state: RoomState | null,
-    batch: Pending[],
-  ): Promise<{ facts: Facts; sendLogVersions: SendLogVersions; blocks: Deno.KvEntryMaybe<unknown>[] }> {
+  async #loadFacts(slot: Slot, state: RoomState | null, batch: Pending[], unsure: Unsure[]): Promise<Loaded> {
     const roomId = slot.roomId;
     const facts = emptyFacts();
-    const sendLogVersions: SendLogVersions = new Map();
+    const rateLogVersions: RateLogVersions = new Map();
     const clientIds: [string, string][] = [];
     const seqs = new Set<number>();
-    const senders = new Set<string>();
+    const rateLogs = new Map<string, [RateKind, string]>();
+    const adds = new Map<string, Set<string>>(); // actor → users they put into a group
     for (const { cmd } of batch) {
+      const kind = rateKindOf(cmd);
+      const limit = kind === "send" ? this.#options.sendLimit : this.#options.writeLimit;
+      if (kind !== undefined && limit > 0) rateLogs.set(rateLogKey(kind, actorOf(cmd)), [kind, actorOf(cmd)]);
       if (cmd.kind === "edit" || cmd.kind === "delete" || cmd.kind === "react") seqs.add(cmd.seq);
+      if (cmd.kind === "createGroup" || cmd.kind === "addMembers") {
+        const actor = actorOf(cmd);
+        const targets = adds.get(actor) ?? new Set();
+        for (const id of cmd.memberIds) if (id !== actor) targets.add(id);
+        adds.set(actor, targets);
+      }
       if (cmd.kind !== "send") continue;
       if (cmd.input.clientMessageId !== undefined) clientIds.push([cmd.sender.id, cmd.input.clientMessageId]);
       const reply = cmd.input.replyToId === undefined ? null : parseMessageId(cmd.input.replyToId);
       if (reply?.roomId === roomId) seqs.add(reply.seq);
-      if (this.#options.sendLimit > 0) senders.add(cmd.sender.id);
     }
-    const logUsers = [...senders];
     const pair = directPair(state, batch);
-    const blockKeys = slot.blocks || !pair
+    const directBlockKeys = slot.blocks || !pair
       ? []
       : [keys.block(pair[0], pair[1]), keys.block(pair[1], pair[0])];
-    const entries = await getManyChunked<unknown>(this.#kv, [
-      ...clientIds.map(([sender, id]) => keys.clientMessage(roomId, sender, id)),
-      ...logUsers.map((id) => keys.sendLog(id)),
-      ...blockKeys,
-    ]);
-    const blocks = slot.blocks ?? entries.slice(clientIds.length + logUsers.length);
-    for (const { key, value } of blocks) {
+    const addBlockKeys = [...adds].flatMap(([actor, targets]) =>
+      [...targets].map((id) => keys.block(id, actor))
+    );
+    const logs = [...rateLogs];
+    const groups = [
+      clientIds.map(([sender, id]) => keys.clientMessage(roomId, sender, id)),
+      logs.map(([, [kind, userId]]) => keys.rateLog(kind, userId)),
+      directBlockKeys,
+      addBlockKeys,
+      [...adds.keys()].map((actor) => keys.blockedEpoch(actor)),
+      unsure.map((u) => keys.commitReceipt(roomId, u.receipt)),
+    ] as const;
+    const all = await getManyChunked<unknown>(this.#kv, groups.flat());
+    const [clientRows, logRows, directBlocks, addBlocks, epochs, receiptRows] = sliceBy(all, groups);
+
+    const blocks = slot.blocks ?? directBlocks;
+    for (const { key, value } of [...blocks, ...addBlocks]) {
       facts.blocks.set(blockKey(key[1] as string, key[2] as string), value !== null);
     }
     clientIds.forEach(([sender, id], i) => {
-      const seq = entries[i]!.value as number | null;
-      facts.clientMessages.set(clientMessageKey(sender, id), seq);
-      if (seq !== null) seqs.add(seq);
+      const record = clientRecord(clientRows[i]!.value);
+      facts.clientMessages.set(clientMessageKey(sender, id), record);
+      if (record !== null) seqs.add(record.seq);
     });
-    logUsers.forEach((id, i) => {
-      const entry = entries[clientIds.length + i]!;
-      facts.sendLogs.set(id, (entry.value as number[] | null) ?? []);
-      sendLogVersions.set(id, entry.versionstamp);
+    logs.forEach(([logKey], i) => {
+      const entry = logRows[i]!;
+      facts.rateLogs.set(logKey, (entry.value as number[] | null) ?? []);
+      rateLogVersions.set(logKey, entry.versionstamp);
     });
     const wanted = [...seqs];
     const rows = await getManyChunked<StoredMessage>(
@@ -287,7 +444,13 @@ export class RoomActors {
     );
     wanted.forEach((seq, i) => facts.messages.set(seq, rows[i]!.value));
     if (state !== null) await this.#loadRecent(roomId, state, batch, facts);
-    return { facts, sendLogVersions, blocks };
+    return {
+      facts,
+      rateLogVersions,
+      readChecks: [...blocks, ...epochs].map(({ key, versionstamp }) => ({ key, versionstamp })),
+      blocks,
+      receipts: new Set(unsure.filter((_, i) => receiptRows[i]!.versionstamp !== null).map((u) => u.receipt)),
+    };
   }
 
   /**
@@ -296,7 +459,7 @@ export class RoomActors {
    * is found (or the history ends), so that the preview can fall back.
    */
   async #loadRecent(roomId: string, state: RoomState, batch: Pending[], facts: Facts): Promise<void> {
-    const deletes = batch.filter((p) => p.cmd.kind === "delete").map((p) => (p.cmd as { seq: number }).seq);
+    const deletes = batch.flatMap((p) => p.cmd.kind === "delete" ? [p.cmd.seq] : []);
     const latest = state.lastMessage?.seq;
     if (latest === undefined) {
       // No visible message at all: anything the batch deletes falls back to nothing.
@@ -316,9 +479,16 @@ export class RoomActors {
   }
 }
 
-/** Block rows worth caching: only "nobody blocked anybody" (see `Slot.blocks`). */
-function cacheable(blocks: Deno.KvEntryMaybe<unknown>[]): Deno.KvEntryMaybe<unknown>[] | undefined {
-  return blocks.every((entry) => entry.value === null) ? blocks : undefined;
+/** An idempotency record as stored: `{seq, fingerprint}`, or a bare seq in rows written before. */
+function clientRecord(value: unknown): ClientMessageRecord | null {
+  if (typeof value === "number") return { seq: value };
+  return (value as ClientMessageRecord | null) ?? null;
+}
+
+/** Splits `all` into consecutive pieces as long as each of `groups`. */
+function sliceBy<T, G extends readonly (readonly unknown[])[]>(all: T[], groups: G): { [K in keyof G]: T[] } {
+  let at = 0;
+  return groups.map((group) => all.slice(at, at += group.length)) as { [K in keyof G]: T[] };
 }
 
 /** The two users of a direct room, existing or about to be opened by the batch; undefined for groups. */
@@ -352,6 +522,20 @@ function commandBytes(cmd: RoomCommand): number {
   return 1024;
 }
 
+/** Whether a commit was refused for its size: ours (`RangeError`) or KV's ("too large", "too many"). */
+function isTooBig(err: unknown): boolean {
+  return err instanceof RangeError || (err instanceof TypeError && /too large|too many/i.test(err.message));
+}
+
+function busy(message: string): HttpError {
+  return new HttpError(503, message, { "Retry-After": "1" });
+}
+
+/** A short jittered pause before the next attempt, growing with each one. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+}
+
 function outcomeOf(fn: () => unknown): Outcome {
   try {
     return { ok: true, value: fn() };
@@ -366,4 +550,8 @@ function settle(batch: Pending[], outcomes: Outcome[]): void {
     if (outcome.ok) p.resolve(outcome.value);
     else p.reject(outcome.error);
   });
+}
+
+function rejectAll(batch: Pending[], err: unknown): void {
+  for (const p of batch) p.reject(err);
 }

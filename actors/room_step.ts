@@ -2,9 +2,11 @@
  * @module The room's state transitions: pure functions from (head, loaded facts,
  * command, clock) to a new head, message rows and events. No I/O happens here.
  */
+import { createHash } from "node:crypto";
 import { HttpError } from "../http_error.ts";
-import { valueBytes } from "../storage/commit_batcher.ts";
 import { messageId, parseMessageId } from "../storage/ids.ts";
+import { keys } from "../storage/keys.ts";
+import { keyBytes, valueBytes } from "../storage/kv_size.ts";
 import {
   type Member,
   type MessageExtra,
@@ -17,7 +19,7 @@ import {
   type RoomState,
   type StoredMessage,
 } from "../storage/records.ts";
-import { takeSendSlot } from "./rate_limit.ts";
+import { type RateKind, takeRateSlot } from "./rate_limit.ts";
 import {
   activeMemberIds,
   directPeer,
@@ -43,13 +45,29 @@ export const MAX_MESSAGE_ROW_BYTES = 60 * 1024;
 export const MAX_HEAD_BYTES = 60 * 1024;
 /** Deleted-but-unread seqs kept for exact unread counts; older ones are dropped (they count as unread). */
 export const MAX_DELETED_UNREAD = 2000;
+/** Edits one message can take: every previous version is kept, so they are bounded. */
+export const MAX_EDITS = 100;
+/**
+ * What the members' own keys may add to one commit: a send moves every member's
+ * room-list entry and unread total, and KV takes at most 80 KiB of keys per
+ * atomic. Long user ids therefore bound a group below `MAX_GROUP_MEMBERS`.
+ */
+export const MAX_MEMBER_KEY_BYTES = 72 * 1024;
 
 /** A message as the client asked for it, already validated at the edge. */
 export type SendInput = Pick<StoredMessage, "content" | "type" | MessageExtra>;
 
 /** What a room can be asked to do. */
 export type RoomCommand =
-  | { kind: "createGroup"; creator: Profile; name: string; avatar: string | null; memberIds: string[] }
+  | {
+    kind: "createGroup";
+    creator: Profile;
+    name: string;
+    avatar: string | null;
+    memberIds: string[];
+    /** Makes a retry return the group its first attempt created (the room id derives from it). */
+    clientGroupId?: string;
+  }
   | { kind: "openDirect"; user: Profile; peer: Profile }
   | { kind: "send"; sender: Profile; input: SendInput; peer?: Profile }
   | { kind: "read"; userId: string; upToSeq?: number }
@@ -71,7 +89,8 @@ export interface MessageResult {
 
 /** What each command resolves to. */
 export interface CommandResults {
-  createGroup: { roomId: string };
+  /** `created` is false for a retry with the same `clientGroupId`. */
+  createGroup: { roomId: string; created: boolean };
   openDirect: { roomId: string };
   /** `readAt`: when every other member had read the message (for replays of older sends). */
   send: { message: StoredMessage; created: boolean; receiverId?: string; readAt: number | null };
@@ -98,14 +117,15 @@ export type ResultOf<C extends RoomCommand> = CommandResults[C["kind"]];
 export interface Facts {
   /** Message rows by seq; null when the row does not exist. */
   messages: Map<number, StoredMessage | null>;
-  /** `clientMessageKey(senderId, clientMessageId)` → the seq it created, or null. */
-  clientMessages: Map<string, number | null>;
-  /** Each sender's recent send times. */
-  sendLogs: Map<string, number[]>;
+  /** `clientMessageKey(senderId, clientMessageId)` → what that send created, or null. */
+  clientMessages: Map<string, ClientMessageRecord | null>;
+  /** Recent request times per limit and user, keyed by `rateLogKey(kind, userId)`. */
+  rateLogs: Map<string, number[]>;
   /**
-   * For a direct room: whether each member blocked the other, keyed by
-   * `blockKey(blockerId, blockedId)`. The commit checks these rows too, so a
-   * block and a send never cross.
+   * Whether a user blocked another, keyed by `blockKey(blockerId, blockedId)`:
+   * for a direct room both members, for group creation and adds whether each
+   * user to add blocked the caller. The commit checks what these rows depend
+   * on, so a block and a send (or an add) never cross.
    */
   blocks: Map<string, boolean>;
   /**
@@ -116,9 +136,16 @@ export interface Facts {
   recent?: { floor: number; noneBelow: boolean };
 }
 
+/** What a `clientMessageId` stands for: the seq its send took, and a digest of that send's body. */
+export interface ClientMessageRecord {
+  seq: number;
+  /** `sendFingerprint` of the body; absent in records written before it was kept. */
+  fingerprint?: string;
+}
+
 /** Facts with nothing loaded yet. */
 export function emptyFacts(): Facts {
-  return { messages: new Map(), clientMessages: new Map(), sendLogs: new Map(), blocks: new Map() };
+  return { messages: new Map(), clientMessages: new Map(), rateLogs: new Map(), blocks: new Map() };
 }
 
 /** The settings a step needs besides the state. */
@@ -126,6 +153,8 @@ export interface StepOptions {
   now: number;
   /** Sends per user per rolling minute; 0 means unlimited. */
   sendLimit: number;
+  /** Other writes (edits, reactions, group changes, …) per user per rolling minute; 0 or absent: unlimited. */
+  writeLimit?: number;
 }
 
 /**
@@ -138,10 +167,10 @@ export interface Working {
   facts: Facts;
   /** Message rows created or changed in this batch, by seq. */
   changedMessages: Map<number, StoredMessage>;
-  /** `[senderId, clientMessageId, seq]` for each new idempotency record. */
-  newClientMessages: [string, string, number][];
-  /** Senders whose send log changed. */
-  changedSendLogs: Set<string>;
+  /** `[senderId, clientMessageId, record]` for each new idempotency record. */
+  newClientMessages: [string, string, ClientMessageRecord][];
+  /** `rateLogKey`s of the rate logs that took a slot. */
+  changedRateLogs: Set<string>;
   /** Previous contents of messages edited in this batch. */
   newVersions: MessageVersion[];
   events: RoomEvent[];
@@ -155,7 +184,7 @@ export function startBatch(roomId: string, state: RoomState | null, facts: Facts
     facts,
     changedMessages: new Map(),
     newClientMessages: [],
-    changedSendLogs: new Set(),
+    changedRateLogs: new Set(),
     newVersions: [],
     events: [],
   };
@@ -164,6 +193,81 @@ export function startBatch(roomId: string, state: RoomState | null, facts: Facts
 /** Identifies a sender's idempotency record inside `Facts.clientMessages`. */
 export function clientMessageKey(senderId: string, clientMessageId: string): string {
   return `${senderId}\u0000${clientMessageId}`;
+}
+
+/** Identifies a user's rate log of one kind inside `Facts.rateLogs`. */
+export function rateLogKey(kind: RateKind, userId: string): string {
+  return `${kind}\u0000${userId}`;
+}
+
+/** The kind and user of a `rateLogKey`. */
+export function parseRateLogKey(key: string): { kind: RateKind; userId: string } {
+  const at = key.indexOf("\u0000");
+  return { kind: key.slice(0, at) as RateKind, userId: key.slice(at + 1) };
+}
+
+/**
+ * A digest of what a send asks for, apart from its `clientMessageId`: a retry
+ * carries the same one, a different message under a reused id does not.
+ */
+export function sendFingerprint(input: SendInput): string {
+  const { clientMessageId: _, ...body } = { ...input, ...messageExtras(input) };
+  return digest(canonicalJson(body));
+}
+
+/** JSON with object keys sorted at every level, so that equal values give equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) =>
+      a < b ? -1 : 1
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("base64url").slice(0, 22);
+}
+
+/**
+ * Takes one slot of the user's `kind` limit, or refuses the command. Call it
+ * once validation is over: a refused command changes nothing.
+ *
+ * @throws {HttpError} 429 with `Retry-After`.
+ */
+function takeSlot(work: Working, kind: RateKind, userId: string, options: StepOptions): void {
+  const limit = kind === "send" ? options.sendLimit : options.writeLimit ?? 0;
+  if (limit <= 0) return;
+  const key = rateLogKey(kind, userId);
+  const decision = takeRateSlot(work.facts.rateLogs.get(key) ?? [], options.now, limit);
+  if (!decision.allowed) {
+    const problem = kind === "send" ? "Too many messages, slow down" : "Too many changes, slow down";
+    throw new HttpError(429, problem, { "Retry-After": String(decision.retryAfterSeconds) });
+  }
+  work.facts.rateLogs.set(key, decision.log);
+  work.changedRateLogs.add(key);
+}
+
+/** Whether a command counts against a rate limit, and which; reads are not limited. */
+export function rateKindOf(cmd: RoomCommand): RateKind | undefined {
+  if (cmd.kind === "send") return "send";
+  return cmd.kind === "read" ? undefined : "write";
+}
+
+/** The user a command acts for. */
+export function actorOf(cmd: RoomCommand): string {
+  switch (cmd.kind) {
+    case "createGroup":
+      return cmd.creator.id;
+    case "openDirect":
+      return cmd.user.id;
+    case "send":
+      return cmd.sender.id;
+    default:
+      return cmd.userId;
+  }
 }
 
 /**
@@ -192,17 +296,17 @@ export function applyCommand<C extends RoomCommand>(
     case "delete":
       return deleteStep(work, cmd, options) as ResultOf<C>;
     case "react":
-      return reactStep(work, cmd) as ResultOf<C>;
+      return reactStep(work, cmd, options) as ResultOf<C>;
     case "addMembers":
       return addMembersStep(work, cmd, options) as ResultOf<C>;
     case "removeMember":
-      return removeMemberStep(work, cmd) as ResultOf<C>;
+      return removeMemberStep(work, cmd, options) as ResultOf<C>;
     case "updateRoom":
-      return updateRoomStep(work, cmd) as ResultOf<C>;
+      return updateRoomStep(work, cmd, options) as ResultOf<C>;
     case "setRole":
-      return setRoleStep(work, cmd) as ResultOf<C>;
+      return setRoleStep(work, cmd, options) as ResultOf<C>;
     case "archive":
-      return archiveStep(work, cmd) as ResultOf<C>;
+      return archiveStep(work, cmd, options) as ResultOf<C>;
   }
   throw new TypeError(`Unknown room command ${(cmd as RoomCommand).kind}`);
 }
@@ -210,32 +314,82 @@ export function applyCommand<C extends RoomCommand>(
 function createGroupStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "createGroup" }>,
-  { now }: StepOptions,
+  options: StepOptions,
 ): CommandResults["createGroup"] {
-  if (work.state !== null) throw new HttpError(409, "Room already exists");
   const memberIds = [...new Set(cmd.memberIds)].filter((id) => id !== cmd.creator.id);
+  const fingerprint = digest(
+    canonicalJson({ name: cmd.name, avatar: cmd.avatar, memberIds: memberIds.sort() }),
+  );
+  if (work.state !== null) {
+    const first = work.state.creation;
+    if (cmd.clientGroupId === undefined || first?.clientGroupId !== cmd.clientGroupId) {
+      throw new HttpError(409, "Room already exists");
+    }
+    if (first.fingerprint !== fingerprint) {
+      throw new HttpError(409, "clientGroupId: already used for a different group");
+    }
+    return { roomId: work.roomId, created: false }; // a retry of the request that created it
+  }
   if (memberIds.length + 1 > MAX_GROUP_MEMBERS) {
     throw new HttpError(400, `memberIds: a group holds at most ${MAX_GROUP_MEMBERS} members`);
   }
+  assertMayAdd(work, cmd.creator.id, memberIds);
+  assertMemberKeysFit(work.roomId, [cmd.creator.id, ...memberIds], "memberIds");
+  takeSlot(work, "write", cmd.creator.id, options);
+
+  const { now } = options;
   const members = new Map<string, Member>([[cmd.creator.id, newMember("owner", now, 0)]]);
   for (const id of memberIds) members.set(id, newMember("member", now, 0));
   work.state = newRoom(work.roomId, "GROUP", cmd.creator.id, now, members);
   work.state.name = cmd.name;
   work.state.avatar = cmd.avatar;
+  if (cmd.clientGroupId !== undefined) {
+    work.state.creation = { clientGroupId: cmd.clientGroupId, fingerprint };
+  }
   work.events.push({ type: "room.created", roomId: work.roomId, memberIds: [...members.keys()] });
-  return { roomId: work.roomId };
+  return { roomId: work.roomId, created: true };
+}
+
+/**
+ * Refuses to put users into a group who blocked the one adding them.
+ *
+ * @throws {HttpError} 403.
+ */
+function assertMayAdd(work: Working, actorId: string, userIds: string[]): void {
+  for (const id of userIds) {
+    if (work.facts.blocks.get(blockKey(id, actorId))) {
+      throw new HttpError(403, `You cannot add ${id} to a group`);
+    }
+  }
+}
+
+/**
+ * Refuses a membership whose ids would make one send's commit pass KV's 80 KiB
+ * of keys (see `MAX_MEMBER_KEY_BYTES`).
+ *
+ * @throws {HttpError} 400.
+ */
+function assertMemberKeysFit(roomId: string, memberIds: string[], field: string): void {
+  const bytes = memberIds.reduce((n, id) => n + memberKeyBytes(roomId, id), 0);
+  if (bytes > MAX_MEMBER_KEY_BYTES) {
+    throw new HttpError(400, `${field}: these members' ids are too long together for one group`);
+  }
+}
+
+/** The keys one member adds to a send's commit: the room-list entry moved (delete + set) and the unread total. */
+export function memberKeyBytes(roomId: string, userId: string): number {
+  return 2 * keyBytes(keys.userRoom(userId, false, 0, roomId)) + keyBytes(keys.unreadTotal(userId));
 }
 
 function openDirectStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "openDirect" }>,
-  { now }: StepOptions,
+  options: StepOptions,
 ): CommandResults["openDirect"] {
-  if (work.state !== null && !isActive(memberOf(work.state, cmd.user.id))) {
-    throw new HttpError(403, "Not a member of this room");
-  }
+  if (work.state !== null) activeRoom(work, cmd.user.id);
   assertNotBlocked(work, cmd.user.id, cmd.peer.id);
-  if (work.state === null) createDirectRoom(work, cmd.user.id, cmd.peer.id, now);
+  takeSlot(work, "write", cmd.user.id, options);
+  if (work.state === null) createDirectRoom(work, cmd.user.id, cmd.peer.id, options.now);
   return { roomId: work.roomId };
 }
 
@@ -261,39 +415,24 @@ function assertNotBlocked(work: Working, senderId: string, peerId: string): void
 function sendStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "send" }>,
-  { now, sendLimit }: StepOptions,
+  options: StepOptions,
 ): CommandResults["send"] {
   const { sender, input } = cmd;
   const existing = work.state;
   if (existing === null && cmd.peer === undefined) throw new HttpError(404, "Room not found");
-  if (existing !== null && !isActive(memberOf(existing, sender.id))) {
-    throw new HttpError(403, "Not a member of this room");
-  }
-  if (input.clientMessageId !== undefined) {
-    const seq = work.facts.clientMessages.get(clientMessageKey(sender.id, input.clientMessageId));
-    if (seq !== undefined && seq !== null) {
-      const original = knownMessage(work, seq);
-      return {
-        message: original,
-        created: false,
-        receiverId: directPeer(existing!, sender.id),
-        readAt: readAtByOthers(existing!, sender.id, seq),
-      };
-    }
+  if (existing !== null) {
+    // A retry returns what the first attempt stored, even if the sender has left since.
+    const replay = replayedSend(work, existing, sender.id, input);
+    if (replay) return replay;
+    activeRoom(work, sender.id);
   }
   const peerId = cmd.peer?.id ?? (existing ? directPeer(existing, sender.id) : undefined);
   if (peerId !== undefined) assertNotBlocked(work, sender.id, peerId);
-  const sendLog = sendLimit > 0
-    ? takeSendSlot(work.facts.sendLogs.get(sender.id) ?? [], now, sendLimit)
-    : undefined;
-  if (sendLog && !sendLog.allowed) {
-    throw new HttpError(429, "Too many messages, slow down", {
-      "Retry-After": String(sendLog.retryAfterSeconds),
-    });
-  }
   if (input.replyToId !== undefined) checkReplyTarget(work, input.replyToId);
+  takeSlot(work, "send", sender.id, options);
 
   // Validation is over; from here on the command changes the batch.
+  const { now } = options;
   const state = existing ?? createDirectRoom(work, sender.id, cmd.peer!.id, now);
   const seq = state.lastSeq + 1; // assigned under the head's versionstamp check: no gaps, no repeats
   const createdAt = Math.max(now, state.lastActivityAt);
@@ -321,12 +460,9 @@ function sendStep(
   work.changedMessages.set(seq, message);
   work.facts.messages.set(seq, message);
   if (input.clientMessageId !== undefined) {
-    work.facts.clientMessages.set(clientMessageKey(sender.id, input.clientMessageId), seq);
-    work.newClientMessages.push([sender.id, input.clientMessageId, seq]);
-  }
-  if (sendLog?.allowed) {
-    work.facts.sendLogs.set(sender.id, sendLog.log);
-    work.changedSendLogs.add(sender.id);
+    const record = { seq, fingerprint: sendFingerprint(input) };
+    work.facts.clientMessages.set(clientMessageKey(sender.id, input.clientMessageId), record);
+    work.newClientMessages.push([sender.id, input.clientMessageId, record]);
   }
   const others = activeMemberIds(state).filter((id) => id !== sender.id);
   const receiverId = directPeer(state, sender.id);
@@ -339,15 +475,39 @@ function sendStep(
   return { message, created: true, receiverId, readAt: null };
 }
 
+/**
+ * The message an earlier send with the same `clientMessageId` stored, or
+ * undefined when there was none.
+ *
+ * @throws {HttpError} 409 when the id was used for a different message.
+ */
+function replayedSend(
+  work: Working,
+  state: RoomState,
+  senderId: string,
+  input: SendInput,
+): CommandResults["send"] | undefined {
+  if (input.clientMessageId === undefined) return undefined;
+  const record = work.facts.clientMessages.get(clientMessageKey(senderId, input.clientMessageId));
+  if (record === undefined || record === null) return undefined;
+  if (record.fingerprint !== undefined && record.fingerprint !== sendFingerprint(input)) {
+    throw new HttpError(409, "clientMessageId: already used for a different message");
+  }
+  return {
+    message: knownMessage(work, record.seq),
+    created: false,
+    receiverId: directPeer(state, senderId),
+    readAt: readAtByOthers(state, senderId, record.seq),
+  };
+}
+
 function readStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "read" }>,
   { now }: StepOptions,
 ): CommandResults["read"] {
-  const state = work.state;
-  if (state === null) throw new HttpError(404, "Room not found");
-  const member = memberOf(state, cmd.userId);
-  if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
+  const state = activeRoom(work, cmd.userId);
+  const member = memberOf(state, cmd.userId)!;
   const target = Math.min(cmd.upToSeq ?? state.lastSeq, state.lastSeq);
   if (target > member.readSeq) { // read positions only move forward
     member.readSeq = target;
@@ -369,7 +529,7 @@ function readStep(
 function editStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "edit" }>,
-  { now }: StepOptions,
+  options: StepOptions,
 ): CommandResults["edit"] {
   const state = activeRoom(work, cmd.userId);
   const message = visibleMessage(work, state, cmd.seq);
@@ -377,8 +537,14 @@ function editStep(
   if (cmd.content === "" && message.attachmentUrl === undefined) {
     throw new HttpError(400, "content: must not be empty");
   }
-  if (cmd.content === message.content) return { ...messageResult(state, message), changed: false };
+  const unchanged = cmd.content === message.content;
   const version = message.editCount ?? 0;
+  if (!unchanged && version >= MAX_EDITS) {
+    throw new HttpError(400, `content: a message can be edited at most ${MAX_EDITS} times`);
+  }
+  takeSlot(work, "write", cmd.userId, options);
+  if (unchanged) return { ...messageResult(state, message), changed: false };
+  const { now } = options;
   const writtenAt = message.editedAt ?? message.createdAt;
   const editedAt = Math.max(now, writtenAt);
   const edited: StoredMessage = { ...message, content: cmd.content, editedAt, editCount: version + 1 };
@@ -409,7 +575,7 @@ function editStep(
 function deleteStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "delete" }>,
-  { now }: StepOptions,
+  options: StepOptions,
 ): CommandResults["delete"] {
   const state = activeRoom(work, cmd.userId);
   const message = existingMessage(work, state, cmd.seq);
@@ -418,8 +584,10 @@ function deleteStep(
   if (!mayDelete) {
     throw new HttpError(403, "Only the sender or a group owner or admin can delete this message");
   }
+  takeSlot(work, "write", cmd.userId, options);
   const result = { messageId: message.id, seq: cmd.seq, deleted: false };
   if (message.deletedAt !== undefined) return result; // deleting twice changes nothing
+  const { now } = options;
 
   const preview = state.lastMessage?.seq === cmd.seq ? previousPreview(work, cmd.seq) : state.lastMessage;
   const lowered = activeMemberIds(state).filter((id) => memberOf(state, id)!.readSeq < cmd.seq);
@@ -442,7 +610,11 @@ function deleteStep(
   return { ...result, deleted: true };
 }
 
-function reactStep(work: Working, cmd: Extract<RoomCommand, { kind: "react" }>): CommandResults["react"] {
+function reactStep(
+  work: Working,
+  cmd: Extract<RoomCommand, { kind: "react" }>,
+  options: StepOptions,
+): CommandResults["react"] {
   const state = activeRoom(work, cmd.userId);
   const message = visibleMessage(work, state, cmd.seq);
   const users = message.reactions.get(cmd.emoji) ?? [];
@@ -460,6 +632,7 @@ function reactStep(work: Working, cmd: Extract<RoomCommand, { kind: "react" }>):
   }
   const updated: StoredMessage = { ...message, reactions };
   if (added) checkRowSize(updated, "emoji: this message has too many reactions");
+  takeSlot(work, "write", cmd.userId, options);
 
   putMessage(work, updated);
   work.events.push({
@@ -478,7 +651,7 @@ function reactStep(work: Working, cmd: Extract<RoomCommand, { kind: "react" }>):
 function addMembersStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "addMembers" }>,
-  { now }: StepOptions,
+  options: StepOptions,
 ): CommandResults["addMembers"] {
   const state = groupRoom(work, cmd.userId);
   if (!isModerator(memberOf(state, cmd.userId))) {
@@ -488,7 +661,11 @@ function addMembersStep(
   if (activeMemberIds(state).length + added.length > MAX_GROUP_MEMBERS) {
     throw new HttpError(400, `userIds: a group holds at most ${MAX_GROUP_MEMBERS} members`);
   }
+  assertMayAdd(work, cmd.userId, added);
+  assertMemberKeysFit(work.roomId, [...activeMemberIds(state), ...added], "userIds");
+  takeSlot(work, "write", cmd.userId, options);
   if (added.length === 0) return { added, name: state.name };
+  const { now } = options;
 
   // Added and re-added members start with nothing unread.
   for (const id of added) state.members.set(id, newMember("member", now, state.lastSeq));
@@ -507,6 +684,7 @@ function addMembersStep(
 function removeMemberStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "removeMember" }>,
+  options: StepOptions,
 ): CommandResults["removeMember"] {
   const state = groupRoom(work, cmd.userId);
   const actor = memberOf(state, cmd.userId)!;
@@ -521,6 +699,7 @@ function removeMemberStep(
       throw new HttpError(403, "An admin can remove members only, not the owner or other admins");
     }
   }
+  takeSlot(work, "write", cmd.userId, options);
 
   const member = target!;
   const ownerId = member.role === "owner" ? successorOf(state, cmd.memberId) : undefined;
@@ -547,11 +726,13 @@ function removeMemberStep(
 function updateRoomStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "updateRoom" }>,
+  options: StepOptions,
 ): CommandResults["updateRoom"] {
   const state = groupRoom(work, cmd.userId);
   if (!isModerator(memberOf(state, cmd.userId))) {
     throw new HttpError(403, "Only the group's owner or an admin can change its name or avatar");
   }
+  takeSlot(work, "write", cmd.userId, options);
   const changes: { name?: string; avatar?: string | null } = {};
   if (cmd.name !== undefined && cmd.name !== state.name) changes.name = cmd.name;
   if (cmd.avatar !== undefined && cmd.avatar !== state.avatar) changes.avatar = cmd.avatar;
@@ -564,6 +745,7 @@ function updateRoomStep(
 function setRoleStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "setRole" }>,
+  options: StepOptions,
 ): CommandResults["setRole"] {
   const state = groupRoom(work, cmd.userId);
   const actor = memberOf(state, cmd.userId)!;
@@ -573,6 +755,7 @@ function setRoleStep(
   if (cmd.memberId === cmd.userId) {
     throw new HttpError(400, "role: the owner hands over ownership by making another member owner");
   }
+  takeSlot(work, "write", cmd.userId, options);
   if (target.role === cmd.role) return { roles: {} };
   // One owner: when ownership moves, the old owner stays on as admin.
   const changed: [string, Role][] = cmd.role === "owner"
@@ -587,9 +770,11 @@ function setRoleStep(
 function archiveStep(
   work: Working,
   cmd: Extract<RoomCommand, { kind: "archive" }>,
+  options: StepOptions,
 ): CommandResults["archive"] {
   const state = activeRoom(work, cmd.userId);
   const member = memberOf(state, cmd.userId)!;
+  takeSlot(work, "write", cmd.userId, options);
   if (member.archived !== cmd.archived) {
     member.archived = cmd.archived;
     work.events.push({
@@ -619,11 +804,17 @@ function pushRoomUpdated(
   });
 }
 
-/** The room, when `userId` is an active member of it. */
+/**
+ * The room, when `userId` is an active member of it. A room they never belonged
+ * to answers exactly like a room that does not exist (no existence oracle).
+ *
+ * @throws {HttpError} 404 never a member (or no such room), 403 a former member.
+ */
 function activeRoom(work: Working, userId: string): RoomState {
   const state = work.state;
-  if (state === null) throw new HttpError(404, "Room not found");
-  if (!isActive(memberOf(state, userId))) throw new HttpError(403, "Not a member of this room");
+  const member = state === null ? undefined : memberOf(state, userId);
+  if (state === null || member === undefined) throw new HttpError(404, "Room not found");
+  if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
   return state;
 }
 

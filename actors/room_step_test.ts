@@ -70,12 +70,12 @@ Deno.test("applyCommand() send to a missing room without a peer is 404", () => {
   );
 });
 
-Deno.test("applyCommand() send from a non-member is 403 and changes nothing", () => {
+Deno.test("applyCommand() send from someone never in the room is 404 as for no room, and changes nothing", () => {
   const work = group([alice, bob]);
   const before = structuredClone(work.state);
   assert.throws(
     () => run(work, { kind: "send", sender: carol, input: text("hi") }),
-    (err) => err instanceof HttpError && err.status === 403,
+    (err) => err instanceof HttpError && err.status === 404 && err.message === "Room not found",
   );
   assert.deepEqual(work.state, before);
   assert.equal(work.events.length, 0);
@@ -222,7 +222,7 @@ Deno.test("applyCommand() seqs are 1..n with no gaps whatever commands are rejec
         try {
           seqs.push(run(work, { kind: "send", sender, input: text("x") }).message.seq);
         } catch (err) {
-          assert.ok(err instanceof HttpError && err.status === 403);
+          assert.ok(err instanceof HttpError && err.status === 404);
         }
       }
       assert.deepEqual(seqs, seqs.map((_, i) => i + 1));

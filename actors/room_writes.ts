@@ -5,11 +5,12 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { outboxWrite, roomStream } from "../outbox/outbox.ts";
-import { type CommitUnit, estimateBytes } from "../storage/commit_batcher.ts";
+import type { CommitUnit } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import type { RoomState } from "../storage/records.ts";
 import { RATE_WINDOW_MS } from "./rate_limit.ts";
-import { previewText, type Working } from "./room_step.ts";
+import { parseRateLogKey, previewText, type Working } from "./room_step.ts";
 import { isActive, memberOf, unreadCount } from "./room_head.ts";
 
 /** The head as it was read, with the versionstamp the commit checks. */
@@ -18,12 +19,15 @@ export interface LoadedHead {
   versionstamp: string | null;
 }
 
-/** Versionstamps of the send logs the batch read (null: no log yet). */
-export type SendLogVersions = Map<string, string | null>;
+/** Versionstamps of the rate logs the batch read, by `rateLogKey` (null: no log yet). */
+export type RateLogVersions = Map<string, string | null>;
+
+/** How long a commit receipt is kept: far longer than a batch keeps retrying. */
+export const RECEIPT_TTL_MS = 10 * 60_000;
 
 /** Whether the batch changed anything that must be committed. */
 export function hasWrites(before: LoadedHead, work: Working): boolean {
-  return work.events.length > 0 || work.changedMessages.size > 0 || work.changedSendLogs.size > 0 ||
+  return work.events.length > 0 || work.changedMessages.size > 0 || work.changedRateLogs.size > 0 ||
     !isDeepStrictEqual(before.state, work.state);
 }
 
@@ -37,9 +41,15 @@ export function buildRoomUnit(
   options: {
     now: number;
     push: boolean;
-    sendLogVersions: SendLogVersions;
+    rateLogVersions: RateLogVersions;
     /** Rows the batch decided on but does not write (a direct room's blocks): checked too. */
     readChecks?: Deno.AtomicCheck[];
+    /**
+     * Names this attempt: written with it, so that after a commit whose outcome
+     * was not reported (a timeout, a retried commit) the actor can tell whether
+     * it happened instead of applying the batch twice.
+     */
+    receipt?: string;
   },
 ): CommitUnit {
   const after = work.state;
@@ -68,13 +78,17 @@ export function buildRoomUnit(
     work.events.flatMap((e) => e.type === "message.updated" || e.type === "message.deleted" ? [e.seq] : []),
   );
   for (const seq of reindex) set(keys.searchTodo(work.roomId, seq), null);
-  for (const [senderId, clientMessageId, seq] of work.newClientMessages) {
-    set(keys.clientMessage(work.roomId, senderId, clientMessageId), seq);
+  for (const [senderId, clientMessageId, record] of work.newClientMessages) {
+    set(keys.clientMessage(work.roomId, senderId, clientMessageId), record);
   }
-  for (const userId of work.changedSendLogs) {
-    const key = keys.sendLog(userId);
-    unit.checks.push({ key, versionstamp: options.sendLogVersions.get(userId) ?? null });
-    set(key, work.facts.sendLogs.get(userId), RATE_WINDOW_MS * 2);
+  for (const logKey of work.changedRateLogs) {
+    const { kind, userId } = parseRateLogKey(logKey);
+    const key = keys.rateLog(kind, userId);
+    unit.checks.push({ key, versionstamp: options.rateLogVersions.get(logKey) ?? null });
+    set(key, work.facts.rateLogs.get(logKey), RATE_WINDOW_MS * 2);
+  }
+  if (options.receipt !== undefined) {
+    set(keys.commitReceipt(work.roomId, options.receipt), null, RECEIPT_TTL_MS);
   }
   writeMemberIndexes(unit, before.state, after);
   if (work.events.length > 0) {

@@ -24,7 +24,7 @@ Deno.test("buildRoomUnit() checks the head at the versionstamp it was read at", 
   const unit = buildRoomUnit({ state: null, versionstamp: null }, work, {
     now: 1,
     push: false,
-    sendLogVersions: new Map(),
+    rateLogVersions: new Map(),
   });
   assert.deepEqual(unit.checks[0], { key: keys.room("g1"), versionstamp: null });
   assert.ok(
@@ -55,7 +55,7 @@ Deno.test("buildRoomUnit() keeps unread totals equal to the sum of per-room coun
         }, { now: r, sendLimit: 0 });
         applyMutations(
           store,
-          buildRoomUnit(heads[r]!, work, { now: r, push: false, sendLogVersions: new Map() }).mutations,
+          buildRoomUnit(heads[r]!, work, { now: r, push: false, rateLogVersions: new Map() }).mutations,
         );
         heads[r] = { state: work.state, versionstamp: "v" };
       };
@@ -78,7 +78,7 @@ Deno.test("buildRoomUnit() keeps unread totals equal to the sum of per-room coun
           }
           applyMutations(
             store,
-            buildRoomUnit(heads[r]!, work, { now, push: false, sendLogVersions: new Map() }).mutations,
+            buildRoomUnit(heads[r]!, work, { now, push: false, rateLogVersions: new Map() }).mutations,
           );
           heads[r] = { state: work.state, versionstamp: "v" };
         }

@@ -82,7 +82,8 @@ function sendChain(
     units.push(buildRoomUnit({ state: current, versionstamp: null }, work, {
       now: t,
       push: false,
-      sendLogVersions: new Map(),
+      rateLogVersions: new Map(),
+      receipt: crypto.randomUUID(),
     }));
     current = work.state!;
   }
@@ -101,7 +102,7 @@ async function createRoom(
   const unit = buildRoomUnit({ state: null, versionstamp: null }, work, {
     now,
     push: false,
-    sendLogVersions: new Map(),
+    rateLogVersions: new Map(),
   });
   const result = await commitUnits(kv, [unit], [null]);
   if (!result.ok) throw new Error(`could not create bench room ${roomId}`);

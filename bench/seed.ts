@@ -52,7 +52,7 @@ function unitOf(roomId: string, before: RoomState | null, commands: RoomCommand[
   const unit = buildRoomUnit({ state: before, versionstamp: null }, work, {
     now,
     push: false,
-    sendLogVersions: new Map(),
+    rateLogVersions: new Map(),
   });
   unit.mutations = unit.mutations.filter((m) => m.key[0] !== "outbox");
   delete unit.wake;

@@ -6,7 +6,7 @@ import { memberOf, unreadCount } from "../actors/room_head.ts";
 import type { RoomActors } from "../actors/room_actor.ts";
 import type { SendInput } from "../actors/room_step.ts";
 import { HttpError } from "../http_error.ts";
-import { directRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
+import { directRoomId, groupRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
 import type { Profile, Role, RoomState } from "../storage/records.ts";
 import {
   listMessages,
@@ -68,25 +68,32 @@ export async function startDirect(deps: ChatDeps, user: Profile, receiverId: str
 }
 
 /**
- * Creates a group with the caller as owner.
+ * Creates a group with the caller as owner. With `clientGroupId`, a retry
+ * returns the group the first attempt created and creates nothing.
  *
- * @throws {HttpError} 404 when a member does not exist, 400 when the group is too large.
+ * @throws {HttpError} 404 when a member does not exist, 400 when the group is too large, 403 when a
+ *   member blocked the caller, 409 when `clientGroupId` was used for a different group.
  */
 export async function createGroup(
   deps: ChatDeps,
   creator: Profile,
-  group: { name: string; memberIds: string[]; avatar?: string | null },
+  group: { name: string; memberIds: string[]; avatar?: string | null; clientGroupId?: string },
 ): Promise<string> {
   const profiles = await deps.users.profiles(group.memberIds);
   const missing = group.memberIds.find((id) => !profiles.has(id));
   if (missing !== undefined) throw new HttpError(404, `User not found: ${missing}`);
-  const { roomId } = await deps.actors.dispatch(newGroupRoomId(), {
+  const roomId = group.clientGroupId === undefined
+    ? newGroupRoomId()
+    : groupRoomId(creator.id, group.clientGroupId);
+  const { created } = await deps.actors.dispatch(roomId, {
     kind: "createGroup",
     creator,
     name: group.name,
     avatar: group.avatar ?? null,
     memberIds: group.memberIds,
+    ...(group.clientGroupId !== undefined ? { clientGroupId: group.clientGroupId } : {}),
   });
+  if (!created) return roomId; // a retry: the first attempt told the members
   await notifyAdded(
     deps,
     creator,
@@ -186,7 +193,7 @@ export type MessagePage =
  * older than `beforeId`, or after `afterSeq` oldest first. Members who left see
  * the history up to their leave.
  *
- * @throws {HttpError} 404 unknown room, 403 never a member, 400 a `beforeId` of another room.
+ * @throws {HttpError} 404 unknown room or never a member, 400 a `beforeId` of another room.
  */
 export async function listRoomMessages(
   deps: ChatDeps,
@@ -208,7 +215,10 @@ export async function listRoomMessages(
   const marksRead = !("beforeId" in page) && !("afterSeq" in page) && unreadCount(head, user.id) > 0;
   const [{ messages, hasMore }] = await Promise.all([
     listMessages(deps.kv, roomId, range),
-    marksRead ? markRead(deps, user, { roomId }) : undefined,
+    // Up to the newest message this page can show: one that arrives meanwhile stays unread.
+    marksRead
+      ? deps.actors.dispatch(roomId, { kind: "read", userId: user.id, upToSeq: head.lastSeq })
+      : undefined,
   ]);
   // Receipts as they stand once this page's own read is applied.
   const seen = marksRead ? withReadUpTo(head, user.id, head.lastSeq, Date.now()) : head;
@@ -221,11 +231,15 @@ function withReadUpTo(head: RoomState, userId: string, seq: number, now: number)
   return { ...head, members: new Map(head.members).set(userId, { ...member, readSeq: seq, readAt: now }) };
 }
 
-/** The room's head when `userId` is or was a member of it. */
+/**
+ * The room's head when `userId` is or was a member of it. A room they never
+ * belonged to answers exactly like one that does not exist.
+ *
+ * @throws {HttpError} 404.
+ */
 async function readMemberHead(deps: ChatDeps, userId: string, roomId: string): Promise<RoomState> {
   const head = (await readHead(deps.kv, roomId)).value;
-  if (head === null) throw new HttpError(404, "Room not found");
-  if (memberOf(head, userId) === undefined) throw new HttpError(403, "Not a member of this room");
+  if (head === null || memberOf(head, userId) === undefined) throw new HttpError(404, "Room not found");
   return head;
 }
 

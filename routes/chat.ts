@@ -67,9 +67,14 @@ const send = createRoute({
   summary: "Send a message",
   description:
     "Stores the message and returns it. Exactly one of `receiverId` (direct room, created on first message) and `roomId`. " +
-    "With `clientMessageId`, a retry returns the original message and creates nothing.",
+    "With `clientMessageId`, a retry returns the original message and creates nothing (409 when the id was used " +
+    "for a different message). A room the caller was never in is 404 exactly like one that does not exist; a " +
+    "former member gets 403.",
   request: jsonBody(SendBody),
-  responses: { ...ok(SendResponse, "The stored message"), ...errors(400, 401, 403, 404, 413, 415, 429, 503) },
+  responses: {
+    ...ok(SendResponse, "The stored message"),
+    ...errors(400, 401, 403, 404, 409, 413, 415, 429, 503),
+  },
 });
 
 const rooms = createRoute({
@@ -94,7 +99,7 @@ const messages = createRoute({
     "Newest first; `beforeId` pages to older messages; `afterSeq` returns messages after that seq, oldest " +
     "first (gap filling). The newest page (no cursor) marks the room read for the caller.",
   request: { query: MessagesQuery },
-  responses: { ...ok(MessagesResponse, "A page of messages"), ...errors(400, 401, 403, 404) },
+  responses: { ...ok(MessagesResponse, "A page of messages"), ...errors(400, 401, 403, 404, 503) },
 });
 
 const start = createRoute({
@@ -104,7 +109,10 @@ const start = createRoute({
   security,
   summary: "Open the direct room with a user",
   request: jsonBody(StartBody),
-  responses: { ...ok(RoomIdResponse, "The direct room, the same every time"), ...errors(400, 401, 404, 415) },
+  responses: {
+    ...ok(RoomIdResponse, "The direct room, the same every time"),
+    ...errors(400, 401, 403, 404, 415, 429, 503),
+  },
 });
 
 const read = createRoute({
@@ -118,7 +126,7 @@ const read = createRoute({
   request: jsonBody(ReadBody),
   responses: {
     ...ok(ReadResponse, "The caller's unread count in the room"),
-    ...errors(400, 401, 403, 404, 415),
+    ...errors(400, 401, 403, 404, 415, 503),
   },
 });
 
@@ -133,7 +141,7 @@ const typing = createRoute({
   request: jsonBody(TypingBody),
   responses: {
     202: { content: { "application/json": { schema: AcceptedResponse } }, description: "Accepted" },
-    ...errors(400, 401, 403, 404, 415),
+    ...errors(400, 401, 403, 404, 415, 429),
   },
 });
 
@@ -143,9 +151,12 @@ const groups = createRoute({
   tags,
   security,
   summary: "Create a group",
-  description: "The caller becomes its owner; every member must exist.",
+  description:
+    "The caller becomes its owner; every member must exist (404), and none may have blocked the caller " +
+    "(403). With `clientGroupId`, a retry returns the same room (409 when the id was used for a different " +
+    "group). Counts against `RATE_LIMIT_WRITE_PER_MIN` (429).",
   request: jsonBody(GroupBody),
-  responses: { ...ok(RoomIdResponse, "The new group"), ...errors(400, 401, 404, 415) },
+  responses: { ...ok(RoomIdResponse, "The new group"), ...errors(400, 401, 403, 404, 409, 415, 429, 503) },
 });
 
 const editMessageRoute = createRoute({
@@ -159,7 +170,7 @@ const editMessageRoute = createRoute({
     "`editedAt`, the room preview follows when it is the latest message, and the room channel gets " +
     "`message-updated`. The same text again changes nothing. A deleted message is 404.",
   request: { params: MessageIdParam, ...jsonBody(EditBody) },
-  responses: { ...ok(MessageResponse, "The edited message"), ...errors(400, 401, 403, 404, 415, 503) },
+  responses: { ...ok(MessageResponse, "The edited message"), ...errors(400, 401, 403, 404, 415, 429, 503) },
 });
 
 const deleteMessageRoute = createRoute({
@@ -174,7 +185,7 @@ const deleteMessageRoute = createRoute({
     "message; the room channel gets `message-deleted`, members whose unread count fell get `unread-updated`. " +
     "Idempotent: deleting a deleted message again is 200 and changes nothing.",
   request: { params: MessageIdParam },
-  responses: { ...ok(DeleteResponse, "The message is deleted"), ...errors(401, 403, 404, 503) },
+  responses: { ...ok(DeleteResponse, "The message is deleted"), ...errors(401, 403, 404, 429, 503) },
 });
 
 const reactRoute = createRoute({
@@ -190,7 +201,7 @@ const reactRoute = createRoute({
   request: { params: MessageIdParam, ...jsonBody(ReactionBody) },
   responses: {
     ...ok(ReactionResponse, "The message with its reactions"),
-    ...errors(400, 401, 403, 404, 415, 503),
+    ...errors(400, 401, 403, 404, 415, 429, 503),
   },
 });
 
@@ -205,7 +216,7 @@ const addMembersRoute = createRoute({
     "former members come back as members with nothing unread and see the whole history again. A group holds " +
     "at most 200 members (400). Direct rooms are 400. Sends `member-added` to the room and to every member.",
   request: { params: RoomIdParam, ...jsonBody(AddMembersBody) },
-  responses: { ...ok(AddMembersResponse, "Who was added"), ...errors(400, 401, 403, 404, 415, 503) },
+  responses: { ...ok(AddMembersResponse, "Who was added"), ...errors(400, 401, 403, 404, 415, 429, 503) },
 });
 
 const removeMemberRoute = createRoute({
@@ -221,7 +232,7 @@ const removeMemberRoute = createRoute({
     "longest-standing admin becomes owner, else the longest-standing member (`ownerId`). Direct rooms are 400. " +
     "Sends `member-removed` to the room and to the removed user.",
   request: { params: RoomMemberParams },
-  responses: { ...ok(RemoveMemberResponse, "The member is out"), ...errors(400, 401, 403, 404, 503) },
+  responses: { ...ok(RemoveMemberResponse, "The member is out"), ...errors(400, 401, 403, 404, 429, 503) },
 });
 
 const roleRoute = createRoute({
@@ -234,7 +245,7 @@ const roleRoute = createRoute({
     "The owner only. `admin` and `member` set the role; `owner` hands ownership over and the previous owner " +
     "becomes an admin. The owner cannot change their own role otherwise (400). Sends `room-updated` with `roles`.",
   request: { params: RoomMemberParams, ...jsonBody(RoleBody) },
-  responses: { ...ok(RoleResponse, "The roles that changed"), ...errors(400, 401, 403, 404, 415, 503) },
+  responses: { ...ok(RoleResponse, "The roles that changed"), ...errors(400, 401, 403, 404, 415, 429, 503) },
 });
 
 const updateRoomRoute = createRoute({
@@ -247,7 +258,7 @@ const updateRoomRoute = createRoute({
     "The group's owner or an admin; `avatar: null` removes it. Direct rooms are 400 (they show the other " +
     "member's name). Sends `room-updated`.",
   request: { params: RoomIdParam, ...jsonBody(UpdateRoomBody) },
-  responses: { ...ok(RoomResponse, "The room"), ...errors(400, 401, 403, 404, 415, 503) },
+  responses: { ...ok(RoomResponse, "The room"), ...errors(400, 401, 403, 404, 415, 429, 503) },
 });
 
 const archiveRoute = createRoute({
@@ -260,7 +271,10 @@ const archiveRoute = createRoute({
     "Per user: archived rooms leave `GET /api/chat/rooms` and appear with `archived=true`; unread counts and " +
     "search still include them. A new message in the room un-archives it for everyone. Active members only.",
   request: { params: RoomIdParam, ...jsonBody(ArchiveBody) },
-  responses: { ...ok(ArchiveResponse, "The room's archive state"), ...errors(400, 401, 403, 404, 415, 503) },
+  responses: {
+    ...ok(ArchiveResponse, "The room's archive state"),
+    ...errors(400, 401, 403, 404, 415, 429, 503),
+  },
 });
 
 const searchRoute = createRoute({

@@ -101,7 +101,12 @@ export const SendBody = z.object({
     (m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES,
     `must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
   ).optional(),
-  clientMessageId: z.string().min(1).max(MAX_CLIENT_MESSAGE_ID).optional(),
+  clientMessageId: z.string().min(1).max(MAX_CLIENT_MESSAGE_ID).optional().openapi({
+    description:
+      "Makes the send idempotent: a retry with the same id (from the same sender, in the same room) " +
+      "returns the original message and creates nothing, also after the sender left; the same id with a " +
+      "different body is 409",
+  }),
 }).superRefine((body, ctx) => {
   if ((body.receiverId === undefined) === (body.roomId === undefined)) {
     ctx.addIssue({
@@ -180,6 +185,10 @@ export const GroupBody = z.object({
   name: z.string().trim().min(1).max(100),
   memberIds: z.array(Id).min(1).max(199),
   avatar: HttpUrl.nullable().optional(),
+  clientGroupId: z.string().min(1).max(MAX_CLIENT_MESSAGE_ID).optional().openapi({
+    description: "Makes the request idempotent: a retry with the same id returns the same room and creates " +
+      "nothing; the same id with a different name, avatar or members is 409",
+  }),
 });
 
 export const DevLoginBody = z.object({

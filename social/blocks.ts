@@ -1,17 +1,17 @@
 /**
  * @module Blocking: a block stops direct messages between the two users (both
- * ways) and new follows between them, and removes their follow edges in the
- * blocking commit. Group rooms are not affected.
+ * ways), new follows between them and the blocked user putting the blocker
+ * into groups, and removes their follow edges in the blocking commit. Groups
+ * both already belong to are not affected.
  */
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import type { CommitUnit } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import type { BlockRecord, FollowEdge, Profile } from "../storage/records.ts";
 import { commitRetrying, emptyUnit, type SocialDeps } from "./commit.ts";
 import { removeEdge, requireOther } from "./follows.ts";
 import { type IdPage, listIdPage } from "./id_page.ts";
 import { lockFor } from "./keyed_lock.ts";
-
-/** Direct room ids start with this (see `directRoomId`); other rooms are never checked for blocks. */
 
 /**
  * Makes `actor` block `targetId` and removes the follow edges between them,
@@ -38,6 +38,7 @@ export async function block(deps: SocialDeps, actor: Profile, targetId: string):
         const value: BlockRecord = { createdAt: Date.now() };
         unit.mutations.push({ type: "set", key: existing.key, value });
         unit.bytes += estimateBytes(existing.key, value);
+        bumpBlockedEpoch(unit, targetId);
       }
       if (follows.value !== null) removeEdge(unit, actor.id, targetId);
       if (followedBy.value !== null) removeEdge(unit, targetId, actor.id);
@@ -61,8 +62,20 @@ export async function unblock(deps: SocialDeps, actor: Profile, targetId: string
       unit.checks.push(existing);
       unit.mutations.push({ type: "delete", key: existing.key });
       unit.bytes += estimateBytes(existing.key);
+      bumpBlockedEpoch(unit, targetId);
       return { unit, result: true };
     }));
+}
+
+/**
+ * Changes the versionstamp of `blockedId`'s block epoch: group creation and
+ * adds by `blockedId` read whether the users they add blocked them and check
+ * this one key, which every block or unblock of `blockedId` moves.
+ */
+function bumpBlockedEpoch(unit: CommitUnit, blockedId: string): void {
+  const key = keys.blockedEpoch(blockedId);
+  unit.mutations.push({ type: "sum", key, value: new Deno.KvU64(1n) });
+  unit.bytes += estimateBytes(key) + 16;
 }
 
 /** The users `userId` blocked, in id order. */

@@ -2,6 +2,9 @@
  * @module Group commit across rooms: units of work submitted concurrently are
  * folded into one `kv.atomic()` within KV's limits, each keeping its own checks.
  */
+import { keyBytes } from "./kv_size.ts";
+
+export { estimateBytes, valueBytes } from "./kv_size.ts";
 
 /** One caller's share of a commit: what it checked, what it writes, what it wakes. */
 export interface CommitUnit {
@@ -30,22 +33,47 @@ export interface CommitBatcherOptions {
   onCommitted?: (wake: unknown[]) => void;
   /** Commits in flight at once. */
   maxInFlight?: number;
+  /** Units waiting at most; beyond it `commit()` refuses with `OverloadedError` instead of queueing. */
+  maxQueued?: number;
   limits?: Partial<CommitLimits>;
 }
 
-/** Per-atomic limits, kept below Deno KV's (100 checks, 1000 mutations, 800 KiB). */
+/**
+ * Per-atomic limits, kept below Deno KV's (100 checks, 1000 mutations, 800 KiB,
+ * 80 KiB of mutation keys).
+ */
 export interface CommitLimits {
   /** Units folded into one commit at most; 1 turns group commit off. */
   units: number;
   checks: number;
   mutations: number;
   bytes: number;
+  /** Total size of the mutations' keys as KV counts it (`keyBytes`). */
+  keyBytes: number;
 }
 
-const DEFAULT_LIMITS: CommitLimits = { units: Infinity, checks: 100, mutations: 990, bytes: 760 * 1024 };
+const DEFAULT_LIMITS: CommitLimits = {
+  units: Infinity,
+  checks: 100,
+  mutations: 990,
+  bytes: 760 * 1024,
+  keyBytes: 78 * 1024,
+};
+
+/** Units waiting for a commit at most, by default: about a second of the busiest load measured. */
+const DEFAULT_MAX_QUEUED = 4096;
+
+/** Refused because too much work is waiting already; the caller should come back shortly. */
+export class OverloadedError extends Error {
+  constructor(message = "Too many commits are waiting") {
+    super(message);
+    this.name = "OverloadedError";
+  }
+}
 
 interface Pending {
   unit: CommitUnit;
+  keyBytes: number;
   resolve: (result: CommitResult) => void;
   reject: (err: unknown) => void;
 }
@@ -65,15 +93,28 @@ export class CommitBatcher {
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
   }
 
-  /** Commits the unit, alone or together with others; resolves once it is durable or refused. */
+  /**
+   * Commits the unit, alone or together with others; resolves once it is
+   * durable or refused. Rejects with a `RangeError` when the unit alone exceeds
+   * an atomic's limits, and with `OverloadedError` when the queue is full.
+   */
   commit(unit: CommitUnit): Promise<CommitResult> {
-    if (!fits(unit, this.#limits)) {
+    const keys = unitKeyBytes(unit);
+    if (!fits(unit, keys, this.#limits)) {
       return Promise.reject(new RangeError("Commit unit exceeds Deno KV's atomic limits"));
     }
+    if (this.#queue.length >= (this.#options.maxQueued ?? DEFAULT_MAX_QUEUED)) {
+      return Promise.reject(new OverloadedError());
+    }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ unit, resolve, reject });
+      this.#queue.push({ unit, keyBytes: keys, resolve, reject });
       this.#pump();
     });
+  }
+
+  /** Units waiting for a commit now. */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -140,17 +181,21 @@ export class CommitBatcher {
  * disjoint keys (two units checking one key at one versionstamp would both pass
  * and the later write would silently win). The rest stay queued, in order.
  */
-export function takeGroup<T extends { unit: CommitUnit }>(queue: T[], limits: CommitLimits): T[] {
+export function takeGroup<T extends { unit: CommitUnit; keyBytes: number }>(
+  queue: T[],
+  limits: CommitLimits,
+): T[] {
   const group: T[] = [];
   const rest: T[] = [];
   const touched = new Set<string>();
-  const total = { checks: 0, mutations: 1, bytes: 0 }; // one slot kept for the enqueue
+  const total = { checks: 0, mutations: 1, bytes: 0, keyBytes: 0 }; // one mutation kept for the enqueue
   for (const pending of queue) {
     const { unit } = pending;
     const ids = exclusiveKeys(unit);
     const fitsTogether = group.length < limits.units && total.checks + unit.checks.length <= limits.checks &&
       total.mutations + unit.mutations.length <= limits.mutations &&
       total.bytes + unit.bytes <= limits.bytes &&
+      total.keyBytes + pending.keyBytes <= limits.keyBytes &&
       !ids.some((id) => touched.has(id));
     if (group.length > 0 && !fitsTogether) {
       rest.push(pending);
@@ -161,40 +206,20 @@ export function takeGroup<T extends { unit: CommitUnit }>(queue: T[], limits: Co
     total.checks += unit.checks.length;
     total.mutations += unit.mutations.length;
     total.bytes += unit.bytes;
+    total.keyBytes += pending.keyBytes;
   }
   queue.splice(0, queue.length, ...rest);
   return group;
 }
 
-/** A high estimate of what a key and its value weigh in a commit, in bytes. */
-export function estimateBytes(key: Deno.KvKey, value?: unknown): number {
-  return 2 * JSON.stringify(key).length + 16 + (value === undefined ? 0 : valueBytes(value));
-}
-
-/**
- * A high estimate of a value's size as KV stores it (V8 serialization):
- * strings beyond Latin-1 take two bytes per code unit; Maps and arrays count
- * every entry.
- */
-export function valueBytes(value: unknown): number {
-  if (typeof value === "string") return 5 + (/[\u0100-\uffff]/.test(value) ? 2 : 1) * value.length;
-  if (typeof value !== "object" || value === null) return 9;
-  if (value instanceof Deno.KvU64) return 9;
-  if (value instanceof Uint8Array) return 5 + value.byteLength;
-  let bytes = 5;
-  if (value instanceof Map) {
-    for (const [k, v] of value) bytes += valueBytes(k) + valueBytes(v);
-  } else if (Array.isArray(value) || value instanceof Set) {
-    for (const item of value) bytes += valueBytes(item);
-  } else {
-    for (const [k, v] of Object.entries(value)) bytes += valueBytes(k) + valueBytes(v);
-  }
-  return bytes;
-}
-
-function fits(unit: CommitUnit, limits: CommitLimits): boolean {
+function fits(unit: CommitUnit, keys: number, limits: CommitLimits): boolean {
   return unit.checks.length <= limits.checks && unit.mutations.length < limits.mutations &&
-    unit.bytes <= limits.bytes;
+    unit.bytes <= limits.bytes && keys <= limits.keyBytes;
+}
+
+/** What the unit's mutation keys count against KV's 80 KiB per atomic. */
+export function unitKeyBytes(unit: CommitUnit): number {
+  return unit.mutations.reduce((n, m) => n + keyBytes(m.key), 0);
 }
 
 /** Keys a unit checks or overwrites; `sum`, `min` and `max` commute, so they never clash. */

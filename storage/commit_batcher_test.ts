@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { CommitBatcher, type CommitUnit, takeGroup } from "./commit_batcher.ts";
+import {
+  CommitBatcher,
+  type CommitUnit,
+  OverloadedError,
+  takeGroup,
+  unitKeyBytes,
+} from "./commit_batcher.ts";
 
 function setUnit(key: Deno.KvKey, value: unknown, versionstamp: string | null = null): CommitUnit {
   return { checks: [{ key, versionstamp }], mutations: [{ type: "set", key, value }], bytes: 100 };
@@ -84,15 +90,16 @@ Deno.test("CommitBatcher.commit() refuses a unit larger than one atomic allows",
 });
 
 Deno.test("takeGroup() keeps order, respects limits and leaves clashing units queued", () => {
-  const unit = (key: string, mutations = 1): { unit: CommitUnit } => ({
+  const unit = (key: string, mutations = 1): { unit: CommitUnit; keyBytes: number } => ({
     unit: {
       checks: [{ key: [key], versionstamp: null }],
       mutations: Array.from({ length: mutations }, () => ({ type: "set" as const, key: [key], value: 1 })),
       bytes: 1,
     },
+    keyBytes: 3 * mutations,
   });
   const queue = [unit("a"), unit("b"), unit("a"), unit("c", 5), unit("d")];
-  const group = takeGroup(queue, { units: 10, checks: 100, mutations: 6, bytes: 1000 });
+  const group = takeGroup(queue, { units: 10, checks: 100, mutations: 6, bytes: 1000, keyBytes: 1000 });
   assert.deepEqual(group.map((g) => g.unit.checks[0]!.key[0]), ["a", "b", "d"]);
   assert.deepEqual(queue.map((g) => g.unit.checks[0]!.key[0]), ["a", "c"]);
 });
@@ -100,7 +107,56 @@ Deno.test("takeGroup() keeps order, respects limits and leaves clashing units qu
 Deno.test("takeGroup() takes one unit at a time when group commit is off", () => {
   const queue = [1, 2, 3].map((i) => ({
     unit: { checks: [], mutations: [{ type: "set" as const, key: ["k", i], value: i }], bytes: 1 },
+    keyBytes: 12,
   }));
-  assert.equal(takeGroup(queue, { units: 1, checks: 100, mutations: 990, bytes: 1000 }).length, 1);
+  assert.equal(
+    takeGroup(queue, { units: 1, checks: 100, mutations: 990, bytes: 1000, keyBytes: 1000 }).length,
+    1,
+  );
   assert.equal(queue.length, 2);
+});
+
+Deno.test("CommitBatcher.commit() never folds units whose keys together pass KV's 80 KiB", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv, { maxInFlight: 1 });
+  // Each unit writes 30 keys of about 1 KiB: fine alone, three of them would be refused by KV.
+  const unit = (u: number): CommitUnit => ({
+    checks: [],
+    mutations: Array.from(
+      { length: 30 },
+      (_, i) => ({ type: "set" as const, key: ["k", "x".repeat(1000), u, i], value: u }),
+    ),
+    bytes: 30 * 1100,
+  });
+  assert.ok(unitKeyBytes(unit(0)) > 30 * 1000);
+  const results = await Promise.all(Array.from({ length: 8 }, (_, u) => batcher.commit(unit(u))));
+  assert.ok(results.every((r) => r.ok));
+  const stamps = new Set(results.map((r) => r.ok && r.versionstamp));
+  assert.ok(stamps.size < 8, "units that fit together still share commits");
+});
+
+Deno.test("CommitBatcher.commit() refuses one unit whose keys alone pass KV's 80 KiB, before trying it", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv);
+  const mutations = Array.from(
+    { length: 90 },
+    (_, i) => ({ type: "set" as const, key: ["k", "x".repeat(1000), i], value: 1 }),
+  );
+  await assert.rejects(batcher.commit({ checks: [], mutations, bytes: 100 }), RangeError);
+});
+
+Deno.test("CommitBatcher.commit() refuses with OverloadedError once its queue is full", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const batcher = new CommitBatcher(kv, { maxInFlight: 1, maxQueued: 5 });
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) => batcher.commit(setUnit(["q", i], i))),
+  );
+  const refused = outcomes.filter((o) => o.status === "rejected");
+  assert.ok(refused.length >= 10, `${refused.length} refused`);
+  assert.ok(refused.every((o) => o.status === "rejected" && o.reason instanceof OverloadedError));
+  assert.ok(
+    outcomes.filter((o) => o.status === "fulfilled").every((o) => o.status === "fulfilled" && o.value.ok),
+  );
+  await batcher.drain();
+  assert.equal(batcher.queued, 0);
 });

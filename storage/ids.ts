@@ -29,6 +29,15 @@ export function newGroupRoomId(): string {
 }
 
 /**
+ * The room id of the group a creator asks for with a `clientGroupId`: the same
+ * for every retry of that request, so that the retry finds the group.
+ */
+export function groupRoomId(creatorId: string, clientGroupId: string): string {
+  const digest = createHash("sha256").update(`${creatorId}\n${clientGroupId}`).digest("base64url");
+  return `g_${digest}`;
+}
+
+/**
  * A message id names its room and seq; `:` never occurs in room ids, so the id
  * parses back without a lookup.
  */

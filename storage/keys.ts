@@ -35,9 +35,11 @@ export const keys = {
   searchTodo: (roomId: string, seq: number) => ["search_todo", roomId, seq] as const,
   /** Prefix of a room's messages to re-index. */
   searchTodos: (roomId: string) => ["search_todo", roomId] as const,
-  /** Idempotency: a sender's `clientMessageId` in a room → the seq it created. */
+  /** Idempotency: a sender's `clientMessageId` in a room → the seq it created and its body's digest. */
   clientMessage: (roomId: string, senderId: string, clientMessageId: string) =>
     ["client_msg", roomId, senderId, clientMessageId] as const,
+  /** Written by one attempt to commit a room's batch (it expires): whether that attempt happened. */
+  commitReceipt: (roomId: string, attemptId: string) => ["commit", roomId, attemptId] as const,
   /** A user's active rooms, ordered by last activity; the value is empty. */
   userRoom: (userId: string, archived: boolean, lastActivityAt: number, roomId: string) =>
     ["user_rooms", userId, archived, lastActivityAt, roomId] as const,
@@ -49,8 +51,8 @@ export const keys = {
   user: (userId: string) => ["user", userId] as const,
   /** The user's online state and last-seen time (`Presence`). */
   presence: (userId: string) => ["presence", userId] as const,
-  /** The user's recent send times, for the rolling-minute rate limit. */
-  sendLog: (userId: string) => ["rate", "send", userId] as const,
+  /** The user's recent request times of one kind ("send", "write"), for the rolling-minute limits. */
+  rateLog: (kind: string, userId: string) => ["rate", kind, userId] as const,
   /** A setting generated once and kept (demo JWT secret, Pusher credentials). */
   setting: (name: string) => ["setting", name] as const,
   /** A pending outbox batch of one stream for one sink. */
@@ -94,6 +96,11 @@ export const keys = {
   block: (blockerId: string, blockedId: string) => ["block", blockerId, blockedId] as const,
   /** Prefix of the users `blockerId` blocked, in id order. */
   blocks: (blockerId: string) => ["block", blockerId] as const,
+  /**
+   * Changes (`sum`) whenever someone blocks or unblocks `blockedId`: a commit that
+   * read whether users blocked them checks this one key instead of every block row.
+   */
+  blockedEpoch: (blockedId: string) => ["blocked_epoch", blockedId] as const,
   /** The user's notification feed head (`NotificationHead`): last seq, unread count, read-all mark. */
   notificationHead: (userId: string) => ["notif_head", userId] as const,
   /** One notification (`StoredNotification`); numeric seq so listing returns them in order. */

@@ -13,7 +13,10 @@ Deno.test("keys builds the layouts stored data depends on", () => {
   assert.deepEqual(keys.unreadTotal("u"), ["unread_total", "u"]);
   assert.deepEqual(keys.user("u"), ["user", "u"]);
   assert.deepEqual(keys.presence("u"), ["presence", "u"]);
-  assert.deepEqual(keys.sendLog("u"), ["rate", "send", "u"]);
+  assert.deepEqual(keys.rateLog("send", "u"), ["rate", "send", "u"]);
+  assert.deepEqual(keys.rateLog("write", "u"), ["rate", "write", "u"]);
+  assert.deepEqual(keys.commitReceipt("r", "a1"), ["commit", "r", "a1"]);
+  assert.deepEqual(keys.blockedEpoch("u"), ["blocked_epoch", "u"]);
   assert.deepEqual(keys.setting("s"), ["setting", "s"]);
 });
 

@@ -77,6 +77,8 @@ export interface RoomState {
    * Unread counts leave them out; entries at or below every read position are pruned.
    */
   deletedUnread: number[];
+  /** A group created with a `clientGroupId`: what a retry must match to get this group back. */
+  creation?: { clientGroupId: string; fingerprint: string };
 }
 
 export type MessageType = "text" | "image" | "file";

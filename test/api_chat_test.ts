@@ -153,10 +153,11 @@ Deno.test("POST /api/chat/send rejects bad destinations with the precise status"
     400,
     /^receiverId: /,
   );
+  // Someone who was never in the room learns nothing: the answer is that of a room that does not exist.
   await expectError(
     await t.api("carol", "POST", "/api/chat/send", { roomId, content: "x" }),
-    403,
-    "Not a member of this room",
+    404,
+    "Room not found",
   );
   await expectError(
     await t.api("alice", "POST", "/api/chat/send", { roomId: "no-such-room", content: "x" }),
@@ -343,11 +344,10 @@ Deno.test("GET /api/chat/messages rejects non-members, unknown rooms and bad que
   await t.login("carol");
   const { roomId } = await send(t, "alice", { receiverId: "bob", content: "x" });
   const other = await send(t, "alice", { receiverId: "carol", content: "y" });
-  await expectError(
-    await t.api("carol", "GET", `/api/chat/messages?roomId=${roomId}`),
-    403,
-    "Not a member of this room",
-  );
+  // A room carol was never in and a room that does not exist give her the same answer.
+  const never = await t.api("carol", "GET", `/api/chat/messages?roomId=${roomId}`);
+  const missing = await t.api("carol", "GET", "/api/chat/messages?roomId=missing");
+  assert.deepEqual([never.status, await never.json()], [missing.status, await missing.json()]);
   await expectError(await t.api("alice", "GET", "/api/chat/messages?roomId=missing"), 404, "Room not found");
   for (
     const q of [
@@ -425,7 +425,7 @@ Deno.test("POST /api/chat/read moves the read position forward only and returns 
     400,
     /^messageIds: /,
   );
-  await expectError(await t.api("carol", "POST", "/api/chat/read", { roomId }), 403);
+  await expectError(await t.api("carol", "POST", "/api/chat/read", { roomId }), 404, "Room not found");
   await expectError(await t.api("bob", "POST", "/api/chat/read", { roomId: "nope" }), 404);
   await expectError(await t.api("bob", "POST", "/api/chat/read", { roomId, messageIds: "x" }), 400);
 });
@@ -441,7 +441,11 @@ Deno.test("POST /api/chat/typing is accepted for members only", async () => {
       success: true,
     },
   );
-  await expectError(await t.api("carol", "POST", "/api/chat/typing", { roomId, isTyping: true }), 403);
+  await expectError(
+    await t.api("carol", "POST", "/api/chat/typing", { roomId, isTyping: true }),
+    404,
+    "Room not found",
+  );
   await expectError(await t.api("bob", "POST", "/api/chat/typing", { roomId: "nope", isTyping: true }), 404);
   await expectError(
     await t.api("bob", "POST", "/api/chat/typing", { roomId, isTyping: "yes" }),
@@ -473,7 +477,11 @@ Deno.test("POST /api/chat/groups creates a group whose members count unread exac
     (room?.participants as { id: string; role: string }[]).map((p) => [p.id, p.role]).sort(),
     [["alice", "owner"], ["bob", "member"], ["carol", "member"]],
   );
-  await expectError(await t.api("dave", "POST", "/api/chat/send", { roomId, content: "let me in" }), 403);
+  await expectError(
+    await t.api("dave", "POST", "/api/chat/send", { roomId, content: "let me in" }),
+    404,
+    "Room not found",
+  );
   await expectError(
     await t.api("alice", "POST", "/api/chat/groups", { name: "X", memberIds: ["ghost"] }),
     404,
@@ -513,15 +521,15 @@ Deno.test("user ids and emoji named like Object.prototype members get no access 
   await t.login("bob");
   const secret = await send(t, "alice", { receiverId: "bob", content: "secret" });
   for (const id of tricky) {
-    await expectError(await t.api(id, "GET", `/api/chat/messages?roomId=${secret.roomId}`), 403);
+    await expectError(await t.api(id, "GET", `/api/chat/messages?roomId=${secret.roomId}`), 404);
     await expectError(
       await t.api(id, "POST", "/api/chat/send", { roomId: secret.roomId, content: "in" }),
-      403,
+      404,
     );
-    await expectError(await t.api(id, "POST", "/api/chat/read", { roomId: secret.roomId }), 403);
+    await expectError(await t.api(id, "POST", "/api/chat/read", { roomId: secret.roomId }), 404);
     await expectError(
       await t.api(id, "POST", "/api/chat/typing", { roomId: secret.roomId, isTyping: true }),
-      403,
+      404,
     );
   }
   // The same ids chat normally in their own rooms, and count unread exactly.

@@ -80,16 +80,17 @@ const actions: Record<string, Action> = {
   },
 };
 
-// Caller role × action → status. alice owner, bob admin, carol member, dave left, erin non-member.
+// Caller role × action → status. alice owner, bob admin, carol member, dave left, erin non-member
+// (never in the room: 404, exactly as for a room that does not exist).
 const matrix: [keyof typeof actions, Record<string, number>][] = [
-  ["add", { alice: 200, bob: 200, carol: 403, dave: 403, erin: 403 }],
-  ["removeMember", { alice: 200, bob: 200, carol: 403, dave: 403, erin: 403 }],
-  ["removeAdmin", { alice: 200, bob: 403, carol: 403, dave: 403, erin: 403 }],
-  ["removeOwner", { bob: 403, carol: 403, dave: 403, erin: 403 }],
-  ["leave", { alice: 200, bob: 200, carol: 200, dave: 403, erin: 403 }],
-  ["rename", { alice: 200, bob: 200, carol: 403, dave: 403, erin: 403 }],
-  ["role", { alice: 200, bob: 403, carol: 403, dave: 403, erin: 403 }],
-  ["archive", { alice: 200, bob: 200, carol: 200, dave: 403, erin: 403 }],
+  ["add", { alice: 200, bob: 200, carol: 403, dave: 403, erin: 404 }],
+  ["removeMember", { alice: 200, bob: 200, carol: 403, dave: 403, erin: 404 }],
+  ["removeAdmin", { alice: 200, bob: 403, carol: 403, dave: 403, erin: 404 }],
+  ["removeOwner", { bob: 403, carol: 403, dave: 403, erin: 404 }],
+  ["leave", { alice: 200, bob: 200, carol: 200, dave: 403, erin: 404 }],
+  ["rename", { alice: 200, bob: 200, carol: 403, dave: 403, erin: 404 }],
+  ["role", { alice: 200, bob: 403, carol: 403, dave: 403, erin: 404 }],
+  ["archive", { alice: 200, bob: 200, carol: 200, dave: 403, erin: 404 }],
 ];
 
 Deno.test("group administration follows the role matrix (owner, admin, member, left member, non-member)", async () => {

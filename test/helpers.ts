@@ -31,7 +31,12 @@ export interface TestContext extends AsyncDisposable {
 export async function setup(env: Record<string, string> = {}): Promise<TestContext> {
   const dir = await Deno.makeTempDir({ prefix: "durable-chat-test-" });
   const kvPath = `${dir}/chat.kv`;
-  const config = loadConfig({ KV_PATH: kvPath, RATE_LIMIT_SEND_PER_MIN: "0", ...env });
+  const config = loadConfig({
+    KV_PATH: kvPath,
+    RATE_LIMIT_SEND_PER_MIN: "0",
+    RATE_LIMIT_WRITE_PER_MIN: "0",
+    ...env,
+  });
   const kv = await openKv(config.kvPath);
   const runtime = await createRuntime(config, kv);
   const tokens = new Map<string, string>();

@@ -13,7 +13,10 @@ Deno.test("edits, deletes and reactions racing with sends and reads, in two runt
   await using t = await setup();
   // A second process stand-in over the same KV file: its commits conflict with the first one's.
   const kv2 = await openKv(t.kvPath);
-  const second = await createRuntime(loadConfig({ KV_PATH: t.kvPath, RATE_LIMIT_SEND_PER_MIN: "0" }), kv2);
+  const second = await createRuntime(
+    loadConfig({ KV_PATH: t.kvPath, RATE_LIMIT_SEND_PER_MIN: "0", RATE_LIMIT_WRITE_PER_MIN: "0" }),
+    kv2,
+  );
   try {
     const members = ["m0", "m1", "m2", "m3", "m4", "m5"];
     const tokens = new Map<string, string>();

@@ -48,7 +48,12 @@ export async function startOutboxServer(
 ): Promise<OutboxServer> {
   const dir = await Deno.makeTempDir({ prefix: "durable-chat-outbox-" });
   const kvPath = `${dir}/chat.kv`;
-  const config = loadConfig({ KV_PATH: kvPath, RATE_LIMIT_SEND_PER_MIN: "0", ...env });
+  const config = loadConfig({
+    KV_PATH: kvPath,
+    RATE_LIMIT_SEND_PER_MIN: "0",
+    RATE_LIMIT_WRITE_PER_MIN: "0",
+    ...env,
+  });
   const kv = await openKv(config.kvPath);
   const runtime = await createRuntime(config, kv, options);
   const server = Deno.serve(
