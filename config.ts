@@ -42,6 +42,8 @@ export interface Config {
   rateLimitWritePerMin: number;
   /** Fold concurrent commands into shared commits (off only to measure what it buys). */
   groupCommit: boolean;
+  /** How long the embedded gateway's report that a user is online lasts without renewal. */
+  presenceTtlSeconds: number;
   pusherCredentials: PusherCredentials;
   realtime: RealtimeConfig;
   /** `["*"]` allows any origin. */
@@ -128,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       10_000,
     ),
     groupCommit: readBoolean("GROUP_COMMIT", read("GROUP_COMMIT") ?? "on"),
+    presenceTtlSeconds: readInteger("PRESENCE_TTL_SECONDS", read("PRESENCE_TTL_SECONDS") ?? "90", 1, 86_400),
     pusherCredentials,
     realtime,
     corsOrigins: (read("CORS_ORIGINS") ?? "*").split(",").map((o) => o.trim()).filter(Boolean),

@@ -25,6 +25,7 @@ import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./outbox/w
 import { createGateway, type Gateway } from "./realtime/gateway.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
 import { CommitBatcher } from "./storage/commit_batcher.ts";
+import { PresenceRenewer } from "./storage/presence.ts";
 import { ensureSetting, randomSecret } from "./storage/settings.ts";
 import { UserStore } from "./storage/users.ts";
 
@@ -79,8 +80,14 @@ export async function createRuntime(
   const credentials = await resolvePusherCredentials(kv, config.pusherCredentials);
   let port: number | undefined;
   const embedded = config.realtime.kind === "embedded";
+  // Online state reported by our own gateway expires unless renewed: a crash leaves nobody online for long.
+  const presence = new PresenceRenewer(kv, config.presenceTtlSeconds * 1000);
   const gateway = embedded
-    ? createGateway({ ...credentials, onWebhook: (events) => applyPresenceWebhook(kv, events) })
+    ? createGateway({
+      ...credentials,
+      onWebhook: async (events) =>
+        presence.track(await applyPresenceWebhook(kv, events, { ttlMs: presence.ttlMs })),
+    })
     : undefined;
   // Embedded: the same npm:pusher client publishes over HTTP to our own port, once we listen.
   let pusher = config.realtime.kind === "pusher"
@@ -157,9 +164,11 @@ export async function createRuntime(
       port = options.port;
       started = true;
       watcher.start();
+      if (gateway) presence.start();
     },
     async close() {
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
+      await presence.stop();
       await actors.drain();
       await indexer.stop();
       await batcher.drain();

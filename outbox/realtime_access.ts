@@ -7,7 +7,7 @@ import type Pusher from "pusher";
 import { isActive, memberOf } from "../actors/room_head.ts";
 import type { RealtimeConfig } from "../config.ts";
 import { HttpError } from "../http_error.ts";
-import { applyPresence } from "../storage/presence.ts";
+import { applyPresence, type PresenceChange } from "../storage/presence.ts";
 import type { Profile } from "../storage/records.ts";
 import { readHead } from "../storage/room_reads.ts";
 
@@ -72,32 +72,30 @@ export function verifyWebhook(
 
 /**
  * Updates online state from webhook events, in order: a user's own channel
- * occupied or vacated, and presence members added or removed. Other events are ignored.
+ * occupied or vacated, and presence members added or removed. Other events are
+ * ignored. With `ttlMs` (this server's own gateway) the state expires unless
+ * renewed. Returns the changes applied.
  */
 export async function applyPresenceWebhook(
   kv: Deno.Kv,
   events: PresenceWebhookEvent[],
-  now = Date.now(),
-): Promise<void> {
-  for (const event of events) {
+  options: { now?: number; ttlMs?: number } = {},
+): Promise<PresenceChange[]> {
+  const changes = events.flatMap((event): PresenceChange[] => {
     const own = USER_CHANNEL.exec(event.channel);
     if (own && (event.name === "channel_occupied" || event.name === "channel_vacated")) {
-      await applyPresence(kv, {
-        userId: own[1]!,
-        channel: event.channel,
-        present: event.name === "channel_occupied",
-      }, now);
-    } else if (
+      return [{ userId: own[1]!, channel: event.channel, present: event.name === "channel_occupied" }];
+    }
+    if (
       event.channel.startsWith("presence-") && typeof event.user_id === "string" &&
       (event.name === "member_added" || event.name === "member_removed")
     ) {
-      await applyPresence(kv, {
-        userId: event.user_id,
-        channel: event.channel,
-        present: event.name === "member_added",
-      }, now);
+      return [{ userId: event.user_id, channel: event.channel, present: event.name === "member_added" }];
     }
-  }
+    return [];
+  });
+  for (const change of changes) await applyPresence(kv, change, options.now ?? Date.now(), options.ttlMs);
+  return changes;
 }
 
 /** The `pusher-js` options a client connects with. */

@@ -5,6 +5,7 @@
 import { HttpError } from "../http_error.ts";
 import { keys } from "../storage/keys.ts";
 import { getPreferences } from "../storage/preferences.ts";
+import { presenceAt, type PresenceRecord } from "../storage/presence.ts";
 import type { Preferences, Presence, Profile, UserRecord } from "../storage/records.ts";
 import { readUnreadTotal } from "../storage/room_reads.ts";
 import { counterValue, type SocialDeps } from "./commit.ts";
@@ -99,7 +100,7 @@ async function profileFacts(kv: Deno.Kv, viewerId: string, userId: string): Prom
     keys.block(viewerId, userId),
   ]);
   return {
-    presence: presence.value as Presence | null,
+    presence: presenceAt(presence.value as PresenceRecord | null, Date.now()),
     followers: counterValue(followers),
     following: counterValue(following),
     isFollowing: isFollowing.value !== null,

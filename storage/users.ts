@@ -1,6 +1,7 @@
 /** @module User profiles: upserted from token claims or by an admin, read in bulk. */
 import { keys } from "./keys.ts";
 import { getManyChunked } from "./kv.ts";
+import { presenceAt, type PresenceRecord } from "./presence.ts";
 import type { Presence, Profile, UserRecord } from "./records.ts";
 
 /** Profiles remembered in memory so that a request whose claims did not change writes nothing. */
@@ -63,11 +64,12 @@ export class UserStore {
     return out;
   }
 
-  /** Presence of the given users; users never seen online are offline. */
+  /** Presence of the given users now; users never seen online, or whose state expired, are offline. */
   async presence(ids: Iterable<string>): Promise<Map<string, Presence>> {
     const wanted = [...new Set(ids)];
-    const entries = await getManyChunked<Presence>(this.#kv, wanted.map((id) => keys.presence(id)));
-    return new Map(wanted.map((id, i) => [id, entries[i]!.value ?? { online: false, lastSeenAt: null }]));
+    const entries = await getManyChunked<PresenceRecord>(this.#kv, wanted.map((id) => keys.presence(id)));
+    const now = Date.now();
+    return new Map(wanted.map((id, i) => [id, presenceAt(entries[i]!.value, now)]));
   }
 
   #remember(user: UserRecord): UserRecord {
