@@ -1,7 +1,7 @@
 /** @module Entry point: configuration → KV → services → HTTP server, and a clean SIGTERM. */
 import { ConfigError, loadConfig } from "./config.ts";
 import { createRuntime } from "./runtime.ts";
-import { openKv } from "./storage/kv.ts";
+import { isRemoteKv, openKv } from "./storage/kv.ts";
 
 let config;
 try {
@@ -47,6 +47,6 @@ Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 function describeKv(path: string | undefined): string {
   if (path === undefined) return "Deno Deploy's default KV";
   if (path === ":memory:") return "in memory (nothing is kept after exit)";
-  if (/^https?:\/\//.test(path)) return `KV Connect at ${path}`;
+  if (isRemoteKv(path)) return `KV Connect at ${path}`;
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path.replace(/^\.\//, "")}`;
 }

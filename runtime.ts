@@ -25,6 +25,7 @@ import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./outbox/w
 import { createGateway, type Gateway } from "./realtime/gateway.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
 import { CommitBatcher } from "./storage/commit_batcher.ts";
+import { isRemoteKv } from "./storage/kv.ts";
 import { PresenceRenewer } from "./storage/presence.ts";
 import { ensureSetting, randomSecret } from "./storage/settings.ts";
 import { UserStore } from "./storage/users.ts";
@@ -52,6 +53,8 @@ export interface Runtime {
 
 /** Knobs tests turn; production uses the defaults. */
 export interface RuntimeOptions {
+  /** Commit receipts in the room actors (see `RoomActorsOptions`); by default only on a remote store. */
+  commitReceipts?: boolean;
   outbox?: Pick<WatcherOptions, "retry" | "leaseMs" | "sweepIntervalMs" | "pageSize" | "concurrency"> & {
     /** Delay of the queued wake behind the in-process nudge (the crash safety net). */
     wakeDelayMs?: number;
@@ -120,6 +123,7 @@ export async function createRuntime(
     batcher,
     sendLimit: config.rateLimitSendPerMin,
     writeLimit: config.rateLimitWritePerMin,
+    commitReceipts: options.commitReceipts ?? isRemoteKv(config.kvPath),
     push: config.oneSignal !== undefined,
     maxBatch: config.groupCommit ? 64 : 1,
     onTyping: (event) => typing.push(event),

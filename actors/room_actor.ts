@@ -50,6 +50,12 @@ export interface RoomActorsOptions {
   maxCachedBytes?: number;
   /** Commands waiting in one room's mailbox at most; beyond it a command is refused with 503. */
   maxQueuedPerRoom?: number;
+  /**
+   * Write a receipt with every commit, so that one whose answer was lost (a
+   * remote store: Deno Deploy, KV Connect) is found instead of applied again.
+   * A local file never loses an answer; it can leave them out. Default true.
+   */
+  commitReceipts?: boolean;
   /** Publishes a typing indicator at once; it may drop it under overload. Never stored. */
   onTyping?: (event: TypingEvent) => void;
 }
@@ -134,6 +140,7 @@ export class RoomActors {
       maxCachedRooms: 10_000,
       maxCachedBytes: 64 * 1024 * 1024,
       maxQueuedPerRoom: 1000,
+      commitReceipts: true,
       onTyping: () => {},
       ...options,
     };
@@ -299,7 +306,7 @@ export class RoomActors {
         return settle(batch, outcomes);
       }
 
-      const receipt = crypto.randomUUID();
+      const receipt = this.#options.commitReceipts ? crypto.randomUUID() : undefined;
       let result: CommitResult;
       try {
         const unit = buildRoomUnit(head, work, {
@@ -335,7 +342,7 @@ export class RoomActors {
         }
         if (!isTransientKvError(err)) return rejectAll(batch, err);
         // The commit may or may not have happened: its receipt tells, on the next read.
-        unsure.push({ receipt, outcomes });
+        if (receipt !== undefined) unsure.push({ receipt, outcomes });
         await backoff(attempt);
         continue;
       }
@@ -348,7 +355,7 @@ export class RoomActors {
       }
       // A check failed: another process committed this room (or a row it checks) since we read it,
       // or a retried commit of ours found its own first try. Reload, learn which, re-apply if needed.
-      unsure.push({ receipt, outcomes });
+      if (receipt !== undefined) unsure.push({ receipt, outcomes });
       this.#forget(slot);
       await backoff(attempt);
     }

@@ -83,7 +83,6 @@ function sendChain(
       now: t,
       push: false,
       rateLogVersions: new Map(),
-      receipt: crypto.randomUUID(),
     }));
     current = work.state!;
   }

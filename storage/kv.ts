@@ -5,11 +5,19 @@
  * the default store. Its commits retry transient errors (see `retryingCommits`).
  */
 export async function openKv(path: string | undefined): Promise<Deno.Kv> {
-  if (path && path !== ":memory:" && !/^https?:\/\//.test(path)) {
+  if (path && path !== ":memory:" && !isRemoteKv(path)) {
     const dir = path.replace(/[^/]*$/, "");
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
   return retryingCommits(await Deno.openKv(path));
+}
+
+/**
+ * Whether `KV_PATH` names a store across a network (Deno Deploy's default KV,
+ * or a KV Connect URL), where a commit's answer can be lost after it happened.
+ */
+export function isRemoteKv(path: string | undefined): boolean {
+  return path === undefined || /^https?:\/\//.test(path);
 }
 
 /**

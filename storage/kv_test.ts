@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openKv, retryingCommits, retryTransient } from "./kv.ts";
+import { isRemoteKv, openKv, retryingCommits, retryTransient } from "./kv.ts";
 
 Deno.test("retryTransient() retries while another process holds the write lock, then succeeds", async () => {
   let calls = 0;
@@ -79,4 +79,12 @@ Deno.test("openKv() creates the folder of a file store and opens it", async () =
     kv.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("isRemoteKv() tells a store across a network from a local file", () => {
+  assert.equal(isRemoteKv(undefined), true); // Deno Deploy's default KV
+  assert.equal(isRemoteKv("https://kv.example.com/db"), true);
+  assert.equal(isRemoteKv("http://127.0.0.1:4512"), true);
+  assert.equal(isRemoteKv("./data/chat.kv"), false);
+  assert.equal(isRemoteKv(":memory:"), false);
 });

@@ -100,9 +100,11 @@ async function faultyRuntime(faults: Faults) {
   const dir = await Deno.makeTempDir({ prefix: "durable-chat-faulty-" });
   const path = `${dir}/chat.kv`;
   const kv = retryingCommits(faultyKv(await Deno.openKv(path), faults));
+  // The faults are those of a remote store (its commit answers can be lost), so receipts are on as there.
   const runtime = await createRuntime(
     loadConfig({ KV_PATH: path, RATE_LIMIT_SEND_PER_MIN: "0", RATE_LIMIT_WRITE_PER_MIN: "0" }),
     kv,
+    { commitReceipts: true },
   );
   const tokens = new Map<string, string>();
   const api = async (user: string, method: string, path: string, body?: unknown) => {
