@@ -10,7 +10,7 @@ import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
 import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
-import { outboxCounts, outboxStats } from "./outbox/operations.ts";
+import { outboxCounts } from "./outbox/operations.ts";
 import type { Sink } from "./outbox/outbox.ts";
 import {
   createPusherClient,
@@ -131,17 +131,13 @@ export async function createRuntime(
     corsOrigins: config.corsOrigins,
     health: {
       mode: demoMode ? "demo" : "production",
-      kv: config.kvPath ?? "deno-deploy",
       realtime: config.realtime.kind,
       push: config.oneSignal ? "onesignal" : "disabled",
       outboxCounts: () => outboxCounts(kv),
     },
     realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
-    renderMetrics: async () => {
-      const { pending, retrying, dead } = await outboxStats(kv);
-      return metrics.render({ pending, retrying, dead });
-    },
+    renderMetrics: async () => metrics.render(await outboxCounts(kv)),
   };
   return {
     app: createApp(deps),

@@ -6,12 +6,19 @@
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import type { Profile, RoomEvent } from "../storage/records.ts";
+import { COUNT_MUTATION_BYTES, countMove } from "./counters.ts";
 
 /** Push bodies are cut to this many characters. */
 export const PUSH_TEXT_LENGTH = 100;
 
 /** Where outbox batches go: realtime (Pusher protocol) and push (OneSignal). */
-export type Sink = "realtime" | "push";
+export const SINKS = ["realtime", "push"] as const;
+export type Sink = (typeof SINKS)[number];
+
+/** Whether `value` names a sink. */
+export function isSink(value: unknown): value is Sink {
+  return (SINKS as readonly unknown[]).includes(value);
+}
 
 /** A push to send for a new message, before recipients' preferences are applied. */
 export interface PushMessageEvent {
@@ -59,9 +66,11 @@ export interface NotificationEvent {
 export type RealtimeEvent = RoomEvent | NotificationEvent;
 /** An event as the push sink receives it. */
 export type PushEvent = PushMessageEvent | PushNotificationEvent;
+/** Any outbox event. */
+export type OutboxEvent = RealtimeEvent | PushEvent;
 
 /** One commit's events for one sink and stream, kept until delivered. */
-export interface OutboxBatch<E = RealtimeEvent | PushEvent> {
+export interface OutboxBatch<E = OutboxEvent> {
   stream: string;
   order: number;
   createdAt: number;
@@ -73,7 +82,7 @@ export interface OutboxBatch<E = RealtimeEvent | PushEvent> {
 }
 
 /** A batch moved aside after its last failed attempt, until an operator replays or purges it. */
-export interface DeadBatch<E = RealtimeEvent | PushEvent> extends OutboxBatch<E> {
+export interface DeadBatch<E = OutboxEvent> extends OutboxBatch<E> {
   sink: Sink;
   deadAt: number;
 }
@@ -125,7 +134,8 @@ export interface OutboxWrite {
  * Builds the outbox row of one batch for one sink, for commits that are not
  * room commits (e.g. a user's notification on stream `userStream(userId)`).
  * `order` must grow strictly within the stream, and the row must be written in
- * the same atomic as the change it reports; put `wake` on the `CommitUnit`.
+ * the same atomic as the change it reports (with the pending counter's `sum`,
+ * included in `mutations`); put `wake` on the `CommitUnit`.
  *
  * @example
  * ```ts
@@ -136,7 +146,7 @@ export interface OutboxWrite {
 export function outboxBatchWrite(
   sink: Sink,
   options: { stream: string; order: number; now: number },
-  events: (RealtimeEvent | PushEvent)[],
+  events: OutboxEvent[],
 ): OutboxWrite {
   const out: OutboxWrite = { mutations: [], wake: [], bytes: 0 };
   if (events.length === 0) return out;
@@ -148,9 +158,9 @@ export function outboxBatchWrite(
     attempts: 0,
   };
   const key = keys.outbox(sink, options.stream, options.order);
-  out.mutations.push({ type: "set", key, value: batch });
+  out.mutations.push({ type: "set", key, value: batch }, ...countMove(sink, null, "pending"));
   out.wake.push({ sink, stream: options.stream });
-  out.bytes += estimateBytes(key, batch);
+  out.bytes += estimateBytes(key, batch) + COUNT_MUTATION_BYTES;
   return out;
 }
 
@@ -164,7 +174,7 @@ export function outboxWrite(
   pushText: (event: Extract<RoomEvent, { type: "message.created" }>) => string,
 ): OutboxWrite {
   const out: OutboxWrite = { mutations: [], wake: [], bytes: 0 };
-  const add = (sink: Sink, batchEvents: (RealtimeEvent | PushEvent)[]) => {
+  const add = (sink: Sink, batchEvents: OutboxEvent[]) => {
     const one = outboxBatchWrite(sink, options, batchEvents);
     out.mutations.push(...one.mutations);
     out.wake.push(...one.wake);

@@ -42,6 +42,13 @@ const message: StoredMessage = {
   createdAt: 1000,
 };
 
+/** The rows a write sets, by sink. */
+function rows(out: { mutations: Deno.KvMutation[] }) {
+  return out.mutations.flatMap((m) =>
+    m.type === "set" ? [{ sink: m.key[1], value: m.value as { events: Record<string, unknown>[] } }] : []
+  );
+}
+
 Deno.test("outboxWrite() writes a realtime batch, and a push batch only when push is on", () => {
   const events = [{ type: "message.created" as const, message, unread: { bob: 1 } }];
   const off = outboxWrite(
@@ -50,16 +57,31 @@ Deno.test("outboxWrite() writes a realtime batch, and a push batch only when pus
     (e) => e.message.content,
   );
   assert.deepEqual(off.wake, [{ sink: "realtime", stream: "room:g_1" }]);
-  assert.equal(off.mutations.length, 1);
+  assert.deepEqual(rows(off).map((r) => r.sink), ["realtime"]);
   const on = outboxWrite(
     { stream: "room:g_1", order: 4, now: 5, push: true },
     events,
     (e) => e.message.content,
   );
   assert.deepEqual(on.wake.map((w) => w.sink), ["realtime", "push"]);
-  const push = (on.mutations[1] as { value: { events: { text: string; recipients: string[] }[] } }).value;
+  const push = rows(on)[1]!.value as { events: { text: string; recipients: string[] }[] };
   assert.equal(push.events[0]!.text.length, 100);
   assert.deepEqual(push.events[0]!.recipients, ["bob"]);
+});
+
+Deno.test("outboxWrite() counts each row it writes as pending, in the same mutations", () => {
+  const events = [{ type: "message.created" as const, message, unread: { bob: 1 } }];
+  const on = outboxWrite(
+    { stream: "room:g_1", order: 4, now: 5, push: true },
+    events,
+    (e) => e.message.content,
+  );
+  const sums = on.mutations.filter((m) => m.type === "sum");
+  assert.deepEqual(sums.map((m) => m.key), [
+    keys.outboxCount("realtime", "pending"),
+    keys.outboxCount("push", "pending"),
+  ]);
+  assert.ok(sums.every((m) => (m.value as Deno.KvU64).value === 1n));
 });
 
 Deno.test("outboxBatchWrite() writes nothing for no events", () => {

@@ -67,6 +67,11 @@ export const keys = {
   /** Prefix of every dead batch (or of one sink's). */
   outboxDeadAll: (sink?: string) =>
     (sink === undefined ? ["outbox_dead"] : ["outbox_dead", sink]) as readonly string[],
+  /**
+   * How many batches of a sink are in a state (`pending`, `retrying`, `dead`), as a `Deno.KvU64`
+   * changed with `sum` in the same commits that write, retry, dead-letter or delete the rows.
+   */
+  outboxCount: (sink: string, state: string) => ["outbox_count", sink, state] as const,
   /** A wake message the queue gave up on (`keysIfUndelivered`); the sweep clears it. */
   outboxLostWake: (id: string) => ["outbox_lost_wake", id] as const,
   /** Prefix of the lost wake messages. */
@@ -100,6 +105,7 @@ export const keys = {
   notification: (userId: string, seq: number) => ["notif", userId, seq] as const,
   /** Prefix of the user's notifications, oldest first (list with `reverse` for newest first). */
   notifications: (userId: string) => ["notif", userId] as const,
+
 };
 
 /** A key as built by `keys`. */

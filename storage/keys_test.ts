@@ -41,6 +41,10 @@ Deno.test("keys builds the social layouts: follows both ways, counters, blocks, 
   assert.deepEqual(keys.preferences("u"), ["prefs", "u"]);
 });
 
+Deno.test("keys builds the outbox counter layout", () => {
+  assert.deepEqual(keys.outboxCount("push", "dead"), ["outbox_count", "push", "dead"]);
+});
+
 Deno.test("keys.notification() lists a user's notifications newest first in reverse", async () => {
   using kv = await Deno.openKv(":memory:");
   for (const seq of [2, 10, 1]) await kv.set(keys.notification("u", seq), seq);
