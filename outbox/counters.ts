@@ -39,7 +39,11 @@ export function countMove(sink: string, from: BatchState | null, to: BatchState 
 
 /** `n` batches of `sink` entering (n > 0) or leaving (n < 0) `state`. */
 export function countDelta(sink: string, state: BatchState, n: number): Deno.KvMutation {
-  return { type: "sum", key: keys.outboxCount(sink, state), value: new Deno.KvU64(BigInt.asUintN(64, BigInt(n))) };
+  return {
+    type: "sum",
+    key: keys.outboxCount(sink, state),
+    value: new Deno.KvU64(BigInt.asUintN(64, BigInt(n))),
+  };
 }
 
 /** What a counter mutation weighs in a commit (for `CommitUnit.bytes`). */

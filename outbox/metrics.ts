@@ -89,7 +89,9 @@ export class OutboxMetrics {
     for (const state of states) lines.push(`outbox_batches{state="${state}"} ${outbox[state]}`);
     help("outbox_sink_batches", "gauge", "Outbox batches by sink and state");
     for (const [sink, counts] of Object.entries(outbox.bySink ?? {})) {
-      for (const state of states) lines.push(`outbox_sink_batches{sink="${sink}",state="${state}"} ${counts[state]}`);
+      for (const state of states) {
+        lines.push(`outbox_sink_batches{sink="${sink}",state="${state}"} ${counts[state]}`);
+      }
     }
     const families: [string, string][] = [
       ["outbox_deliveries_total", "Batches delivered, per sink"],

@@ -35,7 +35,12 @@ export interface OutboxCountsBySink extends OutboxCounts {
 export async function outboxCounts(kv: Deno.Kv): Promise<OutboxCountsBySink> {
   const counterKeys = SINKS.flatMap((sink) => BATCH_STATES.map((state) => keys.outboxCount(sink, state)));
   const entries = await getManyChunked(kv, counterKeys);
-  const out: OutboxCountsBySink = { pending: 0, retrying: 0, dead: 0, bySink: {} as Record<Sink, OutboxCounts> };
+  const out: OutboxCountsBySink = {
+    pending: 0,
+    retrying: 0,
+    dead: 0,
+    bySink: {} as Record<Sink, OutboxCounts>,
+  };
   SINKS.forEach((sink, i) => {
     const counts = { pending: 0, retrying: 0, dead: 0 };
     BATCH_STATES.forEach((state, j) => {

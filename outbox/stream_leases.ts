@@ -168,7 +168,10 @@ export class StreamLeases {
     const value: OutboxLease = { owner: this.#owner, until: this.#now() + this.#leaseMs };
     const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
     const result = await this.#batcher.commit({
-      checks: streams.map((s, i) => ({ key: leaseKeys[i]!, versionstamp: this.#held.get(leaseId(sink, s))! })),
+      checks: streams.map((s, i) => ({
+        key: leaseKeys[i]!,
+        versionstamp: this.#held.get(leaseId(sink, s))!,
+      })),
       mutations: leaseKeys.map((key) => this.#setLease(key, value)),
       bytes: leaseKeys.reduce((n, key) => n + estimateBytes(key, value), 0),
     });
@@ -182,7 +185,10 @@ export class StreamLeases {
   async #delete(sink: string, streams: string[]): Promise<boolean> {
     const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
     const result = await this.#batcher.commit({
-      checks: streams.map((s, i) => ({ key: leaseKeys[i]!, versionstamp: this.#held.get(leaseId(sink, s))! })),
+      checks: streams.map((s, i) => ({
+        key: leaseKeys[i]!,
+        versionstamp: this.#held.get(leaseId(sink, s))!,
+      })),
       mutations: leaseKeys.map((key) => ({ type: "delete", key })),
       bytes: leaseKeys.reduce((n, key) => n + estimateBytes(key), 0),
     });

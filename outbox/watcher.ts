@@ -344,7 +344,9 @@ export class OutboxWatcher {
   /** The streams whose first row is due now (one small read each); the others get a timer. */
   async #streamsWithDueRows(sink: Sink, streams: string[]): Promise<string[]> {
     const firsts = await Promise.all(
-      streams.map((stream) => firstEntry<OutboxBatch>(this.#kv, { prefix: keys.outboxPending(sink, stream) })),
+      streams.map((stream) =>
+        firstEntry<OutboxBatch>(this.#kv, { prefix: keys.outboxPending(sink, stream) })
+      ),
     );
     const now = this.#now();
     return streams.filter((stream, i) => {
@@ -389,7 +391,11 @@ export class OutboxWatcher {
         offset += w.due.length;
         if (done > 0) deletions.push(this.#deleteDelivered(sink, w.stream, w.due.slice(0, done)));
       }
-      this.#metrics?.delivered(sink, batches.slice(0, report.delivered).map((r) => r.value.createdAt), this.#now());
+      this.#metrics?.delivered(
+        sink,
+        batches.slice(0, report.delivered).map((r) => r.value.createdAt),
+        this.#now(),
+      );
       if (report.delivered < batches.length) {
         const error = report.error ?? new Error("The sink delivered only some of the batches");
         const behind = slices.slice(n + 1).flat().filter((w) => !lost.has(w.stream));
@@ -427,9 +433,11 @@ export class OutboxWatcher {
     const failures: Promise<void>[] = [];
     const fail = (stream: string, row: Row, failing: boolean) => {
       if (!failing && error instanceof PermanentDeliveryError) return this.#queue(sink, stream);
-      failures.push(this.#recordFailure(sink, row, error).then((state) => {
-        if (state === "dead") this.#queue(sink, stream);
-      }));
+      failures.push(
+        this.#recordFailure(sink, row, error).then((state) => {
+          if (state === "dead") this.#queue(sink, stream);
+        }),
+      );
     };
     let offset = 0;
     for (const w of slice) {
@@ -471,7 +479,9 @@ export class OutboxWatcher {
         }
         left = await this.#reread(refused);
       } catch (err) {
-        if (attempt === COMMIT_ATTEMPTS - 1) console.error(`outbox: deleting delivered rows of ${stream}`, err);
+        if (attempt === COMMIT_ATTEMPTS - 1) {
+          console.error(`outbox: deleting delivered rows of ${stream}`, err);
+        }
       }
     }
     const id = streamId(sink, stream);
@@ -587,7 +597,9 @@ function chunkRows(rows: Row[]): Row[][] {
   let keyBytes = 0;
   for (const row of rows) {
     const bytes = 2 * keySize(row.key); // the check and the delete
-    if (current.length > 0 && (current.length >= DELETES_PER_COMMIT || keyBytes + bytes > KEY_BYTES_PER_COMMIT)) {
+    if (
+      current.length > 0 && (current.length >= DELETES_PER_COMMIT || keyBytes + bytes > KEY_BYTES_PER_COMMIT)
+    ) {
       chunks.push(current);
       current = [];
       keyBytes = 0;

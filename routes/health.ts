@@ -11,7 +11,8 @@ export const OutboxCountsSchema = z.object({
     description: "Batches that failed their last attempt; `deno task outbox replay --all` sends them again",
   }),
 }).openapi("OutboxCounts", {
-  description: "Exact counts over every sink (realtime, push, social), kept in counters that the outbox's own " +
+  description:
+    "Exact counts over every sink (realtime, push, social), kept in counters that the outbox's own " +
     "commits update: reading them costs the same at any backlog",
 });
 
@@ -47,7 +48,11 @@ const health = createRoute({
 export function healthRoutes(deps: HealthDeps): OpenAPIHono<AppEnv> {
   return apiRouter().openapi(health, async (c) => {
     const { pending, retrying, dead } = await deps.outboxCounts();
-    const outbox = { pending: Math.max(0, pending), retrying: Math.max(0, retrying), dead: Math.max(0, dead) };
+    const outbox = {
+      pending: Math.max(0, pending),
+      retrying: Math.max(0, retrying),
+      dead: Math.max(0, dead),
+    };
     return c.json({ ok: true, mode: deps.mode, realtime: deps.realtime, push: deps.push, outbox }, 200);
   });
 }

@@ -67,10 +67,14 @@ Deno.test({
       const started = performance.now();
       await using second = await startOutboxServer(pusherAt(rec.port), { kvPath, outbox: OUTAGE_OUTBOX });
       await rec.until(() => arrivals(rec.events).size === batches, "every batch delivered", 30_000);
-      await eventually(async () => {
-        const s = await outboxStats(second.kv);
-        return s.pending + s.retrying === 0;
-      }, "an empty outbox", 30_000 - (performance.now() - started));
+      await eventually(
+        async () => {
+          const s = await outboxStats(second.kv);
+          return s.pending + s.retrying === 0;
+        },
+        "an empty outbox",
+        30_000 - (performance.now() - started),
+      );
       const drainMs = performance.now() - started;
 
       // A sweep finds nothing left to send again.
@@ -88,7 +92,9 @@ Deno.test({
       assert.ok(drainMs < 30_000, `drained in ${drainMs} ms`);
       // Per room, in seq order.
       for (const [roomId, ids] of byRoom) {
-        const seen = rec.events.filter((e) => e.name === "new-message" && e.channel === `private-room-${roomId}`)
+        const seen = rec.events.filter((e) =>
+          e.name === "new-message" && e.channel === `private-room-${roomId}`
+        )
           .map((e) => (e.data as { id: string }).id);
         assert.deepEqual(seen, ids, roomId);
       }

@@ -50,7 +50,9 @@ export async function startOutboxServer(
   env: Record<string, string> = {},
   options: RuntimeOptions & { kvPath?: string } = {},
 ): Promise<OutboxServer> {
-  const dir = options.kvPath === undefined ? await Deno.makeTempDir({ prefix: "durable-chat-outbox-" }) : null;
+  const dir = options.kvPath === undefined
+    ? await Deno.makeTempDir({ prefix: "durable-chat-outbox-" })
+    : null;
   const kvPath = options.kvPath ?? `${dir}/chat.kv`;
   const config = loadConfig({ KV_PATH: kvPath, RATE_LIMIT_SEND_PER_MIN: "0", ...env });
   const kv = await openKv(config.kvPath);
