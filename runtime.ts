@@ -23,6 +23,7 @@ import { applyPresenceWebhook } from "./outbox/realtime_access.ts";
 import type { OutboxSink } from "./outbox/sink.ts";
 import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./outbox/watcher.ts";
 import { createGateway, type Gateway } from "./realtime/gateway.ts";
+import { createSocialSink } from "./social/group_added.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
 import { CommitBatcher } from "./storage/commit_batcher.ts";
 import { ensureSetting, randomSecret } from "./storage/settings.ts";
@@ -107,6 +108,8 @@ export async function createRuntime(
       if (started) watcher.nudge(wake);
     },
   });
+  // Group adds' notifications, written from the room commit's outbox row (durable with the membership).
+  sinks.social = createSocialSink({ kv, batcher, push: config.oneSignal !== undefined }) as OutboxSink;
   const watcher = new OutboxWatcher(kv, { ...outbox, sinks, batcher, metrics });
   const typing = new TypingRelay(publisher, { metrics });
   const actors = new RoomActors(kv, {

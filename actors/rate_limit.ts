@@ -10,19 +10,24 @@ export type RateDecision =
 
 /**
  * Decides whether a send at `now` stays within `limit` sends in any rolling
- * minute, given the times of earlier sends. On success returns the log to store
- * (only the times still inside the window, plus `now`).
+ * minute (or `windowMs`), given the times of earlier sends. On success returns
+ * the log to store (only the times still inside the window, plus `now`).
  *
  * @example
  * ```ts
  * takeSendSlot([], 1_000, 10); // { allowed: true, log: [1000] }
  * ```
  */
-export function takeSendSlot(log: readonly number[], now: number, limit: number): RateDecision {
-  const recent = log.filter((t) => t > now - RATE_WINDOW_MS && t <= now);
+export function takeSendSlot(
+  log: readonly number[],
+  now: number,
+  limit: number,
+  windowMs = RATE_WINDOW_MS,
+): RateDecision {
+  const recent = log.filter((t) => t > now - windowMs && t <= now);
   if (recent.length < limit) return { allowed: true, log: [...recent, now] };
   // The oldest send inside the window must leave it before a new one fits.
   const oldestThatMustExpire = recent[recent.length - limit]!;
-  const waitMs = oldestThatMustExpire + RATE_WINDOW_MS - now;
+  const waitMs = oldestThatMustExpire + windowMs - now;
   return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
 }

@@ -105,7 +105,12 @@ export const keys = {
   notification: (userId: string, seq: number) => ["notif", userId, seq] as const,
   /** Prefix of the user's notifications, oldest first (list with `reverse` for newest first). */
   notifications: (userId: string) => ["notif", userId] as const,
-
+  /** Marks that the outbox batch `sourceId` already notified `userId` (expires): redeliveries write nothing. */
+  notificationSource: (userId: string, sourceId: string) => ["notif_source", userId, sourceId] as const,
+  /** When `actorId` last added `userId` to groups (times within the hour), for the notification cap. */
+  groupAddedLog: (userId: string, actorId: string) => ["notif_cap", "group.added", userId, actorId] as const,
+  /** The user's recent search times, for the rolling-minute search limit. */
+  searchLog: (userId: string) => ["rate", "search", userId] as const,
 };
 
 /** A key as built by `keys`. */
