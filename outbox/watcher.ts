@@ -222,6 +222,10 @@ export class OutboxWatcher {
     clearInterval(this.#heartbeatTimer);
     for (const { id } of this.#timers.values()) clearTimeout(id);
     this.#timers.clear();
+    // Queued streams get no round any more: whoever waits for them (a sweep, a queue message) goes on.
+    this.#queued.clear();
+    for (const resolve of [...this.#waiters.values()].flat()) resolve();
+    this.#waiters.clear();
     await this.settled();
     if (this.#undeleted.size > 0) {
       const rows = [...this.#undeleted.values()].reduce((n, r) => n + r.length, 0);

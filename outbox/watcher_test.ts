@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { CommitBatcher } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import { OutboxMetrics } from "./metrics.ts";
@@ -279,4 +280,151 @@ Deno.test("OutboxWatcher counts an attempt for every stream of a round the unrea
   await until(async () => (await pendingRows(t.kv)).every((r) => r.value.attempts >= 1));
   t.sink.failing = null;
   await until(() => t.sink.delivered.length === 2);
+});
+
+/** Lets real I/O (KV) progress while the fake clock stands still. */
+const realSetTimeout = globalThis.setTimeout;
+const realSleep = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
+
+async function eventuallyReal(condition: () => boolean | Promise<boolean>, label: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (await condition()) return;
+    await realSleep(2);
+  }
+  throw new Error(`timed out waiting for ${label}`);
+}
+
+/** Writes `count` batches on each stream, as room commits would, without waking anyone. */
+async function writeRows(kv: Deno.Kv, streams: string[], count: number): Promise<void> {
+  for (const stream of streams) {
+    for (let order = 1; order <= count; order += 20) {
+      const op = kv.atomic();
+      for (let o = order; o < order + 20 && o <= count; o++) {
+        op.mutate(
+          ...outboxBatchWrite("realtime", { stream, order: o, now: Date.now() }, [event(o)]).mutations,
+        );
+      }
+      await op.commit();
+    }
+  }
+}
+
+Deno.test("OutboxWatcher drains 64 streams x 50 rows in one round, every commit within KV's limits, once", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const streams = Array.from({ length: 64 }, (_, i) => roomStream(`room-${"x".repeat(100)}-${i}`));
+  await writeRows(kv, streams, 50);
+  const sink = new RecordingSink();
+  const batcher = new CommitBatcher(kv);
+  const watcher = new OutboxWatcher(kv, { sinks: { realtime: sink }, batcher, pageSize: 50 });
+  await Promise.all(streams.map((stream) => watcher.drain("realtime", stream)));
+  await watcher.settled();
+  assert.equal(sink.delivered.length, 64 * 50);
+  assert.equal((await pendingRows(kv)).length, 0);
+  assert.equal((await kv.get<Deno.KvU64>(keys.outboxCount("realtime", "pending"))).value?.value, 0n);
+  await Promise.all(streams.map((stream) => watcher.drain("realtime", stream, true)));
+  assert.equal(sink.delivered.length, 64 * 50, "nothing delivered twice");
+  await watcher.stop();
+});
+
+Deno.test("OutboxWatcher renews its leases while a round outlasts them: another watcher never takes the stream", async () => {
+  const clock = FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+  try {
+    using kv = await Deno.openKv(":memory:");
+    const stream = roomStream("r");
+    await writeRows(kv, [stream], 3);
+    const gate = Promise.withResolvers<void>();
+    const slow = new RecordingSink();
+    const slowSink: OutboxSink = {
+      async deliver(batches) {
+        slow.calls++;
+        await gate.promise;
+        return await slow.deliver(batches);
+      },
+    };
+    const other = new RecordingSink();
+    const first = new OutboxWatcher(kv, {
+      sinks: { realtime: slowSink },
+      batcher: new CommitBatcher(kv),
+      leaseMs: 1000,
+    });
+    const second = new OutboxWatcher(kv, {
+      sinks: { realtime: other },
+      batcher: new CommitBatcher(kv),
+      leaseMs: 1000,
+    });
+    const draining = first.drain("realtime", stream);
+    await eventuallyReal(() => slow.calls === 1, "the first watcher's sink call");
+    for (let i = 0; i < 15; i++) { // five lease times pass while its sink call hangs
+      await clock.tickAsync(334);
+      await realSleep(3);
+    }
+    const lease = await kv.get<{ until: number }>(keys.outboxLease("realtime", stream));
+    assert.ok(lease.value && lease.value.until > Date.now(), "the lease was renewed");
+    await second.drain("realtime", stream);
+    assert.deepEqual(other.delivered, [], "the second watcher left the stream alone");
+    gate.resolve();
+    await draining;
+    assert.deepEqual(slow.orders(stream), [1, 2, 3]);
+    await second.drain("realtime", stream, true);
+    assert.deepEqual(other.delivered, [], "nothing was left to deliver again");
+    await first.stop();
+    await second.stop();
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("OutboxWatcher retries a delete commit that throws, and never delivers those batches again", async () => {
+  const clock = FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+  try {
+    using store = await Deno.openKv(":memory:");
+    let failNext = 0;
+    // The store refuses the next commits after a delivery, as a busy or failing database does.
+    const kv = new Proxy(store, {
+      get(target, name) {
+        if (name === "atomic") {
+          return () => {
+            const op = target.atomic();
+            const commit = op.commit.bind(op);
+            op.commit = () => failNext-- > 0 ? Promise.reject(new Error("database is busy")) : commit();
+            return op;
+          };
+        }
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const stream = roomStream("r");
+    await writeRows(kv, [stream], 5);
+    const sink = new RecordingSink();
+    const delivering: OutboxSink = {
+      async deliver(batches) {
+        const report = await sink.deliver(batches);
+        failNext = 3;
+        return report;
+      },
+    };
+    const watcher = new OutboxWatcher(kv, {
+      sinks: { realtime: delivering },
+      batcher: new CommitBatcher(kv),
+    });
+    const draining = watcher.drain("realtime", stream);
+    for (let i = 0; i < 40 && (await pendingRows(store)).length > 0; i++) {
+      await clock.tickAsync(100);
+      await realSleep(3);
+    }
+    await draining;
+    assert.deepEqual(sink.orders(stream), [1, 2, 3, 4, 5]);
+    assert.equal((await pendingRows(store)).length, 0, "the delete went through on a later attempt");
+    await watcher.drain("realtime", stream, true);
+    assert.deepEqual(sink.orders(stream), [1, 2, 3, 4, 5], "nothing delivered twice");
+    assert.equal((await store.get<Deno.KvU64>(keys.outboxCount("realtime", "pending"))).value?.value, 0n);
+    await watcher.stop();
+  } finally {
+    clock.uninstall();
+  }
 });
