@@ -76,8 +76,8 @@ export const keys = {
   outboxLostWake: (id: string) => ["outbox_lost_wake", id] as const,
   /** Prefix of the lost wake messages. */
   outboxLostWakes: () => ["outbox_lost_wake"] as const,
-  /** What OneSignal answered for one push (`PushOutcome`), kept for a while. */
-  pushOutcome: (eventId: string, group: string) => ["push_outcome", eventId, group] as const,
+  /** What OneSignal answered for one push event to one recipient (`PushOutcome`), kept for a while. */
+  pushOutcome: (eventId: string, userId: string) => ["push_outcome", eventId, userId] as const,
   /** The user's notification preferences (`Preferences`). */
   preferences: (userId: string) => ["prefs", userId] as const,
   /** `followerId` follows `followeeId` (`FollowEdge`); prefix `["follow", id]` lists whom id follows. */
