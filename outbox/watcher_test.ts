@@ -3,7 +3,7 @@ import FakeTimers from "@sinonjs/fake-timers";
 import { CommitBatcher } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import { OutboxMetrics } from "./metrics.ts";
-import { listDead, outboxStats, replayDead } from "./operations.ts";
+import { listDead, outboxCounts, outboxStats, purgeDead, replayDead } from "./operations.ts";
 import {
   type DeadBatch,
   type OutboxBatch,
@@ -427,4 +427,50 @@ Deno.test("OutboxWatcher retries a delete commit that throws, and never delivers
   } finally {
     clock.uninstall();
   }
+});
+
+Deno.test("the outbox counters equal the rows after deliveries, retries, dead letters, replay and purge", async () => {
+  await using t = await harness({ nudge: false, retry: { baseMs: 5, maxMs: 10, maxAttempts: 5 } });
+  const counted = async () => {
+    const c = await outboxCounts(t.kv);
+    const s = await outboxStats(t.kv);
+    assert.deepEqual([c.pending, c.retrying, c.dead], [s.pending, s.retrying, s.dead]);
+    return s;
+  };
+  for (let room = 0; room < 6; room++) {
+    for (let order = 1; order <= 4; order++) await t.write(`r${room}`, order);
+  }
+  assert.equal((await counted()).pending, 24);
+  // Streams r0 and r1 can never pass one batch, r2 fails twice, the others pass.
+  const failures = new Map<string, number>();
+  t.sink.failing = (batch) => {
+    const n = (failures.get(batch.stream) ?? 0) + 1;
+    failures.set(batch.stream, n);
+    if (batch.stream === roomStream("r0") && batch.order === 1) return new PermanentDeliveryError("HTTP 413");
+    if (batch.stream === roomStream("r1") && batch.order === 2) return new PermanentDeliveryError("HTTP 400");
+    if (batch.stream === roomStream("r2") && n <= 2) return new Error("flaky");
+    return null;
+  };
+  t.watcher.start();
+  await until(async () => {
+    const s = await outboxStats(t.kv);
+    return s.dead === 2 && s.pending + s.retrying === 0;
+  });
+  await t.watcher.settled();
+  const afterDrain = await counted();
+  assert.deepEqual([afterDrain.pending, afterDrain.retrying, afterDrain.dead], [0, 0, 2]);
+  t.sink.failing = null;
+  assert.equal(await replayDead(t.kv, { all: true }), 2);
+  await counted();
+  await t.watcher.sweep();
+  await until(async () => (await outboxStats(t.kv)).pending + (await outboxStats(t.kv)).retrying === 0);
+  await t.watcher.settled();
+  assert.deepEqual(Object.values(await counted()).slice(0, 3), [0, 0, 0]);
+  // A purge takes dead batches off the counter too.
+  t.sink.failing = () => new PermanentDeliveryError("HTTP 413");
+  await t.write("r9", 1);
+  await t.watcher.drain("realtime", roomStream("r9"));
+  assert.equal((await counted()).dead, 1);
+  assert.equal(await purgeDead(t.kv), 1);
+  assert.equal((await counted()).dead, 0);
 });
