@@ -53,12 +53,16 @@ export class StreamLeases {
     return this.#leaseMs;
   }
 
-  /** Says "this watcher is alive", so that its leases hold. Never throws. */
+  /**
+   * Says "this watcher is alive", so that its leases hold. Never throws. An
+   * atomic commit, so that a store opened with `openKv()` retries it while
+   * another process holds the write lock (a lapsed beat lets others take over).
+   */
   async beat(): Promise<void> {
     const until = this.#now() + HEARTBEAT_TTL_MS;
-    await this.#kv.set(keys.outboxOwner(this.#owner), { until }, { expireIn: HEARTBEAT_TTL_MS * 10 })
-      .catch(() => {
-        // A busy database: the next beat comes in a second, and a lapse only risks a duplicate.
+    await this.#kv.atomic().set(keys.outboxOwner(this.#owner), { until }, { expireIn: HEARTBEAT_TTL_MS * 10 })
+      .commit().catch(() => {
+        // A failing database: the next beat comes in a second, and a lapse only risks a duplicate.
       });
   }
 

@@ -129,9 +129,11 @@ Deno.test("a server killed between a group's membership commit and its notificat
     }
     await observer.waitFor(() => observer.notifications.length >= 20, 20_000, "user-channel notifications");
     for (const id of members.slice(0, 20)) {
-      assert.deepEqual(observer.notifications.filter((n) => n.userId === id).map((n) => n.type), [
-        "group.added",
-      ], id);
+      // At least once: a delivery cut by the kill may be repeated, but it is the one notification.
+      const seen = new Set(
+        observer.notifications.filter((n) => n.userId === id).map((n) => `${n.type} ${n.id}`),
+      );
+      assert.deepEqual([...seen], ["group.added n1"], id);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
