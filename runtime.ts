@@ -10,7 +10,7 @@ import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
 import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
-import { outboxCounts, outboxStats } from "./outbox/operations.ts";
+import { outboxCounts } from "./outbox/operations.ts";
 import type { Sink } from "./outbox/outbox.ts";
 import {
   createPusherClient,
@@ -23,6 +23,7 @@ import { applyPresenceWebhook } from "./outbox/realtime_access.ts";
 import type { OutboxSink } from "./outbox/sink.ts";
 import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./outbox/watcher.ts";
 import { createGateway, type Gateway } from "./realtime/gateway.ts";
+import { createSocialSink } from "./social/group_added.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
 import { CommitBatcher } from "./storage/commit_batcher.ts";
 import { isRemoteKv } from "./storage/kv.ts";
@@ -117,6 +118,8 @@ export async function createRuntime(
       if (started) watcher.nudge(wake);
     },
   });
+  // Group adds' notifications, written from the room commit's outbox row (durable with the membership).
+  sinks.social = createSocialSink({ kv, batcher, push: config.oneSignal !== undefined }) as OutboxSink;
   const watcher = new OutboxWatcher(kv, { ...outbox, sinks, batcher, metrics });
   const typing = new TypingRelay(publisher, { metrics });
   const actors = new RoomActors(kv, {
@@ -143,17 +146,13 @@ export async function createRuntime(
     corsOrigins: config.corsOrigins,
     health: {
       mode: demoMode ? "demo" : "production",
-      kv: config.kvPath ?? "deno-deploy",
       realtime: config.realtime.kind,
       push: config.oneSignal ? "onesignal" : "disabled",
       outboxCounts: () => outboxCounts(kv),
     },
     realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
-    renderMetrics: async () => {
-      const { pending, retrying, dead } = await outboxStats(kv);
-      return metrics.render({ pending, retrying, dead });
-    },
+    renderMetrics: async () => metrics.render(await outboxCounts(kv)),
   };
   return {
     app: createApp(deps),

@@ -89,8 +89,7 @@ export interface MessageResult {
 
 /** What each command resolves to. */
 export interface CommandResults {
-  /** `created` is false for a retry with the same `clientGroupId`. */
-  createGroup: { roomId: string; created: boolean };
+  createGroup: { roomId: string };
   openDirect: { roomId: string };
   /** `readAt`: when every other member had read the message (for replays of older sends). */
   send: { message: StoredMessage; created: boolean; receiverId?: string; readAt: number | null };
@@ -101,8 +100,7 @@ export interface CommandResults {
   delete: { messageId: string; seq: number; deleted: boolean };
   react: MessageResult & { added: boolean };
   /** The members who were not active before (re-added former members included). */
-  /** `name`: the group's, for telling the added users. */
-  addMembers: { added: string[]; name: string };
+  addMembers: { added: string[] };
   /** `ownerId` is set when ownership passed on because the owner left. */
   removeMember: { left: boolean; ownerId?: string };
   updateRoom: { changed: boolean };
@@ -328,7 +326,7 @@ function createGroupStep(
     if (first.fingerprint !== fingerprint) {
       throw new HttpError(409, "clientGroupId: already used for a different group");
     }
-    return { roomId: work.roomId, created: false }; // a retry of the request that created it
+    return { roomId: work.roomId }; // a retry of the request that created it: nothing to commit
   }
   if (memberIds.length + 1 > MAX_GROUP_MEMBERS) {
     throw new HttpError(400, `memberIds: a group holds at most ${MAX_GROUP_MEMBERS} members`);
@@ -347,7 +345,7 @@ function createGroupStep(
     work.state.creation = { clientGroupId: cmd.clientGroupId, fingerprint };
   }
   work.events.push({ type: "room.created", roomId: work.roomId, memberIds: [...members.keys()] });
-  return { roomId: work.roomId, created: true };
+  return { roomId: work.roomId };
 }
 
 /**
@@ -664,7 +662,7 @@ function addMembersStep(
   assertMayAdd(work, cmd.userId, added);
   assertMemberKeysFit(work.roomId, [...activeMemberIds(state), ...added], "userIds");
   takeSlot(work, "write", cmd.userId, options);
-  if (added.length === 0) return { added, name: state.name };
+  if (added.length === 0) return { added };
   const { now } = options;
 
   // Added and re-added members start with nothing unread.
@@ -678,7 +676,7 @@ function addMembersStep(
     addedBy: cmd.userId,
     memberIds: activeMemberIds(state),
   });
-  return { added, name: state.name };
+  return { added };
 }
 
 function removeMemberStep(

@@ -94,7 +94,13 @@ export function buildRoomUnit(
   if (work.events.length > 0) {
     after.outboxSeq += 1;
     const outbox = outboxWrite(
-      { stream: roomStream(work.roomId), order: after.outboxSeq, now: options.now, push: options.push },
+      {
+        stream: roomStream(work.roomId),
+        order: after.outboxSeq,
+        now: options.now,
+        push: options.push,
+        room: after,
+      },
       work.events,
       (event) => previewText(event.message),
     );

@@ -4,7 +4,7 @@
  * delivery; prints the ratios against their targets and writes
  * `bench/results/<timestamp>.json` + `.svg` and `latest.json` / `latest.svg`.
  *
- * Flags: `--quick` (smaller and shorter, about 3 minutes), `--only=raw,send,hot,scale,realtime`,
+ * Flags: `--quick` (smaller and shorter, about 3 minutes), `--only=raw,send,hot,scale,realtime,health`,
  * `--dir=<path>` (where the KV files go; a temporary directory by default, removed afterwards),
  * `--no-write` (print only), `--profile` (CPU-profile the server's JS thread during each measured
  * load through its inspector and print the top functions). Needs `wrk` for the HTTP load (`apt-get install -y wrk`); without
@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { type Curve, type RatioBar, renderChart } from "./chart.ts";
 import { directSendBench, hotRoomBench, type SendOptions } from "./http_send.ts";
+import { healthBench } from "./health.ts";
 import { haveWrk } from "./load.ts";
 import { directCeiling, groupCeiling } from "./raw_kv.ts";
 import type { ProfileSummary } from "./profile.ts";
@@ -20,7 +21,7 @@ import { realtimeBench } from "./realtime.ts";
 import { label, scaleBench } from "./scale.ts";
 import { loadAverage, machineInfo, round } from "./stats.ts";
 
-const SECTIONS = ["raw", "send", "hot", "scale", "realtime"] as const;
+const SECTIONS = ["raw", "send", "hot", "scale", "realtime", "health"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -53,6 +54,7 @@ const plan = quick
     members: 50,
     scale: { sizes: [10_000, 100_000], samples: 60, roomCounts: [100, 10_000] },
     realtime: { clients: 1000, rates: [150, 500], seconds: 5 },
+    health: { backlogs: [0, 1000, 10_000], samples: 100 },
   }
   : {
     raw: { serialCommits: 3000, concurrentCommits: 6000, maxMs: 15_000, groupCommits: 1000 },
@@ -61,6 +63,7 @@ const plan = quick
     members: 50,
     scale: { sizes: [10_000, 100_000, 1_000_000], samples: 200, roomCounts: [100, 10_000] },
     realtime: { clients: 1000, rates: [150, 500], seconds: 20 },
+    health: { backlogs: [0, 1000, 10_000], samples: 300 },
   };
 
 const log = (line: string) => console.log(line);
@@ -233,6 +236,23 @@ const realtime = await section(
   },
 );
 
+const health = await section(
+  "health",
+  "/healthz from an empty outbox to a 10,000-batch backlog",
+  async () => {
+    const result = await healthBench(dir, { ...plan.health, log });
+    for (const p of result.points) {
+      log(
+        `  backlog ${
+          String(p.backlog).padStart(6)
+        } (reported ${p.reported}): /healthz p50 ${p.healthzMs.p50} ms, ` +
+          `p99 ${p.healthzMs.p99} ms · a row scan (the old /healthz) p50 ${p.scanMs.p50} ms`,
+      );
+    }
+    return result;
+  },
+);
+
 // Ratios against targets.
 const bars: RatioBar[] = [];
 const summary: Record<string, { value: number; target: string; met: boolean }> = {};
@@ -278,6 +298,15 @@ if (hot) {
   };
 }
 if (scale) { for (const [key, value] of Object.entries(scale.ratios)) judge(key, value, 1.3, "max"); }
+if (health) {
+  const last = health.points[health.points.length - 1]!;
+  judge(`healthz ${last.backlog} backlog / empty`, health.ratio, 1.3, "max");
+  summary["healthz reports the backlog"] = {
+    value: health.points.every((p) => p.reported === p.backlog) ? 1 : 0,
+    target: "= 1",
+    met: health.points.every((p) => p.reported === p.backlog),
+  };
+}
 if (realtime) {
   const target = realtime.phases.find((p) => p.targetRate === 500) ?? realtime.phases.at(-1)!;
   judge(
@@ -339,6 +368,13 @@ function chartNotes(): string[] {
       );
     }
     notes.push(`memory per idle connection: ${realtime.memory.perConnectionKiB} KiB`);
+  }
+  if (health) {
+    notes.push(
+      `/healthz p50 ${
+        health.points.map((p) => `${p.healthzMs.p50} ms at ${p.backlog}`).join(", ")
+      } batches pending`,
+    );
   }
   return notes;
 }

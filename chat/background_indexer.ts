@@ -1,12 +1,16 @@
 /**
  * @module Keeps rooms' search indexes fresh in the background, yielding to the
  * commits that requests wait for: indexing a message writes several times the
- * keys its send did, so under load it waits, and a search catches up on demand.
+ * keys its send did, so it waits for a quiet moment, but never longer than
+ * `MAX_YIELD_MS`: under steady load there is none, and the index must still move.
  */
 import type { CommitBatcher } from "../storage/commit_batcher.ts";
 import { indexRoom } from "./search_index.ts";
 
-/** Indexes rooms whose messages changed, one at a time, when the store is not busy with requests. */
+/** Longest wait for a moment without request commits before indexing the next room anyway. */
+export const MAX_YIELD_MS = 200;
+
+/** Indexes rooms whose messages changed, one at a time, preferably when the store is not busy with requests. */
 export class BackgroundIndexer {
   readonly #kv: Deno.Kv;
   readonly #batcher: Pick<CommitBatcher, "drain">;
@@ -47,7 +51,7 @@ export class BackgroundIndexer {
 
   async #run(): Promise<void> {
     while (this.#dirty.size > 0 && !this.#stopped) {
-      await this.#batcher.drain(); // a moment with no request commit queued or in flight
+      await this.#quietOrLate(); // a moment with no request commit queued or in flight, or enough waiting
       if (this.#stopped) return;
       const roomId = this.#dirty.values().next().value!;
       this.#dirty.delete(roomId);
@@ -56,6 +60,16 @@ export class BackgroundIndexer {
       } catch (err) {
         console.error(`search: indexing room ${roomId} failed; a search will catch up`, err);
       }
+    }
+  }
+
+  async #quietOrLate(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, MAX_YIELD_MS));
+    try {
+      await Promise.race([this.#batcher.drain(), late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

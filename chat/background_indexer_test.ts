@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { keys } from "../storage/keys.ts";
 import type { RoomState, StoredMessage } from "../storage/records.ts";
-import { BackgroundIndexer } from "./background_indexer.ts";
+import { BackgroundIndexer, MAX_YIELD_MS } from "./background_indexer.ts";
 import { readIndexState } from "./search_index.ts";
 
 async function roomWithMessages(kv: Deno.Kv, roomId: string, count: number): Promise<void> {
@@ -66,4 +67,25 @@ Deno.test("BackgroundIndexer.stop() leaves rooms not yet indexed to the search's
   indexer.schedule("a");
   await indexer.idle();
   assert.equal((await readIndexState(kv, "a")).mark, 0);
+});
+
+Deno.test("BackgroundIndexer indexes after MAX_YIELD_MS even when the store is never quiet", async () => {
+  const realSetTimeout = globalThis.setTimeout;
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout"] });
+  try {
+    using kv = await Deno.openKv(":memory:");
+    await roomWithMessages(kv, "a", 2);
+    const indexer = new BackgroundIndexer(kv, busyStore()); // requests never stop committing
+    indexer.schedule("a");
+    await clock.tickAsync(MAX_YIELD_MS - 1);
+    assert.equal((await readIndexState(kv, "a")).mark, 0, "it yields to requests for a while");
+    await clock.tickAsync(1);
+    for (let i = 0; i < 500 && (await readIndexState(kv, "a")).mark < 2; i++) {
+      await new Promise((resolve) => realSetTimeout(resolve, 2));
+    }
+    assert.equal((await readIndexState(kv, "a")).mark, 2);
+    await indexer.idle();
+  } finally {
+    clock.uninstall();
+  }
 });

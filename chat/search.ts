@@ -1,7 +1,8 @@
 /**
  * @module Message search over the caller's active rooms: the rooms' indexes are
- * brought up to date first, then the per-room entries of one query word are
- * merged newest first and each candidate is checked against the stored message.
+ * brought up to date first (a bounded amount inline, the rest by the background
+ * indexer), then the per-room entries of one query word are merged newest first
+ * and each candidate is checked against the stored message. Rate-limited per user.
  */
 import { isActive, memberOf } from "../actors/room_head.ts";
 import { HttpError } from "../http_error.ts";
@@ -9,7 +10,9 @@ import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
 import { listActiveRoomIds, readHead, readHeads } from "../storage/room_reads.ts";
-import { indexRoom, readIndexState } from "./search_index.ts";
+import type { BackgroundIndexer } from "./background_indexer.ts";
+import { indexSome, readIndexState } from "./search_index.ts";
+import { takeSearchSlot } from "./search_limit.ts";
 import { indexTermOf, matchesAll, messageWords, tokenize } from "./search_tokens.ts";
 import { type MessageView, messageView, receiptOf } from "./views.ts";
 
@@ -21,6 +24,14 @@ export const MAX_SCANNED = 2000;
 export const MAX_QUERY_WORDS = 8;
 /** Rooms whose index is brought up to date at once. */
 const INDEX_CONCURRENCY = 8;
+/**
+ * Messages one request indexes inline at most, over all its rooms; a room
+ * further behind is left to the background indexer (its newest messages are
+ * then found moments later).
+ */
+export const INLINE_INDEX_BUDGET = 500;
+/** Edited or deleted messages a room with some waiting may re-index inline (from the same budget). */
+const TODO_ALLOWANCE = 20;
 
 /** What to search for. */
 export interface SearchRequest {
@@ -44,15 +55,16 @@ interface Position {
  * @throws {HttpError} 400 no word in `q` or a bad cursor, 404 unknown room, 403 not an active member.
  */
 export async function searchMessages(
-  deps: { kv: Deno.Kv },
+  deps: { kv: Deno.Kv; indexer?: Pick<BackgroundIndexer, "schedule"> },
   user: Profile,
   request: SearchRequest,
 ): Promise<{ messages: MessageView[]; nextCursor?: string }> {
   const words = tokenize(request.q).slice(0, MAX_QUERY_WORDS);
   if (words.length === 0) throw new HttpError(400, "q: must contain a letter or digit");
   const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+  await takeSearchSlot(deps.kv, user.id);
   const heads = await roomsInScope(deps.kv, user.id, request.roomId);
-  await bringIndexesUpToDate(deps.kv, heads);
+  await bringIndexesUpToDate(deps, heads);
 
   // The longest word is the most selective: its entries drive, the others are checked on the text.
   const driver = indexTermOf(words.reduce((a, b) => (Array.from(b).length > Array.from(a).length ? b : a)));
@@ -103,16 +115,41 @@ async function roomsInScope(kv: Deno.Kv, userId: string, roomId?: string): Promi
   return heads.filter((head) => isActive(memberOf(head, userId)));
 }
 
-/** Indexes, in the request, whatever the background indexer has not reached yet. */
-async function bringIndexesUpToDate(kv: Deno.Kv, heads: RoomState[]): Promise<void> {
-  const queue = [...heads];
+/**
+ * Indexes, in the request, what the background indexer has not reached yet:
+ * the rooms' index states are read, then `INLINE_INDEX_BUDGET` messages are
+ * shared out, most recently active rooms first; rooms still behind are handed
+ * to the background indexer.
+ */
+async function bringIndexesUpToDate(
+  deps: { kv: Deno.Kv; indexer?: Pick<BackgroundIndexer, "schedule"> },
+  heads: RoomState[],
+): Promise<void> {
+  const states = await inParallel(heads, (head) => readIndexState(deps.kv, head.id));
+  let budget = INLINE_INDEX_BUDGET;
+  const plan = heads.flatMap((head, i) => {
+    const state = states[i]!;
+    const need = Math.max(0, head.lastSeq - state.mark) + (state.todo ? TODO_ALLOWANCE : 0);
+    if (need === 0) return [];
+    const share = Math.min(budget, need);
+    budget -= share;
+    return [{ head, state, share }];
+  });
+  await inParallel(plan, async ({ head, state, share }) => {
+    const { complete } = await indexSome(deps.kv, head, state, share);
+    if (!complete) deps.indexer?.schedule(head.id);
+  });
+}
+
+/** Runs `fn` over the items, `INDEX_CONCURRENCY` at a time; results in item order. */
+async function inParallel<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
   const worker = async () => {
-    for (let head = queue.shift(); head; head = queue.shift()) {
-      const state = await readIndexState(kv, head.id);
-      if (state.mark < head.lastSeq || state.todo) await indexRoom(kv, head.id);
-    }
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
   };
-  await Promise.all(Array.from({ length: Math.min(INDEX_CONCURRENCY, heads.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(INDEX_CONCURRENCY, items.length) }, worker));
+  return out;
 }
 
 /** One room's index entries for one term, newest first, read a page at a time. */

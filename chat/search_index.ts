@@ -69,7 +69,32 @@ async function indexOnce(kv: Deno.Kv, roomId: string): Promise<void> {
   ]);
   const lastSeq = head.value?.lastSeq ?? 0;
   if (state.mark < lastSeq) await catchUp(kv, roomId, state.mark, lastSeq);
-  if (state.todo) await reindexTodos(kv, roomId);
+  if (state.todo) await reindexTodos(kv, roomId, Infinity);
+}
+
+/**
+ * Indexes at most `maxMessages` of what the room's index lacks (new messages
+ * first, then edits and deletes), for callers that must not wait for a long
+ * catch-up (a search request), from `state` as just read. Runs beside
+ * `indexRoom` safely. Returns how many messages it indexed and whether the
+ * index is now complete.
+ */
+export async function indexSome(
+  kv: Deno.Kv,
+  room: { id: string; lastSeq: number },
+  state: IndexState,
+  maxMessages: number,
+): Promise<{ indexed: number; complete: boolean }> {
+  const upTo = Math.min(room.lastSeq, state.mark + maxMessages);
+  if (state.mark < upTo) await catchUp(kv, room.id, state.mark, upTo);
+  let indexed = Math.max(0, upTo - state.mark);
+  let todosLeft = false;
+  if (state.todo && indexed < maxMessages) {
+    const done = await reindexTodos(kv, room.id, maxMessages - indexed);
+    indexed += done.handled;
+    todosLeft = done.more;
+  } else todosLeft = state.todo;
+  return { indexed, complete: upTo === room.lastSeq && !todosLeft };
 }
 
 /** Indexes messages `mark+1..lastSeq`, advancing the mark with each commit. */
@@ -96,13 +121,19 @@ async function catchUp(kv: Deno.Kv, roomId: string, mark: number, lastSeq: numbe
 }
 
 /**
- * Re-indexes edited and deleted messages: removes the terms of earlier
- * versions (all terms, for a deleted message) and adds the current ones, then
- * deletes the to-do row under a check, so an edit made meanwhile is not lost.
+ * Re-indexes edited and deleted messages, at most `budget` of them: removes the
+ * terms of earlier versions (all terms, for a deleted message) and adds the
+ * current ones, then deletes the to-do row under a check, so an edit made
+ * meanwhile is not lost. Says how many it handled and whether more are left.
  */
-async function reindexTodos(kv: Deno.Kv, roomId: string): Promise<void> {
+async function reindexTodos(
+  kv: Deno.Kv,
+  roomId: string,
+  budget: number,
+): Promise<{ handled: number; more: boolean }> {
   const todos: Deno.KvEntry<unknown>[] = [];
-  for await (const entry of kv.list({ prefix: keys.searchTodos(roomId) }, { limit: TODOS_PER_PASS })) {
+  const limit = Math.min(TODOS_PER_PASS, budget);
+  for await (const entry of kv.list({ prefix: keys.searchTodos(roomId) }, { limit })) {
     todos.push(entry);
   }
   for (const todo of todos) {
@@ -130,7 +161,11 @@ async function reindexTodos(kv: Deno.Kv, roomId: string): Promise<void> {
     }
     if (ok) await writer.flush({ type: "delete", key: todo.key });
   }
-  if (todos.length === TODOS_PER_PASS) await reindexTodos(kv, roomId);
+  const full = todos.length === limit;
+  if (!full) return { handled: todos.length, more: false };
+  if (budget <= todos.length) return { handled: todos.length, more: true };
+  const next = await reindexTodos(kv, roomId, budget - todos.length);
+  return { handled: todos.length + next.handled, more: next.more };
 }
 
 function entryKey(message: StoredMessage, term: string): Deno.KvKey {

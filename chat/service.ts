@@ -19,7 +19,6 @@ import {
 import { toProfile, type UserStore } from "../storage/users.ts";
 import type { BackgroundIndexer } from "./background_indexer.ts";
 import type { NotifyDeps } from "../social/commit.ts";
-import { notify } from "../social/notifications.ts";
 import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "./views.ts";
 
 /** What the chat use cases work with. */
@@ -85,7 +84,7 @@ export async function createGroup(
   const roomId = group.clientGroupId === undefined
     ? newGroupRoomId()
     : groupRoomId(creator.id, group.clientGroupId);
-  const { created } = await deps.actors.dispatch(roomId, {
+  await deps.actors.dispatch(roomId, {
     kind: "createGroup",
     creator,
     name: group.name,
@@ -93,46 +92,7 @@ export async function createGroup(
     memberIds: group.memberIds,
     ...(group.clientGroupId !== undefined ? { clientGroupId: group.clientGroupId } : {}),
   });
-  if (!created) return roomId; // a retry: the first attempt told the members
-  await notifyAdded(
-    deps,
-    creator,
-    { roomId, name: group.name },
-    group.memberIds.filter((id) => id !== creator.id),
-  );
   return roomId;
-}
-
-/**
- * Tells users they were added to a group (a `group.added` notification each),
- * after the membership commit. Notifications go in their own commits: a group
- * can add more users than one commit can check feeds of. A failure is logged,
- * never the request's: the members are in the group either way.
- */
-async function notifyAdded(
-  deps: ChatDeps,
-  actor: Profile,
-  group: { roomId: string; name: string },
-  userIds: string[],
-): Promise<void> {
-  const input = {
-    type: "group.added",
-    title: `${actor.name} added you to ${group.name}`,
-    link: `/messages?room=${encodeURIComponent(group.roomId)}`,
-    metadata: {
-      actorId: actor.id,
-      actorName: actor.name,
-      actorAvatar: actor.avatar,
-      roomId: group.roomId,
-      roomName: group.name,
-    },
-  };
-  const results = await Promise.allSettled(
-    [...new Set(userIds)].map((userId) => notify({ kv: deps.kv, ...deps.social }, userId, input)),
-  );
-  for (const result of results) {
-    if (result.status === "rejected") console.error("group.added notification failed", result.reason);
-  }
 }
 
 /**
@@ -342,8 +302,7 @@ export async function addMembers(
   const missing = request.userIds.find((id) => !profiles.has(id));
   if (missing !== undefined) throw new HttpError(404, `User not found: ${missing}`);
   const cmd = { kind: "addMembers" as const, userId: user.id, memberIds: request.userIds };
-  const { added, name } = await deps.actors.dispatch(request.roomId, cmd);
-  await notifyAdded(deps, user, { roomId: request.roomId, name }, added);
+  const { added } = await deps.actors.dispatch(request.roomId, cmd);
   return added;
 }
 

@@ -1,12 +1,12 @@
 /**
- * @module `deno task outbox stats | dead | replay <id>|--all | purge`: the
+ * @module `deno task outbox stats | dead | replay <id>|--all | purge | recount`: the
  * operator's view of the outbox, against the KV of `KV_PATH` (file or KV Connect URL).
  * Exit codes: 0 done, 1 failed, 2 bad usage.
  */
 import { openKv } from "../storage/kv.ts";
-import { listDead, outboxStats, purgeDead, replayDead } from "./operations.ts";
+import { listDead, outboxCounts, outboxStats, purgeDead, recountOutbox, replayDead } from "./operations.ts";
 
-const USAGE = "usage: deno task outbox stats | dead | replay <id>|--all | purge";
+const USAGE = "usage: deno task outbox stats | dead | replay <id>|--all | purge | recount";
 
 /** Runs one command; returns the exit code. Output goes through `print`. */
 export async function runCli(
@@ -23,6 +23,18 @@ export async function runCli(
       for (const [sink, c] of Object.entries(s.bySink)) {
         print(`  ${sink}: pending=${c.pending} retrying=${c.retrying} dead=${c.dead}`);
       }
+      const counted = await outboxCounts(kv);
+      if (counted.pending !== s.pending || counted.retrying !== s.retrying || counted.dead !== s.dead) {
+        print(
+          `counters say pending=${counted.pending} retrying=${counted.retrying} dead=${counted.dead} ` +
+            "(rows written while this ran, or a store older than the counters: `recount` with servers stopped)",
+        );
+      }
+      return 0;
+    }
+    case "recount": {
+      const s = await recountOutbox(kv);
+      print(`counters set to pending=${s.pending} retrying=${s.retrying} dead=${s.dead}`);
       return 0;
     }
     case "dead": {

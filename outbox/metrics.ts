@@ -6,6 +6,14 @@
 /** Upper bounds (seconds) of the commit-to-delivery latency histogram. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/** The outbox counts `/metrics` shows as gauges. */
+export interface OutboxGauges {
+  pending: number;
+  retrying: number;
+  dead: number;
+  bySink?: Record<string, { pending: number; retrying: number; dead: number }>;
+}
+
 /** What a sink reported about a OneSignal push. */
 export type PushOutcomeKind = "sent" | "not_delivered" | "skipped";
 
@@ -71,14 +79,19 @@ export class OutboxMetrics {
     return { count: h?.count ?? 0, meanSeconds: h && h.count > 0 ? h.sum / h.count : 0 };
   }
 
-  /** The Prometheus text exposition of the counters plus `gauges` read by the caller. */
-  render(gauges: Record<string, number>): string {
+  /** The Prometheus text exposition of the counters plus the outbox counts read by the caller. */
+  render(outbox: OutboxGauges): string {
     const lines: string[] = [];
     const help = (name: string, type: string, text: string) =>
       lines.push(`# HELP ${name} ${text}`, `# TYPE ${name} ${type}`);
-    help("outbox_batches", "gauge", "Outbox batches by state (pending, retrying, dead)");
-    for (const [state, value] of Object.entries(gauges)) {
-      lines.push(`outbox_batches{state="${state}"} ${value}`);
+    const states = ["pending", "retrying", "dead"] as const;
+    help("outbox_batches", "gauge", "Outbox batches by state (pending, retrying, dead), all sinks");
+    for (const state of states) lines.push(`outbox_batches{state="${state}"} ${outbox[state]}`);
+    help("outbox_sink_batches", "gauge", "Outbox batches by sink and state");
+    for (const [sink, counts] of Object.entries(outbox.bySink ?? {})) {
+      for (const state of states) {
+        lines.push(`outbox_sink_batches{sink="${sink}",state="${state}"} ${counts[state]}`);
+      }
     }
     const families: [string, string][] = [
       ["outbox_deliveries_total", "Batches delivered, per sink"],

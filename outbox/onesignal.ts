@@ -1,7 +1,8 @@
 /**
  * @module The push sink around the real `@onesignal/node-onesignal` client:
- * preferences are read at delivery, each recipient group gets one notification
- * with a deterministic idempotency key, and OneSignal's answer is recorded.
+ * preferences are read at delivery, each recipient gets one notification with
+ * an idempotency key of the event and the recipient, and OneSignal's answer is
+ * recorded per recipient.
  */
 import {
   createConfiguration,
@@ -14,6 +15,7 @@ import {
   wrapHttpLibrary,
 } from "@onesignal/node-onesignal";
 import { keys } from "../storage/keys.ts";
+import { getManyChunked } from "../storage/kv.ts";
 import { getManyPreferences } from "../storage/preferences.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import type { OutboxBatch, PushEvent } from "./outbox.ts";
@@ -25,7 +27,6 @@ import {
   pushEventId,
   type PushTarget,
   pushTargets,
-  targetGroup,
 } from "./push_notification.ts";
 import { isPermanentStatus, type OutboxSink, PermanentDeliveryError } from "./sink.ts";
 
@@ -33,6 +34,8 @@ import { isPermanentStatus, type OutboxSink, PermanentDeliveryError } from "./si
 export const ONESIGNAL_API_URL = "https://api.onesignal.com";
 /** How long a push outcome is kept in KV. */
 export const PUSH_OUTCOME_TTL_MS = 7 * 24 * 3600 * 1000;
+/** Notifications of one event in flight at once (one per recipient). */
+const SENDS_IN_PARALLEL = 8;
 
 /** What the push sink needs. */
 export interface OneSignalOptions {
@@ -44,12 +47,12 @@ export interface OneSignalOptions {
   timeoutMs?: number;
 }
 
-/** What OneSignal answered for one recipient group, kept for a week. */
+/** What OneSignal answered for one recipient of one event, kept for a week. */
 export interface PushOutcome {
   outcome: "sent" | "not_delivered";
   notificationId?: string;
   errors?: unknown;
-  recipients: number;
+  userId: string;
   at: number;
 }
 
@@ -86,19 +89,42 @@ export function createPushSink(
       !(typeof errors === "object" && Object.keys(errors).length === 0);
     const sent = Boolean(response.id) && !hasErrors;
     options.metrics?.pushOutcome(sent ? "sent" : "not_delivered");
-    if (!sent) {
-      console.warn(`push: ${eventId} not delivered to ${target.userIds.length} user(s):`, errors);
-    }
+    if (!sent) console.warn(`push: ${eventId} not delivered to ${target.userId}:`, errors);
     const outcome: PushOutcome = {
       outcome: sent ? "sent" : "not_delivered",
       ...(response.id ? { notificationId: response.id } : {}),
       ...(hasErrors ? { errors } : {}),
-      recipients: target.userIds.length,
+      userId: target.userId,
       at: Date.now(),
     };
-    await kv.set(keys.pushOutcome(eventId, targetGroup(target)), outcome, {
+    await kv.set(keys.pushOutcome(eventId, target.userId), outcome, {
       expireIn: PUSH_OUTCOME_TTL_MS,
     }).catch(() => {}); // the outcome is a record for operators, not worth a retried push
+  }
+
+  /**
+   * Sends one notification per target, a few at a time. A recipient whose
+   * outcome an earlier attempt recorded is not called again (their key would
+   * make OneSignal ignore the repeat anyway); the first failure fails the event.
+   */
+  async function sendAll(
+    eventId: string,
+    targets: PushTarget[],
+    body: (target: PushTarget) => NotificationBody,
+  ): Promise<void> {
+    const done = await getManyChunked<PushOutcome>(
+      kv,
+      targets.map((t) => keys.pushOutcome(eventId, t.userId)),
+    );
+    const queue = targets.filter((_, i) => done[i]!.value === null);
+    const worker = async () => {
+      for (let target = queue.shift(); target; target = queue.shift()) {
+        await send(eventId, body(target), target);
+      }
+    };
+    const workers = Array.from({ length: Math.min(SENDS_IN_PARALLEL, queue.length) }, worker);
+    const failed = (await Promise.allSettled(workers)).find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   async function deliverEvent(event: PushEvent): Promise<void> {
@@ -107,16 +133,21 @@ export function createPushSink(
         const preferences = await getManyPreferences(kv, event.recipients);
         const { targets, skipped } = pushTargets(event, preferences);
         if (skipped.length > 0) options.metrics?.pushOutcome("skipped", skipped.length);
-        for (const target of targets) {
-          await send(pushEventId(event), buildNotification(options.appId, event, target), target);
-        }
-        return;
+        return await sendAll(
+          pushEventId(event),
+          targets,
+          (target) => buildNotification(options.appId, event, target),
+        );
       }
       case "push.notification": {
         const preferences = await getManyPreferences(kv, [event.userId]);
         const target = notificationTarget(event, preferences.get(event.userId));
         if (!target) return options.metrics?.pushOutcome("skipped");
-        return await send(event.eventId, buildNotificationPush(options.appId, event, target), target);
+        return await sendAll(
+          event.eventId,
+          [target],
+          (target) => buildNotificationPush(options.appId, event, target),
+        );
       }
       default:
         return unknownPush(event);

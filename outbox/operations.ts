@@ -3,12 +3,15 @@
  * and metrics): count batches, list dead ones, replay them, purge them.
  */
 import { keys } from "../storage/keys.ts";
+import { getManyChunked } from "../storage/kv.ts";
+import { BATCH_STATES, countDelta, countMove, countValue } from "./counters.ts";
 import {
   batchId,
   type DeadBatch,
   type OutboxBatch,
   parseBatchId,
   type Sink,
+  SINKS,
   type WakeMessage,
 } from "./outbox.ts";
 import { wakeQueueMessage } from "./watcher.ts";
@@ -20,7 +23,36 @@ export interface OutboxCounts {
   dead: number;
 }
 
-/** Counts more detailed than health's: per sink, and the age of the oldest pending batch. */
+/** The counts kept with the writes, in all and per sink. */
+export interface OutboxCountsBySink extends OutboxCounts {
+  bySink: Record<Sink, OutboxCounts>;
+}
+
+/**
+ * The outbox counts `/healthz` and `/metrics` show: read from the counters the
+ * outbox commits keep exact (`counters.ts`), one `getMany`, whatever the backlog.
+ */
+export async function outboxCounts(kv: Deno.Kv): Promise<OutboxCountsBySink> {
+  const counterKeys = SINKS.flatMap((sink) => BATCH_STATES.map((state) => keys.outboxCount(sink, state)));
+  const entries = await getManyChunked(kv, counterKeys);
+  const out: OutboxCountsBySink = {
+    pending: 0,
+    retrying: 0,
+    dead: 0,
+    bySink: {} as Record<Sink, OutboxCounts>,
+  };
+  SINKS.forEach((sink, i) => {
+    const counts = { pending: 0, retrying: 0, dead: 0 };
+    BATCH_STATES.forEach((state, j) => {
+      counts[state] = countValue(entries[i * BATCH_STATES.length + j]!);
+      out[state] += counts[state];
+    });
+    out.bySink[sink] = counts;
+  });
+  return out;
+}
+
+/** Counts read row by row (operators, tests): per sink, and the age of the oldest pending batch. */
 export interface OutboxStats extends OutboxCounts {
   bySink: Record<string, OutboxCounts>;
   oldestPendingAgeMs: number | null;
@@ -28,10 +60,10 @@ export interface OutboxStats extends OutboxCounts {
   capped: boolean;
 }
 
-/** Reads at most this many rows per state by default (health and metrics stay cheap). */
+/** Reads at most this many rows per state by default. */
 export const COUNT_LIMIT = 10_000;
 
-/** Counts the outbox; each state stops at `limit` rows. */
+/** Counts the outbox by reading its rows; each state stops at `limit` rows. O(backlog): not for requests. */
 export async function outboxStats(
   kv: Deno.Kv,
   options: { limit?: number; now?: number } = {},
@@ -66,10 +98,23 @@ export async function outboxStats(
   return stats;
 }
 
-/** The counts `/healthz` shows. */
-export async function outboxCounts(kv: Deno.Kv): Promise<OutboxCounts> {
-  const { pending, retrying, dead } = await outboxStats(kv);
-  return { pending, retrying, dead };
+/**
+ * Sets the counters to what the rows say (a store written before the counters
+ * existed, or repaired by hand). Run it while no server writes to the store:
+ * a commit between the count and the write would be lost from the counters.
+ * Returns the counts written.
+ */
+export async function recountOutbox(kv: Deno.Kv): Promise<OutboxStats> {
+  const stats = await outboxStats(kv, { limit: Number.MAX_SAFE_INTEGER });
+  const op = kv.atomic();
+  for (const sink of SINKS) {
+    for (const state of BATCH_STATES) {
+      const n = stats.bySink[sink]?.[state] ?? 0;
+      op.set(keys.outboxCount(sink, state), new Deno.KvU64(BigInt(n)));
+    }
+  }
+  await op.commit();
+  return stats;
 }
 
 /** One dead batch as operators see it. */
@@ -130,7 +175,8 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
       const { sink, deadAt: _deadAt, lastError: _lastError, ...batch } = entry.value;
       const pending: OutboxBatch = { ...batch, attempts: 0 };
       const key = keys.outbox(sink, batch.stream, batch.order);
-      op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending);
+      op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending)
+        .mutate(...countMove(sink, "dead", "pending"));
     }
     const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
     op.enqueue(wake.value as WakeMessage, wake.options);
@@ -142,22 +188,32 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
 /** Deletes every dead batch (and parked wake messages); returns how many batches went. */
 export async function purgeDead(kv: Deno.Kv): Promise<number> {
   let purged = 0;
-  const areas = [{ prefix: keys.outboxDeadAll(), counted: true }, {
-    prefix: keys.outboxLostWakes(),
-    counted: false,
-  }];
-  for (const { prefix, counted } of areas) {
-    const batch: Deno.KvKey[] = [];
-    const flush = async () => {
-      const doomed = batch.splice(0);
-      await doomed.reduce((op, key) => op.delete(key), kv.atomic()).commit();
-    };
-    for await (const entry of kv.list({ prefix })) {
-      batch.push(entry.key);
-      if (counted) purged++;
-      if (batch.length >= 500) await flush();
+  // Dead batches: each under a check, so that its counter moves exactly once.
+  const dead: Deno.KvEntry<DeadBatch>[] = [];
+  const flushDead = async () => {
+    const doomed = dead.splice(0);
+    const op = kv.atomic();
+    const bySink = new Map<Sink, number>();
+    for (const entry of doomed) {
+      op.check(entry).delete(entry.key);
+      bySink.set(entry.value.sink, (bySink.get(entry.value.sink) ?? 0) + 1);
     }
-    if (batch.length > 0) await flush();
+    for (const [sink, n] of bySink) op.mutate(countDelta(sink, "dead", -n));
+    if ((await op.commit()).ok) purged += doomed.length;
+  };
+  for await (const entry of kv.list<DeadBatch>({ prefix: keys.outboxDeadAll() })) {
+    dead.push(entry);
+    if (dead.length >= 90) await flushDead();
   }
+  if (dead.length > 0) await flushDead();
+  const lost: Deno.KvKey[] = [];
+  const flushLost = async () => {
+    await lost.splice(0).reduce((op, key) => op.delete(key), kv.atomic()).commit();
+  };
+  for await (const entry of kv.list({ prefix: keys.outboxLostWakes() })) {
+    lost.push(entry.key);
+    if (lost.length >= 500) await flushLost();
+  }
+  if (lost.length > 0) await flushLost();
   return purged;
 }

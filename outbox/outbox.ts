@@ -5,13 +5,23 @@
  */
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
-import type { Profile, RoomEvent } from "../storage/records.ts";
+import type { Profile, RoomEvent, RoomState } from "../storage/records.ts";
+import { COUNT_MUTATION_BYTES, countMove } from "./counters.ts";
 
 /** Push bodies are cut to this many characters. */
 export const PUSH_TEXT_LENGTH = 100;
 
-/** Where outbox batches go: realtime (Pusher protocol) and push (OneSignal). */
-export type Sink = "realtime" | "push";
+/**
+ * Where outbox batches go: realtime (Pusher protocol), push (OneSignal), and
+ * social (the notifications a room change causes, written into users' feeds).
+ */
+export const SINKS = ["realtime", "push", "social"] as const;
+export type Sink = (typeof SINKS)[number];
+
+/** Whether `value` names a sink. */
+export function isSink(value: unknown): value is Sink {
+  return (SINKS as readonly unknown[]).includes(value);
+}
 
 /** A push to send for a new message, before recipients' preferences are applied. */
 export interface PushMessageEvent {
@@ -55,13 +65,31 @@ export interface NotificationEvent {
   notification: Record<string, unknown>;
 }
 
+/**
+ * Users a room commit put into a group (created with them, or added them):
+ * each gets a `group.added` notification, written by the social sink, once.
+ */
+export interface GroupAddedEvent {
+  type: "group.added";
+  roomId: string;
+  /** The group's name in the commit that added them. */
+  roomName: string;
+  /** Who created the group or added them. */
+  actorId: string;
+  userIds: string[];
+}
+
 /** An event as the realtime sink receives it. */
 export type RealtimeEvent = RoomEvent | NotificationEvent;
 /** An event as the push sink receives it. */
 export type PushEvent = PushMessageEvent | PushNotificationEvent;
+/** An event as the social sink receives it. */
+export type SocialEvent = GroupAddedEvent;
+/** Any outbox event. */
+export type OutboxEvent = RealtimeEvent | PushEvent | SocialEvent;
 
 /** One commit's events for one sink and stream, kept until delivered. */
-export interface OutboxBatch<E = RealtimeEvent | PushEvent> {
+export interface OutboxBatch<E = OutboxEvent> {
   stream: string;
   order: number;
   createdAt: number;
@@ -73,7 +101,7 @@ export interface OutboxBatch<E = RealtimeEvent | PushEvent> {
 }
 
 /** A batch moved aside after its last failed attempt, until an operator replays or purges it. */
-export interface DeadBatch<E = RealtimeEvent | PushEvent> extends OutboxBatch<E> {
+export interface DeadBatch<E = OutboxEvent> extends OutboxBatch<E> {
   sink: Sink;
   deadAt: number;
 }
@@ -109,7 +137,7 @@ export function batchId(sink: string, stream: string, order: number): string {
 
 /** The parts of a batch id, or null when it is not one. */
 export function parseBatchId(id: string): { sink: Sink; stream: string; order: number } | null {
-  const match = /^(realtime|push):(.+):(\d{1,15})$/.exec(id);
+  const match = /^(realtime|push|social):(.+):(\d{1,15})$/.exec(id);
   if (!match) return null;
   return { sink: match[1] as Sink, stream: match[2]!, order: Number(match[3]) };
 }
@@ -125,7 +153,8 @@ export interface OutboxWrite {
  * Builds the outbox row of one batch for one sink, for commits that are not
  * room commits (e.g. a user's notification on stream `userStream(userId)`).
  * `order` must grow strictly within the stream, and the row must be written in
- * the same atomic as the change it reports; put `wake` on the `CommitUnit`.
+ * the same atomic as the change it reports (with the pending counter's `sum`,
+ * included in `mutations`); put `wake` on the `CommitUnit`.
  *
  * @example
  * ```ts
@@ -136,7 +165,7 @@ export interface OutboxWrite {
 export function outboxBatchWrite(
   sink: Sink,
   options: { stream: string; order: number; now: number },
-  events: (RealtimeEvent | PushEvent)[],
+  events: OutboxEvent[],
 ): OutboxWrite {
   const out: OutboxWrite = { mutations: [], wake: [], bytes: 0 };
   if (events.length === 0) return out;
@@ -148,23 +177,30 @@ export function outboxBatchWrite(
     attempts: 0,
   };
   const key = keys.outbox(sink, options.stream, options.order);
-  out.mutations.push({ type: "set", key, value: batch });
+  out.mutations.push({ type: "set", key, value: batch }, ...countMove(sink, null, "pending"));
   out.wake.push({ sink, stream: options.stream });
-  out.bytes += estimateBytes(key, batch);
+  out.bytes += estimateBytes(key, batch) + COUNT_MUTATION_BYTES;
   return out;
 }
 
 /**
- * Builds the outbox rows for one commit's events: one batch per sink that has
- * something to do, ordered by `order` within the stream.
+ * Builds the outbox rows for one room commit's events: one batch per sink that
+ * has something to do, ordered by `order` within the stream. `room` is the
+ * room after the commit (the social sink names the group and its creator).
  */
 export function outboxWrite(
-  options: { stream: string; order: number; now: number; push: boolean },
+  options: {
+    stream: string;
+    order: number;
+    now: number;
+    push: boolean;
+    room: Pick<RoomState, "type" | "name" | "createdBy">;
+  },
   events: RoomEvent[],
   pushText: (event: Extract<RoomEvent, { type: "message.created" }>) => string,
 ): OutboxWrite {
   const out: OutboxWrite = { mutations: [], wake: [], bytes: 0 };
-  const add = (sink: Sink, batchEvents: (RealtimeEvent | PushEvent)[]) => {
+  const add = (sink: Sink, batchEvents: OutboxEvent[]) => {
     const one = outboxBatchWrite(sink, options, batchEvents);
     out.mutations.push(...one.mutations);
     out.wake.push(...one.wake);
@@ -177,7 +213,18 @@ export function outboxWrite(
       events.flatMap((e): PushEvent[] => e.type === "message.created" ? [toPush(e, pushText(e))] : []),
     );
   }
+  if (options.room.type === "GROUP") add("social", events.flatMap((e) => groupAdded(e, options.room)));
   return out;
+}
+
+/** The users a group's `room.created` or `member.added` event put into it, as a social event. */
+function groupAdded(event: RoomEvent, room: Pick<RoomState, "name" | "createdBy">): GroupAddedEvent[] {
+  const of = (roomId: string, actorId: string, userIds: string[]): GroupAddedEvent[] =>
+    userIds.length === 0 ? [] : [{ type: "group.added", roomId, roomName: room.name, actorId, userIds }];
+  if (event.type === "room.created") {
+    return of(event.roomId, room.createdBy, event.memberIds.filter((id) => id !== room.createdBy));
+  }
+  return event.type === "member.added" ? of(event.roomId, event.addedBy, event.userIds) : [];
 }
 
 function toPush(event: Extract<RoomEvent, { type: "message.created" }>, text: string): PushMessageEvent {

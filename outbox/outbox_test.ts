@@ -42,24 +42,73 @@ const message: StoredMessage = {
   createdAt: 1000,
 };
 
+const group = { type: "GROUP" as const, name: "Hiking", createdBy: "alice" };
+
+/** The rows a write sets, by sink. */
+function rows(out: { mutations: Deno.KvMutation[] }) {
+  return out.mutations.flatMap((m) =>
+    m.type === "set" ? [{ sink: m.key[1], value: m.value as { events: Record<string, unknown>[] } }] : []
+  );
+}
+
 Deno.test("outboxWrite() writes a realtime batch, and a push batch only when push is on", () => {
   const events = [{ type: "message.created" as const, message, unread: { bob: 1 } }];
   const off = outboxWrite(
-    { stream: "room:g_1", order: 4, now: 5, push: false },
+    { stream: "room:g_1", order: 4, now: 5, push: false, room: group },
     events,
     (e) => e.message.content,
   );
   assert.deepEqual(off.wake, [{ sink: "realtime", stream: "room:g_1" }]);
-  assert.equal(off.mutations.length, 1);
+  assert.deepEqual(rows(off).map((r) => r.sink), ["realtime"]);
   const on = outboxWrite(
-    { stream: "room:g_1", order: 4, now: 5, push: true },
+    { stream: "room:g_1", order: 4, now: 5, push: true, room: group },
     events,
     (e) => e.message.content,
   );
   assert.deepEqual(on.wake.map((w) => w.sink), ["realtime", "push"]);
-  const push = (on.mutations[1] as { value: { events: { text: string; recipients: string[] }[] } }).value;
+  const push = rows(on)[1]!.value as { events: { text: string; recipients: string[] }[] };
   assert.equal(push.events[0]!.text.length, 100);
   assert.deepEqual(push.events[0]!.recipients, ["bob"]);
+});
+
+Deno.test("outboxWrite() counts each row it writes as pending, in the same mutations", () => {
+  const events = [{ type: "message.created" as const, message, unread: { bob: 1 } }];
+  const on = outboxWrite(
+    { stream: "room:g_1", order: 4, now: 5, push: true, room: group },
+    events,
+    (e) => e.message.content,
+  );
+  const sums = on.mutations.filter((m) => m.type === "sum");
+  assert.deepEqual(sums.map((m) => m.key), [
+    keys.outboxCount("realtime", "pending"),
+    keys.outboxCount("push", "pending"),
+  ]);
+  assert.ok(sums.every((m) => (m.value as Deno.KvU64).value === 1n));
+});
+
+Deno.test("outboxWrite() gives a group's added members to the social sink, never a direct room's", () => {
+  const created = outboxWrite(
+    { stream: "room:g_1", order: 1, now: 5, push: false, room: group },
+    [{ type: "room.created", roomId: "g_1", memberIds: ["alice", "bob", "carol"] }],
+    () => "",
+  );
+  assert.deepEqual(rows(created).find((r) => r.sink === "social")?.value.events, [
+    { type: "group.added", roomId: "g_1", roomName: "Hiking", actorId: "alice", userIds: ["bob", "carol"] },
+  ]);
+  const added = outboxWrite(
+    { stream: "room:g_1", order: 2, now: 5, push: false, room: group },
+    [{ type: "member.added", roomId: "g_1", seq: 0, userIds: ["dave"], addedBy: "bob", memberIds: [] }],
+    () => "",
+  );
+  assert.deepEqual(rows(added).find((r) => r.sink === "social")?.value.events, [
+    { type: "group.added", roomId: "g_1", roomName: "Hiking", actorId: "bob", userIds: ["dave"] },
+  ]);
+  const direct = outboxWrite(
+    { stream: "room:dm_1", order: 1, now: 5, push: false, room: { ...group, type: "DIRECT" } },
+    [{ type: "room.created", roomId: "dm_1", memberIds: ["alice", "bob"] }],
+    () => "",
+  );
+  assert.deepEqual(rows(direct).map((r) => r.sink), ["realtime"]);
 });
 
 Deno.test("outboxBatchWrite() writes nothing for no events", () => {

@@ -1,50 +1,40 @@
 /**
  * @module From a new message to OneSignal notifications: who gets one (their
- * preferences), how each is targeted, the body, and an idempotency key that is
- * the same on every retry. Pure.
+ * preferences), how each is targeted, the body, and an idempotency key per
+ * event and recipient, the same on every retry however the recipients'
+ * preferences change in between. Pure.
  */
 import { createHash } from "node:crypto";
 import { allowsPush } from "../storage/preferences.ts";
 import type { Preferences } from "../storage/records.ts";
 import { PUSH_TEXT_LENGTH, type PushMessageEvent, type PushNotificationEvent } from "./outbox.ts";
 
-/** One notification's audience: users by external id, or OneSignal subscription ids. */
+/**
+ * One recipient of a push and how OneSignal reaches them: by their external id
+ * (the user id), or by the OneSignal subscription id stored in their preferences.
+ */
 export type PushTarget =
-  | { kind: "external_id"; userIds: string[] }
-  | { kind: "subscription"; userIds: string[]; subscriptionIds: string[] };
-
-/** OneSignal accepts up to 20,000 targets per call; stay far below. */
-export const MAX_TARGETS_PER_NOTIFICATION = 2000;
+  | { kind: "external_id"; userId: string }
+  | { kind: "subscription"; userId: string; subscriptionId: string };
 
 /**
- * Splits the event's recipients by how they are reached: users with a stored
- * `oneSignalPlayerId` by that subscription, the others by external id. Users
- * who turned push off or muted the room are `skipped`.
+ * One target per recipient whose preferences allow the push, in user id order;
+ * users who turned push off or muted the room are `skipped`. Each recipient
+ * gets a notification of their own, so that its idempotency key depends on
+ * nothing but the event and the recipient (grouping recipients by how they are
+ * reached would change the groups, and so the keys, whenever a preference
+ * changes between two attempts).
  */
 export function pushTargets(
   event: PushMessageEvent,
   preferences: Map<string, Preferences>,
 ): { targets: PushTarget[]; skipped: string[] } {
-  const external: string[] = [];
-  const subscribed: [string, string][] = [];
+  const targets: PushTarget[] = [];
   const skipped: string[] = [];
   for (const userId of [...new Set(event.recipients)].sort()) {
     const prefs = preferences.get(userId);
     if (prefs && !allowsPush(prefs, event.roomId)) skipped.push(userId);
-    else if (prefs?.oneSignalPlayerId) subscribed.push([userId, prefs.oneSignalPlayerId]);
-    else external.push(userId);
-  }
-  const targets: PushTarget[] = [];
-  for (let i = 0; i < external.length; i += MAX_TARGETS_PER_NOTIFICATION) {
-    targets.push({ kind: "external_id", userIds: external.slice(i, i + MAX_TARGETS_PER_NOTIFICATION) });
-  }
-  for (let i = 0; i < subscribed.length; i += MAX_TARGETS_PER_NOTIFICATION) {
-    const part = subscribed.slice(i, i + MAX_TARGETS_PER_NOTIFICATION);
-    targets.push({
-      kind: "subscription",
-      userIds: part.map(([userId]) => userId),
-      subscriptionIds: part.map(([, id]) => id),
-    });
+    else targets.push(targetOf(userId, prefs?.oneSignalPlayerId ?? null));
   }
   return { targets, skipped };
 }
@@ -54,23 +44,19 @@ export function pushEventId(event: PushMessageEvent): string {
   return `push:${event.messageId}`;
 }
 
-/** A short stable name of a target group, for outcome keys. */
-export function targetGroup(target: PushTarget): string {
-  return sha256Hex(`${target.kind}\n${target.userIds.join("\n")}`).slice(0, 24);
-}
-
 /**
- * A UUID (version 5 layout) derived from the event and its target group:
- * OneSignal ignores a repeat of the same key for 30 days, so a retried batch
- * never pushes twice.
+ * A UUID (version 5 layout) derived from the event and the recipient: OneSignal
+ * ignores a repeat of the same key for 30 days, so a retried batch never pushes
+ * anyone twice, whether or not the recipient's preferences (or subscription)
+ * changed in between.
  *
  * @example
  * ```ts
- * idempotencyKey("push:dm_x:7", target) === idempotencyKey("push:dm_x:7", target); // true
+ * idempotencyKey("push:dm_x:7", "bob") === idempotencyKey("push:dm_x:7", "bob"); // true
  * ```
  */
-export function idempotencyKey(eventId: string, target: PushTarget): string {
-  const bytes = createHash("sha256").update(`${eventId}\n${targetGroup(target)}`).digest().subarray(0, 16);
+export function idempotencyKey(eventId: string, userId: string): string {
+  const bytes = createHash("sha256").update(`${eventId}\n${userId}`).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -92,7 +78,7 @@ export interface NotificationBody {
   idempotency_key: string;
 }
 
-/** The notification for one target group (API.md "Push"). */
+/** The notification for one recipient (API.md "Push"). */
 export function buildNotification(
   appId: string,
   event: PushMessageEvent,
@@ -106,7 +92,7 @@ export function buildNotification(
     url: `/messages?room=${encodeURIComponent(event.roomId)}`,
     ...(avatar ? { chrome_web_icon: avatar, large_icon: avatar } : {}),
     data: { type: "new-message", roomId: event.roomId, messageId: event.messageId, seq: event.seq },
-    idempotency_key: idempotencyKey(pushEventId(event), target),
+    idempotency_key: idempotencyKey(pushEventId(event), target.userId),
   };
 }
 
@@ -116,10 +102,11 @@ export function notificationTarget(
   preferences: Preferences | undefined,
 ): PushTarget | null {
   if (preferences && !preferences.enableAllPush) return null;
-  const subscription = preferences ? preferences.oneSignalPlayerId : event.subscriptionId;
-  return subscription
-    ? { kind: "subscription", userIds: [event.userId], subscriptionIds: [subscription] }
-    : { kind: "external_id", userIds: [event.userId] };
+  return targetOf(event.userId, preferences ? preferences.oneSignalPlayerId : event.subscriptionId);
+}
+
+function targetOf(userId: string, subscriptionId: string | null): PushTarget {
+  return subscriptionId ? { kind: "subscription", userId, subscriptionId } : { kind: "external_id", userId };
 }
 
 /** The push of a social notification: its title as heading, its body (cut) as text, its link. */
@@ -138,7 +125,7 @@ export function buildNotificationPush(
     url: notification.link ?? "/notifications",
     ...(typeof avatar === "string" && avatar ? { chrome_web_icon: avatar, large_icon: avatar } : {}),
     data: { type: "notification", notificationId: notification.id, kind: notification.type },
-    idempotency_key: idempotencyKey(event.eventId, target),
+    idempotency_key: idempotencyKey(event.eventId, target.userId),
   };
 }
 
@@ -148,16 +135,12 @@ function envelope(appId: string, target: PushTarget) {
     app_id: appId,
     target_channel: "push" as const,
     ...(target.kind === "external_id"
-      ? { include_aliases: { external_id: target.userIds } }
-      : { include_subscription_ids: target.subscriptionIds }),
+      ? { include_aliases: { external_id: [target.userId] } }
+      : { include_subscription_ids: [target.subscriptionId] }),
   };
 }
 
 /** A push body: at most `PUSH_TEXT_LENGTH` characters, never empty. */
 function pushText(text: string): string {
   return [...text].slice(0, PUSH_TEXT_LENGTH).join("") || "…";
-}
-
-function sha256Hex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }

@@ -1,5 +1,5 @@
 /** @module What the watcher asks of a sink adapter, and how delivery failures are told apart. */
-import type { OutboxBatch, PushEvent, RealtimeEvent } from "./outbox.ts";
+import type { OutboxBatch, OutboxEvent } from "./outbox.ts";
 
 /** How far a delivery got: the first `delivered` batches went out; `error` stopped the rest. */
 export interface DeliveryReport {
@@ -8,7 +8,7 @@ export interface DeliveryReport {
 }
 
 /** Delivers batches of one stream, in order. Every call must be safe to repeat. */
-export interface OutboxSink<E = RealtimeEvent | PushEvent> {
+export interface OutboxSink<E = OutboxEvent> {
   deliver(batches: OutboxBatch<E>[]): Promise<DeliveryReport>;
 }
 

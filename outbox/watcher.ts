@@ -2,28 +2,27 @@
  * @module The outbox watcher: wakes on queue messages (and in-process right
  * after a commit), drains each stream in order, one drainer per stream, retries
  * failures with backoff and moves exhausted batches to the dead-letter area.
+ * Every commit it makes fits KV's limits whatever the backlog, and a delivered
+ * batch is deleted before its stream is listed again.
  */
-import type { CommitBatcher, QueueMessage } from "../storage/commit_batcher.ts";
+import type { CommitBatcher, CommitUnit, QueueMessage } from "../storage/commit_batcher.ts";
 import { estimateBytes } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
+import { COUNT_MUTATION_BYTES, countDelta, countMove, pendingState } from "./counters.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import {
   batchId,
   type DeadBatch,
+  isSink,
   type OutboxBatch,
   type Sink,
   type Wake,
   type WakeMessage,
 } from "./outbox.ts";
 import { describeError, type OutboxSink, PermanentDeliveryError } from "./sink.ts";
-
-/** Who drains a stream right now. Advisory: correctness comes from the row checks. */
-export interface OutboxLease {
-  owner: string;
-  until: number;
-}
+import { HEARTBEAT_MS, StreamLeases } from "./stream_leases.ts";
 
 /** How the watcher runs. */
 export interface WatcherOptions {
@@ -33,7 +32,7 @@ export interface WatcherOptions {
   batcher: CommitBatcher;
   metrics?: OutboxMetrics;
   retry?: Partial<RetryPolicy>;
-  /** How long a lease lasts before another process may take the stream over. */
+  /** How long a lease lasts before another process may take the stream over; renewed while a round runs. */
   leaseMs?: number;
   /** How often pending rows are swept (crashed processes, other processes' rows). */
   sweepIntervalMs?: number;
@@ -49,17 +48,21 @@ export interface WatcherOptions {
 const WAKE_BACKOFF_SCHEDULE = [1000, 5000, 30_000, 120_000];
 /** A wake message stays well below KV's 64 KiB value limit; bigger ones ask for a sweep. */
 const MAX_WAKE_MESSAGE_BYTES = 32 * 1024;
-/**
- * Streams drained together in one round: their rows are read in parallel,
- * their leases taken in one commit, their events published together (in order
- * per stream) and their rows deleted in one commit. Within KV's 100 checks.
- */
+/** Streams drained together in one round: their leases taken together, their events published together. */
 const STREAMS_PER_ROUND = 64;
-/** Shortest wait before looking again at a stream another process holds. */
-const LEASE_POLL_MS = 100;
-/** A watcher writes its heartbeat this often; its leases die with it within `HEARTBEAT_TTL_MS`. */
-const HEARTBEAT_MS = 1000;
-const HEARTBEAT_TTL_MS = 3500;
+/**
+ * Batches handed to the sink in one call. Between calls the round deletes what
+ * went out and drops streams whose lease it lost, so a long round stays in step.
+ */
+const BATCHES_PER_CALL = 100;
+/** Rows deleted per commit: one check each, within KV's 100 checks, plus two counter sums. */
+const DELETES_PER_COMMIT = 90;
+/** Key bytes (checks and mutations) per commit, well below KV's 80 KiB of keys. */
+const KEY_BYTES_PER_COMMIT = 48 * 1024;
+/** Attempts at a commit that throws (a busy or failing store) before the watcher tries again later. */
+const COMMIT_ATTEMPTS = 5;
+/** When to look again at a stream whose delivered rows could not be deleted yet, or whose round failed. */
+const RECOVER_MS = 1000;
 
 /**
  * The one queue message a commit enqueues for its wake items (the batcher's
@@ -90,6 +93,13 @@ export function isWakeMessage(value: unknown): value is WakeMessage {
 
 type Row = Deno.KvEntry<OutboxBatch>;
 
+/** One leased stream in a round: its listed page and the rows due now. */
+interface StreamWork {
+  stream: string;
+  rows: Row[];
+  due: Row[];
+}
+
 /** Drains the outbox of one process. */
 export class OutboxWatcher {
   readonly #kv: Deno.Kv;
@@ -97,13 +107,12 @@ export class OutboxWatcher {
   readonly #batcher: CommitBatcher;
   readonly #metrics?: OutboxMetrics;
   readonly #retry: RetryPolicy;
-  readonly #leaseMs: number;
   readonly #sweepIntervalMs: number;
   readonly #pageSize: number;
   readonly #concurrency: number;
   readonly #now: () => number;
   readonly #random: () => number;
-  readonly #owner = crypto.randomUUID();
+  readonly #leases: StreamLeases;
   /** Streams waiting for the next round, by sink. */
   readonly #queued = new Map<Sink, Set<string>>();
   /** Streams in a round right now: a stream is never in two rounds at once. */
@@ -114,6 +123,8 @@ export class OutboxWatcher {
   readonly #roundsBySink = new Map<Sink, number>();
   /** Streams waiting for a retry time or another process's lease: a timer drains them then. */
   readonly #timers = new Map<string, { at: number; id: ReturnType<typeof setTimeout> }>();
+  /** Rows delivered whose delete has not committed yet, by stream: deleted before the stream is listed again. */
+  readonly #undeleted = new Map<string, Row[]>();
   #sweeping: Promise<void> | null = null;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
@@ -126,12 +137,16 @@ export class OutboxWatcher {
     this.#batcher = options.batcher;
     this.#metrics = options.metrics;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.#leaseMs = options.leaseMs ?? 30_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
     this.#pageSize = options.pageSize ?? 50;
     this.#concurrency = options.concurrency ?? 2;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#leases = new StreamLeases(kv, options.batcher, {
+      owner: crypto.randomUUID(),
+      leaseMs: options.leaseMs ?? 30_000,
+      now: this.#now,
+    });
   }
 
   /** Listens to the queue, sweeps what earlier processes left, and sweeps again periodically. */
@@ -142,8 +157,8 @@ export class OutboxWatcher {
     });
     this.#sweepSoon();
     this.#sweepTimer = setInterval(() => this.#sweepSoon(), this.#sweepIntervalMs);
-    this.#beat();
-    this.#heartbeatTimer = setInterval(() => this.#beat(), HEARTBEAT_MS);
+    this.#leases.beat();
+    this.#heartbeatTimer = setInterval(() => this.#leases.beat(), HEARTBEAT_MS);
   }
 
   /** Settles once the queue listener has ended (after KV is closed). */
@@ -207,18 +222,16 @@ export class OutboxWatcher {
     clearInterval(this.#heartbeatTimer);
     for (const { id } of this.#timers.values()) clearTimeout(id);
     this.#timers.clear();
+    // Queued streams get no round any more: whoever waits for them (a sweep, a queue message) goes on.
+    this.#queued.clear();
+    for (const resolve of [...this.#waiters.values()].flat()) resolve();
+    this.#waiters.clear();
     await this.settled();
-    if (this.#heartbeatTimer !== undefined) {
-      await this.#kv.delete(keys.outboxOwner(this.#owner)).catch(() => {});
+    if (this.#undeleted.size > 0) {
+      const rows = [...this.#undeleted.values()].reduce((n, r) => n + r.length, 0);
+      console.error(`outbox: stopping with ${rows} delivered batch(es) not deleted; they will be sent again`);
     }
-  }
-
-  /** Says "this watcher is alive" so that its leases hold; a crashed one's lapse within seconds. */
-  #beat(): void {
-    const until = this.#now() + HEARTBEAT_TTL_MS;
-    this.#kv.set(keys.outboxOwner(this.#owner), { until }, { expireIn: HEARTBEAT_TTL_MS * 10 }).catch(() => {
-      // A busy database: the next beat comes in a second, and a lapse only risks a duplicate.
-    });
+    if (this.#heartbeatTimer !== undefined) await this.#leases.retire();
   }
 
   async #sweepAll(): Promise<void> {
@@ -282,7 +295,10 @@ export class OutboxWatcher {
       }
       this.#roundsBySink.set(sink, (this.#roundsBySink.get(sink) ?? 0) + 1);
       const round = this.#round(sink, streams).catch((err) => {
-        if (!this.#stopped) console.error("outbox: drain round failed, the sweep will retry", err);
+        if (this.#stopped) return;
+        // KV failed under the round: its streams are looked at again shortly, not only at the next sweep.
+        console.error("outbox: drain round failed; its streams are tried again in a second", err);
+        for (const stream of streams) this.#later(sink, stream, RECOVER_MS);
       }).finally(() => {
         for (const id of ids) this.#inRound.delete(id);
         this.#roundsBySink.set(sink, this.#roundsBySink.get(sink)! - 1);
@@ -295,66 +311,148 @@ export class OutboxWatcher {
   }
 
   /**
-   * One round over several streams of a sink: reads a page of each, takes the
-   * leases of those with batches due, hands every due batch to the sink in
-   * stream order, then deletes what went out and lets the leases go, together.
+   * One round over several streams of a sink: finds those with a batch due,
+   * takes their leases, and only then lists their pages (so no page predates
+   * another process's delivery); hands the due batches to the sink in stream
+   * order, a slice at a time, deleting what went out after each slice and
+   * renewing the leases while it runs; then lets the leases go.
    */
   async #round(sink: Sink, streams: string[]): Promise<void> {
-    const pages = await Promise.all(streams.map((stream) => this.#listRows(sink, stream)));
+    const due = await this.#streamsWithDueRows(sink, streams);
+    if (due.length === 0) return;
+    const answers = await this.#leases.acquire(sink, due);
+    const leased = due.filter((stream) => {
+      const answer = answers.get(stream)!;
+      if (!answer.ok) this.#later(sink, stream, answer.retryInMs);
+      return answer.ok;
+    });
+    if (leased.length === 0) return;
+    const lost = new Set<string>();
+    let renewing: Promise<void> | null = null;
+    const renewal = setInterval(() => {
+      renewing ??= this.#leases.renew(sink, leased.filter((s) => !lost.has(s)))
+        .then((gone) => gone.forEach((s) => lost.add(s)), () => {})
+        .finally(() => renewing = null);
+    }, Math.max(10, Math.floor(this.#leases.leaseMs / 3)));
+    try {
+      await this.#deliverLeased(sink, leased, lost);
+    } finally {
+      clearInterval(renewal);
+      await renewing;
+      // A stream whose delivered rows are not all deleted keeps its lease until they are.
+      const release = leased.filter((s) => !lost.has(s) && !this.#undeleted.has(streamId(sink, s)));
+      await this.#leases.release(sink, release);
+    }
+  }
+
+  /** The streams whose first row is due now (one small read each); the others get a timer. */
+  async #streamsWithDueRows(sink: Sink, streams: string[]): Promise<string[]> {
+    const firsts = await Promise.all(
+      streams.map((stream) =>
+        firstEntry<OutboxBatch>(this.#kv, { prefix: keys.outboxPending(sink, stream) })
+      ),
+    );
     const now = this.#now();
-    const work: { stream: string; rows: Row[]; due: Row[] }[] = [];
-    streams.forEach((stream, i) => {
+    return streams.filter((stream, i) => {
+      const first = firsts[i];
+      if (!first) return false;
+      const waitMs = (first.value.nextAttemptAt ?? 0) - now;
+      if (waitMs > 0) this.#later(sink, stream, waitMs);
+      return waitMs <= 0;
+    });
+  }
+
+  async #deliverLeased(sink: Sink, leased: string[], lost: Set<string>): Promise<void> {
+    // Rows an earlier round delivered but could not delete go first; a stream whose rows still stay waits.
+    const ready: string[] = [];
+    for (const stream of leased) {
+      const left = this.#undeleted.get(streamId(sink, stream));
+      if (left && !(await this.#deleteDelivered(sink, stream, left))) this.#later(sink, stream, RECOVER_MS);
+      else ready.push(stream);
+    }
+    const pages = await Promise.all(ready.map((stream) => this.#listRows(sink, stream)));
+    const now = this.#now();
+    const work: StreamWork[] = [];
+    ready.forEach((stream, i) => {
       const rows = pages[i]!;
       if (rows.length === 0) return;
       const due = leadingDue(rows, now);
       if (due.length === 0) this.#later(sink, stream, rows[0]!.value.nextAttemptAt! - now);
       else work.push({ stream, rows, due });
     });
-    if (work.length === 0) return;
-    const leases = await this.#acquireLeases(sink, work.map((w) => w.stream));
-    const leased = work.filter((w) => {
-      const lease = leases.get(w.stream)!;
-      if (!lease.ok) this.#later(sink, w.stream, lease.retryInMs);
-      return lease.ok;
-    });
-    if (leased.length === 0) return;
 
-    const batches = leased.flatMap((w) => w.due);
-    const report = await safeDeliver(this.#sinks[sink]!, batches.map((r) => r.value));
-    const error = report.error ?? new Error("The sink delivered only some of the batches");
-    const delivered = batches.slice(0, report.delivered);
-    this.#metrics?.delivered(sink, delivered.map((r) => r.value.createdAt), this.#now());
-    await this.#finishRound(sink, delivered, leased.map((w) => [w.stream, leases.get(w.stream)!]));
-
-    let offset = 0;
-    for (const { stream, rows, due } of leased) {
-      const done = Math.min(Math.max(report.delivered - offset, 0), due.length);
-      offset += due.length;
-      if (done < due.length) {
-        await this.#afterFailure(
-          sink,
-          stream,
-          due[done]!,
-          error,
-          offset - due.length + done === report.delivered,
-        );
-      } else if (due.length < rows.length) {
-        this.#later(sink, stream, rows[due.length]!.value.nextAttemptAt! - this.#now());
-      } else if (rows.length === this.#pageSize) {
-        this.#queue(sink, stream); // more pages may follow
+    const deletions: Promise<boolean>[] = [];
+    const slices = sliceByBatches(work, BATCHES_PER_CALL);
+    for (const [n, slice] of slices.entries()) {
+      const live = slice.filter((w) => !lost.has(w.stream));
+      if (this.#stopped) break; // what is left stays pending for the next watcher
+      if (live.length === 0) continue;
+      const batches = live.flatMap((w) => w.due);
+      const report = await safeDeliver(this.#sinks[sink]!, batches.map((r) => r.value));
+      let offset = 0;
+      for (const w of live) {
+        const done = Math.min(Math.max(report.delivered - offset, 0), w.due.length);
+        offset += w.due.length;
+        if (done > 0) deletions.push(this.#deleteDelivered(sink, w.stream, w.due.slice(0, done)));
       }
+      this.#metrics?.delivered(
+        sink,
+        batches.slice(0, report.delivered).map((r) => r.value.createdAt),
+        this.#now(),
+      );
+      if (report.delivered < batches.length) {
+        const error = report.error ?? new Error("The sink delivered only some of the batches");
+        const behind = slices.slice(n + 1).flat().filter((w) => !lost.has(w.stream));
+        await this.#afterFailure(sink, live, behind, report.delivered, error);
+        await Promise.all(deletions);
+        return;
+      }
+      for (const w of live) this.#followUp(sink, w);
+    }
+    await Promise.all(deletions);
+  }
+
+  /** After a stream's due rows all went out: its later rows wait for their time, or the next page follows. */
+  #followUp(sink: Sink, { stream, rows, due }: StreamWork): void {
+    if (due.length < rows.length) {
+      this.#later(sink, stream, rows[due.length]!.value.nextAttemptAt! - this.#now());
+    } else if (rows.length === this.#pageSize) {
+      this.#queue(sink, stream); // more pages may follow
     }
   }
 
   /**
-   * The sink stopped at `failing` (or before reaching this stream's `row`). The
-   * failing batch counts an attempt; so does every stream behind it when the
-   * sink is unreachable, as it would have been for them alone. Behind a batch
-   * that can never pass, the other streams simply go on in the next round.
+   * The sink stopped at batch `delivered` of the slice. The failing batch
+   * counts an attempt; so does the first batch of every stream behind it when
+   * the sink is unreachable, as it would have been for them alone. Behind a
+   * batch that can never pass, the other streams simply go on in the next round.
    */
-  async #afterFailure(sink: Sink, stream: string, row: Row, error: unknown, failing: boolean): Promise<void> {
-    if (!failing && error instanceof PermanentDeliveryError) return this.#queue(sink, stream);
-    if ((await this.#recordFailure(sink, row, error)) === "dead") this.#queue(sink, stream);
+  async #afterFailure(
+    sink: Sink,
+    slice: StreamWork[],
+    behind: StreamWork[],
+    delivered: number,
+    error: unknown,
+  ): Promise<void> {
+    const failures: Promise<void>[] = [];
+    const fail = (stream: string, row: Row, failing: boolean) => {
+      if (!failing && error instanceof PermanentDeliveryError) return this.#queue(sink, stream);
+      failures.push(
+        this.#recordFailure(sink, row, error).then((state) => {
+          if (state === "dead") this.#queue(sink, stream);
+        }),
+      );
+    };
+    let offset = 0;
+    for (const w of slice) {
+      const done = Math.min(Math.max(delivered - offset, 0), w.due.length);
+      const failing = offset + done === delivered && done < w.due.length;
+      offset += w.due.length;
+      if (done === w.due.length) this.#followUp(sink, w);
+      else fail(w.stream, w.due[done]!, failing);
+    }
+    for (const w of behind) fail(w.stream, w.due[0]!, false);
+    await Promise.all(failures);
   }
 
   async #listRows(sink: Sink, stream: string): Promise<Row[]> {
@@ -366,34 +464,50 @@ export class OutboxWatcher {
     return rows;
   }
 
-  /** Deletes the delivered rows and lets the round's leases go, in one group commit. */
-  async #finishRound(sink: Sink, delivered: Row[], leases: [string, HeldLease][]): Promise<void> {
-    const deletes: Deno.KvMutation[] = delivered.map((r) => ({
-      type: "delete",
-      key: keys.outbox(sink, r.value.stream, r.value.order),
-    }));
-    const held = leases.flatMap(([stream, lease]) =>
-      lease.ok ? [{ key: keys.outboxLease(sink, stream), versionstamp: lease.versionstamp }] : []
-    );
-    const unit = (checks: Deno.AtomicCheck[], mutations: Deno.KvMutation[]) => ({
-      checks,
-      mutations,
-      bytes: mutations.reduce((n, m) => n + estimateBytes(m.key), 0),
-    });
-    const released: Deno.KvMutation[] = held.map(({ key }) => ({ type: "delete", key }));
-    if ((await this.#batcher.commit(unit(held, [...deletes, ...released]))).ok) return;
-    // A lease lapsed and another process took the stream: delete what went out all the same
-    // (it was delivered), and leave that process's lease alone.
-    if (deletes.length > 0) await this.#batcher.commit(unit([], deletes));
-    for (const check of held) {
-      await this.#batcher.commit(unit([check], [{ type: "delete", key: check.key }]));
+  /**
+   * Deletes delivered rows, each under a check on the row as listed and with
+   * its counter, in commits that fit KV's limits. A row changed meanwhile (a
+   * lease lapsed and another process recorded a failure) is read again and
+   * deleted as it now is; a commit that throws is tried again with backoff.
+   * Returns false when rows are left: they stay in `#undeleted`, and the stream
+   * is not listed again until they are gone.
+   */
+  async #deleteDelivered(sink: Sink, stream: string, rows: Row[]): Promise<boolean> {
+    let left = rows;
+    for (let attempt = 0; left.length > 0 && attempt < COMMIT_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      try {
+        const refused: Row[] = [];
+        for (const part of chunkRows(left)) {
+          if (!(await this.#batcher.commit(deleteUnit(sink, part))).ok) refused.push(...part);
+        }
+        left = await this.#reread(refused);
+      } catch (err) {
+        if (attempt === COMMIT_ATTEMPTS - 1) {
+          console.error(`outbox: deleting delivered rows of ${stream}`, err);
+        }
+      }
     }
+    const id = streamId(sink, stream);
+    const others = (this.#undeleted.get(id) ?? []).filter((r) => !rows.some((done) => sameKey(done, r)));
+    const still = [...others, ...left];
+    if (still.length > 0) this.#undeleted.set(id, still);
+    else this.#undeleted.delete(id);
+    return left.length === 0;
+  }
+
+  /** The rows that still exist, at their current versions. */
+  async #reread(rows: Row[]): Promise<Row[]> {
+    if (rows.length === 0) return [];
+    const entries = await getManyChunked<OutboxBatch>(this.#kv, rows.map((r) => r.key));
+    return entries.flatMap((e) => (e.versionstamp === null ? [] : [e as Row]));
   }
 
   /**
    * Counts a failed attempt on the row, under a check: schedules a retry with
    * backoff (a delayed wake in the same commit), or moves the batch to the
-   * dead-letter area when it has no attempt left or can never succeed.
+   * dead-letter area when it has no attempt left or can never succeed. The
+   * counters move in the same commit.
    */
   async #recordFailure(sink: Sink, row: Row, error: unknown): Promise<"retry" | "dead"> {
     const batch = row.value;
@@ -402,11 +516,15 @@ export class OutboxWatcher {
     const now = this.#now();
     const key = keys.outbox(sink, batch.stream, batch.order);
     const id = batchId(sink, batch.stream, batch.order);
+    const from = pendingState(batch);
     if (error instanceof PermanentDeliveryError || isExhausted(attempts, this.#retry)) {
       const dead: DeadBatch = { ...batch, sink, attempts, lastError, deadAt: now };
       delete dead.nextAttemptAt;
       const deadKey = keys.outboxDead(sink, batch.stream, batch.order);
-      if ((await this.#kv.atomic().check(row).delete(key).set(deadKey, dead).commit()).ok) {
+      const op = this.#kv.atomic().check(row).delete(key).set(deadKey, dead).mutate(
+        ...countMove(sink, from, "dead"),
+      );
+      if ((await op.commit()).ok) {
         this.#metrics?.failed(sink);
         this.#metrics?.dead(sink);
         console.error(`outbox: ${id} is dead after ${attempts} attempt(s): ${lastError}`);
@@ -416,71 +534,14 @@ export class OutboxWatcher {
     const delayMs = retryDelay(attempts, this.#retry, this.#random);
     const next: OutboxBatch = { ...batch, attempts, lastError, nextAttemptAt: now + delayMs };
     const wake = wakeQueueMessage([{ sink, stream: batch.stream }], { delayMs });
-    const op = this.#kv.atomic().check(row).set(key, next).enqueue(wake.value, wake.options);
+    const op = this.#kv.atomic().check(row).set(key, next).mutate(...countMove(sink, from, "retrying"))
+      .enqueue(wake.value, wake.options);
     if ((await op.commit()).ok) {
       this.#metrics?.failed(sink);
       console.warn(`outbox: ${id} attempt ${attempts} failed, next in ${delayMs} ms: ${lastError}`);
     }
     this.#later(sink, batch.stream, delayMs);
     return "retry";
-  }
-
-  /**
-   * Takes the leases of the streams in one commit. A stream whose lease another
-   * live watcher holds is left out (with when to look again).
-   */
-  async #acquireLeases(sink: Sink, streams: string[]): Promise<Map<string, HeldLease>> {
-    const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
-    const entries = await getManyChunked<OutboxLease>(this.#kv, leaseKeys);
-    const now = this.#now();
-    const foreign = [
-      ...new Set(
-        entries.flatMap((e) =>
-          e.value && e.value.owner !== this.#owner && e.value.until > now ? [e.value.owner] : []
-        ),
-      ),
-    ];
-    const beats = await getManyChunked<{ until: number }>(
-      this.#kv,
-      foreign.map((owner) => keys.outboxOwner(owner)),
-    );
-    const beatOf = new Map(foreign.map((owner, i) => [owner, beats[i]!.value]));
-    const out = new Map<string, HeldLease>();
-    const free: number[] = [];
-    entries.forEach((entry, i) => {
-      const lease = entry.value;
-      if (lease && lease.owner !== this.#owner && lease.until > now) {
-        // Held by a watcher that still beats (or that never did: a lease without heartbeat counts as is).
-        const beat = beatOf.get(lease.owner);
-        if (beat === null || beat === undefined || beat.until > now) {
-          const expires = Math.min(lease.until, beat?.until ?? Infinity);
-          out.set(streams[i]!, {
-            ok: false,
-            retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, expires - now)),
-          });
-          return;
-        }
-      }
-      free.push(i);
-    });
-    if (free.length === 0) return out;
-    const until = now + this.#leaseMs;
-    const value: OutboxLease = { owner: this.#owner, until };
-    const result = await this.#batcher.commit({
-      checks: free.map((i) => entries[i]!),
-      mutations: free.map((i) => ({ type: "set", key: leaseKeys[i]!, value, expireIn: this.#leaseMs * 4 })),
-      bytes: free.reduce((n, i) => n + estimateBytes(leaseKeys[i]!, value), 0),
-    });
-    for (const i of free) {
-      // A failed check: another process took one of them meanwhile; all look again shortly.
-      out.set(
-        streams[i]!,
-        result.ok
-          ? { ok: true, until, versionstamp: result.versionstamp }
-          : { ok: false, retryInMs: LEASE_POLL_MS },
-      );
-    }
-    return out;
   }
 
   /** Drains the stream again after `delayMs` (the earliest of the requested times wins). */
@@ -509,12 +570,72 @@ export class OutboxWatcher {
   }
 }
 
-type HeldLease = { ok: true; until: number; versionstamp: string } | { ok: false; retryInMs: number };
-
 /** The rows at the head of the page that are due now; a row waiting for its retry stops the stream. */
 function leadingDue(rows: Row[], now: number): Row[] {
   const stop = rows.findIndex((r) => (r.value.nextAttemptAt ?? 0) > now);
   return stop < 0 ? rows : rows.slice(0, stop);
+}
+
+/** Consecutive streams, at most `max` due batches per slice (a stream is never split). */
+function sliceByBatches(work: StreamWork[], max: number): StreamWork[][] {
+  const slices: StreamWork[][] = [];
+  let current: StreamWork[] = [];
+  let size = 0;
+  for (const w of work) {
+    if (current.length > 0 && size + w.due.length > max) {
+      slices.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(w);
+    size += w.due.length;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
+}
+
+/** Rows in groups that fit one delete commit: checks, mutations and key bytes. */
+function chunkRows(rows: Row[]): Row[][] {
+  const chunks: Row[][] = [];
+  let current: Row[] = [];
+  let keyBytes = 0;
+  for (const row of rows) {
+    const bytes = 2 * keySize(row.key); // the check and the delete
+    if (
+      current.length > 0 && (current.length >= DELETES_PER_COMMIT || keyBytes + bytes > KEY_BYTES_PER_COMMIT)
+    ) {
+      chunks.push(current);
+      current = [];
+      keyBytes = 0;
+    }
+    current.push(row);
+    keyBytes += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Deletes the rows under checks on their versions, and takes them off their counters. */
+function deleteUnit(sink: Sink, rows: Row[]): CommitUnit {
+  const byState = { pending: 0, retrying: 0 };
+  for (const row of rows) byState[pendingState(row.value)]++;
+  const counters = (["pending", "retrying"] as const).flatMap((state) =>
+    byState[state] > 0 ? [countDelta(sink, state, -byState[state])] : []
+  );
+  return {
+    checks: rows.map((r) => ({ key: r.key, versionstamp: r.versionstamp })),
+    mutations: [...rows.map((r): Deno.KvMutation => ({ type: "delete", key: r.key })), ...counters],
+    bytes: rows.reduce((n, r) => n + 2 * estimateBytes(r.key), 0) + counters.length * COUNT_MUTATION_BYTES,
+  };
+}
+
+/** A high estimate of a key's encoded size in bytes. */
+function keySize(key: Deno.KvKey): number {
+  return new TextEncoder().encode(JSON.stringify(key)).length + 16;
+}
+
+function sameKey(a: Row, b: Row): boolean {
+  return JSON.stringify(a.key) === JSON.stringify(b.key);
 }
 
 /** A sink that throws is treated as having delivered nothing. */
@@ -537,9 +658,7 @@ function uniqueWakes(wake: unknown[]): Wake[] {
   for (const w of wake) {
     if (typeof w !== "object" || w === null) continue;
     const { sink, stream } = w as Wake;
-    if ((sink === "realtime" || sink === "push") && typeof stream === "string") {
-      seen.set(streamId(sink, stream), { sink, stream });
-    }
+    if (isSink(sink) && typeof stream === "string") seen.set(streamId(sink, stream), { sink, stream });
   }
   return [...seen.values()];
 }

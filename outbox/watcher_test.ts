@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { CommitBatcher } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import { OutboxMetrics } from "./metrics.ts";
-import { listDead, outboxStats, replayDead } from "./operations.ts";
+import { listDead, outboxCounts, outboxStats, purgeDead, replayDead } from "./operations.ts";
 import {
   type DeadBatch,
   type OutboxBatch,
@@ -279,4 +280,197 @@ Deno.test("OutboxWatcher counts an attempt for every stream of a round the unrea
   await until(async () => (await pendingRows(t.kv)).every((r) => r.value.attempts >= 1));
   t.sink.failing = null;
   await until(() => t.sink.delivered.length === 2);
+});
+
+/** Lets real I/O (KV) progress while the fake clock stands still. */
+const realSetTimeout = globalThis.setTimeout;
+const realSleep = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
+
+async function eventuallyReal(condition: () => boolean | Promise<boolean>, label: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (await condition()) return;
+    await realSleep(2);
+  }
+  throw new Error(`timed out waiting for ${label}`);
+}
+
+/** Writes `count` batches on each stream, as room commits would, without waking anyone. */
+async function writeRows(kv: Deno.Kv, streams: string[], count: number): Promise<void> {
+  for (const stream of streams) {
+    for (let order = 1; order <= count; order += 20) {
+      const op = kv.atomic();
+      for (let o = order; o < order + 20 && o <= count; o++) {
+        op.mutate(
+          ...outboxBatchWrite("realtime", { stream, order: o, now: Date.now() }, [event(o)]).mutations,
+        );
+      }
+      await op.commit();
+    }
+  }
+}
+
+Deno.test("OutboxWatcher drains 64 streams x 50 rows in one round, every commit within KV's limits, once", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const streams = Array.from({ length: 64 }, (_, i) => roomStream(`room-${"x".repeat(100)}-${i}`));
+  await writeRows(kv, streams, 50);
+  const sink = new RecordingSink();
+  const batcher = new CommitBatcher(kv);
+  const watcher = new OutboxWatcher(kv, { sinks: { realtime: sink }, batcher, pageSize: 50 });
+  await Promise.all(streams.map((stream) => watcher.drain("realtime", stream)));
+  await watcher.settled();
+  assert.equal(sink.delivered.length, 64 * 50);
+  assert.equal((await pendingRows(kv)).length, 0);
+  assert.equal((await kv.get<Deno.KvU64>(keys.outboxCount("realtime", "pending"))).value?.value, 0n);
+  await Promise.all(streams.map((stream) => watcher.drain("realtime", stream, true)));
+  assert.equal(sink.delivered.length, 64 * 50, "nothing delivered twice");
+  await watcher.stop();
+});
+
+Deno.test("OutboxWatcher renews its leases while a round outlasts them: another watcher never takes the stream", async () => {
+  const clock = FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+  try {
+    using kv = await Deno.openKv(":memory:");
+    const stream = roomStream("r");
+    await writeRows(kv, [stream], 3);
+    const gate = Promise.withResolvers<void>();
+    const slow = new RecordingSink();
+    const slowSink: OutboxSink = {
+      async deliver(batches) {
+        slow.calls++;
+        await gate.promise;
+        return await slow.deliver(batches);
+      },
+    };
+    const other = new RecordingSink();
+    const first = new OutboxWatcher(kv, {
+      sinks: { realtime: slowSink },
+      batcher: new CommitBatcher(kv),
+      leaseMs: 1000,
+    });
+    const second = new OutboxWatcher(kv, {
+      sinks: { realtime: other },
+      batcher: new CommitBatcher(kv),
+      leaseMs: 1000,
+    });
+    const draining = first.drain("realtime", stream);
+    await eventuallyReal(() => slow.calls === 1, "the first watcher's sink call");
+    for (let i = 0; i < 15; i++) { // five lease times pass while its sink call hangs
+      await clock.tickAsync(334);
+      await realSleep(3);
+    }
+    const lease = await kv.get<{ until: number }>(keys.outboxLease("realtime", stream));
+    assert.ok(lease.value && lease.value.until > Date.now(), "the lease was renewed");
+    await second.drain("realtime", stream);
+    assert.deepEqual(other.delivered, [], "the second watcher left the stream alone");
+    gate.resolve();
+    await draining;
+    assert.deepEqual(slow.orders(stream), [1, 2, 3]);
+    await second.drain("realtime", stream, true);
+    assert.deepEqual(other.delivered, [], "nothing was left to deliver again");
+    await first.stop();
+    await second.stop();
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("OutboxWatcher retries a delete commit that throws, and never delivers those batches again", async () => {
+  const clock = FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+  try {
+    using store = await Deno.openKv(":memory:");
+    let failNext = 0;
+    // The store refuses the next commits after a delivery, as a busy or failing database does.
+    const kv = new Proxy(store, {
+      get(target, name) {
+        if (name === "atomic") {
+          return () => {
+            const op = target.atomic();
+            const commit = op.commit.bind(op);
+            op.commit = () => failNext-- > 0 ? Promise.reject(new Error("database is busy")) : commit();
+            return op;
+          };
+        }
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const stream = roomStream("r");
+    await writeRows(kv, [stream], 5);
+    const sink = new RecordingSink();
+    const delivering: OutboxSink = {
+      async deliver(batches) {
+        const report = await sink.deliver(batches);
+        failNext = 3;
+        return report;
+      },
+    };
+    const watcher = new OutboxWatcher(kv, {
+      sinks: { realtime: delivering },
+      batcher: new CommitBatcher(kv),
+    });
+    const draining = watcher.drain("realtime", stream);
+    for (let i = 0; i < 40 && (await pendingRows(store)).length > 0; i++) {
+      await clock.tickAsync(100);
+      await realSleep(3);
+    }
+    await draining;
+    assert.deepEqual(sink.orders(stream), [1, 2, 3, 4, 5]);
+    assert.equal((await pendingRows(store)).length, 0, "the delete went through on a later attempt");
+    await watcher.drain("realtime", stream, true);
+    assert.deepEqual(sink.orders(stream), [1, 2, 3, 4, 5], "nothing delivered twice");
+    assert.equal((await store.get<Deno.KvU64>(keys.outboxCount("realtime", "pending"))).value?.value, 0n);
+    await watcher.stop();
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("the outbox counters equal the rows after deliveries, retries, dead letters, replay and purge", async () => {
+  await using t = await harness({ nudge: false, retry: { baseMs: 5, maxMs: 10, maxAttempts: 5 } });
+  const counted = async () => {
+    const c = await outboxCounts(t.kv);
+    const s = await outboxStats(t.kv);
+    assert.deepEqual([c.pending, c.retrying, c.dead], [s.pending, s.retrying, s.dead]);
+    return s;
+  };
+  for (let room = 0; room < 6; room++) {
+    for (let order = 1; order <= 4; order++) await t.write(`r${room}`, order);
+  }
+  assert.equal((await counted()).pending, 24);
+  // Streams r0 and r1 can never pass one batch, r2 fails twice, the others pass.
+  const failures = new Map<string, number>();
+  t.sink.failing = (batch) => {
+    const n = (failures.get(batch.stream) ?? 0) + 1;
+    failures.set(batch.stream, n);
+    if (batch.stream === roomStream("r0") && batch.order === 1) return new PermanentDeliveryError("HTTP 413");
+    if (batch.stream === roomStream("r1") && batch.order === 2) return new PermanentDeliveryError("HTTP 400");
+    if (batch.stream === roomStream("r2") && n <= 2) return new Error("flaky");
+    return null;
+  };
+  t.watcher.start();
+  await until(async () => {
+    const s = await outboxStats(t.kv);
+    return s.dead === 2 && s.pending + s.retrying === 0;
+  });
+  await t.watcher.settled();
+  const afterDrain = await counted();
+  assert.deepEqual([afterDrain.pending, afterDrain.retrying, afterDrain.dead], [0, 0, 2]);
+  t.sink.failing = null;
+  assert.equal(await replayDead(t.kv, { all: true }), 2);
+  await counted();
+  await t.watcher.sweep();
+  await until(async () => (await outboxStats(t.kv)).pending + (await outboxStats(t.kv)).retrying === 0);
+  await t.watcher.settled();
+  assert.deepEqual(Object.values(await counted()).slice(0, 3), [0, 0, 0]);
+  // A purge takes dead batches off the counter too.
+  t.sink.failing = () => new PermanentDeliveryError("HTTP 413");
+  await t.write("r9", 1);
+  await t.watcher.drain("realtime", roomStream("r9"));
+  assert.equal((await counted()).dead, 1);
+  assert.equal(await purgeDead(t.kv), 1);
+  assert.equal((await counted()).dead, 0);
 });

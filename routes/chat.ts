@@ -2,7 +2,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware.ts";
-import { searchMessages } from "../chat/search.ts";
+import { INLINE_INDEX_BUDGET, searchMessages } from "../chat/search.ts";
+import { SEARCH_LIMIT_PER_MIN } from "../chat/search_limit.ts";
 import {
   addMembers,
   archiveRoom,
@@ -289,9 +290,15 @@ const searchRoute = createRoute({
     "word prefixes, ignoring case and accents (`creme` finds `Crème brûlée`). Newest first; follow " +
     "`nextCursor` for older results (a page may hold fewer than `limit` when many candidates had to be " +
     "checked). Deleted messages never match; an edited message matches its current text. Consistency: a " +
-    "message is searchable as soon as its send, edit or delete has returned.",
+    "message is searchable as soon as its send, edit or delete has returned (when the rooms' indexes are " +
+    `more than ${INLINE_INDEX_BUDGET} messages behind, as after a bulk import, the rest within moments, ` +
+    "from the background indexer). At most " +
+    `${SEARCH_LIMIT_PER_MIN} searches per user per rolling minute: beyond, 429 with \`Retry-After\`.`,
   request: { query: SearchQuery },
-  responses: { ...ok(SearchResponse, "A page of matching messages"), ...errors(400, 401, 403, 404) },
+  responses: {
+    ...ok(SearchResponse, "A page of matching messages"),
+    ...errors(400, 401, 403, 404, 429, 503),
+  },
 });
 
 /** The chat routes, mounted at `/api/chat`. */

@@ -9,7 +9,9 @@ const metrics = createRoute({
   path: "/metrics",
   tags: ["Operations"],
   summary: "Prometheus metrics",
-  description: "Outbox gauges `outbox_batches{state=pending|retrying|dead}`, `outbox_deliveries_total` and " +
+  description: "Outbox gauges `outbox_batches{state=pending|retrying|dead}` and, per sink (realtime, push, " +
+    "social), `outbox_sink_batches{sink,state}`, read from counters kept with the outbox's writes (cheap at " +
+    "any backlog); `outbox_deliveries_total` and " +
     "`outbox_failures_total` per sink, `outbox_dead_letters_total`, the commit-to-delivery histogram " +
     "`outbox_delivery_latency_seconds`, `push_outcomes_total{outcome=sent|not_delivered|skipped}`, and " +
     "typing indicators published and dropped. Counters are per process.",

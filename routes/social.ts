@@ -6,6 +6,7 @@ import { HttpError } from "../http_error.ts";
 import { block, unblock } from "../social/blocks.ts";
 import type { SocialDeps } from "../social/commit.ts";
 import { follow, listFollows, unfollow } from "../social/follows.ts";
+import { GROUP_ADDED_PER_HOUR } from "../social/group_added.ts";
 import { listNotifications, markNotificationsRead, unreadNotifications } from "../social/notifications.ts";
 import { userProfile } from "../social/profiles.ts";
 import type { Profile } from "../storage/records.ts";
@@ -139,7 +140,11 @@ const listRoute = createRoute({
   security,
   summary: "The caller's notifications",
   description: "Social events (follows, being added to a group, …), newest first; `before` pages to older " +
-    "ones (pass `nextCursor`). Chat messages are not notifications: rooms count them as unread.",
+    "ones (pass `nextCursor`). Chat messages are not notifications: rooms count them as unread. " +
+    "`group.added` (someone created a group with you in it, or added you to one) is written from the " +
+    "membership commit's outbox, moments after that request returned, exactly once even across crashes; " +
+    `one user's adds notify you at most ${GROUP_ADDED_PER_HOUR} times in any rolling hour (later adds still ` +
+    "add you, without a notification or push).",
   request: { query: NotificationsQuery },
   responses: { ...ok(NotificationsResponse, "A page of notifications"), ...errors(400, 401) },
 });

@@ -69,12 +69,17 @@ export const keys = {
   /** Prefix of every dead batch (or of one sink's). */
   outboxDeadAll: (sink?: string) =>
     (sink === undefined ? ["outbox_dead"] : ["outbox_dead", sink]) as readonly string[],
+  /**
+   * How many batches of a sink are in a state (`pending`, `retrying`, `dead`), as a `Deno.KvU64`
+   * changed with `sum` in the same commits that write, retry, dead-letter or delete the rows.
+   */
+  outboxCount: (sink: string, state: string) => ["outbox_count", sink, state] as const,
   /** A wake message the queue gave up on (`keysIfUndelivered`); the sweep clears it. */
   outboxLostWake: (id: string) => ["outbox_lost_wake", id] as const,
   /** Prefix of the lost wake messages. */
   outboxLostWakes: () => ["outbox_lost_wake"] as const,
-  /** What OneSignal answered for one push (`PushOutcome`), kept for a while. */
-  pushOutcome: (eventId: string, group: string) => ["push_outcome", eventId, group] as const,
+  /** What OneSignal answered for one push event to one recipient (`PushOutcome`), kept for a while. */
+  pushOutcome: (eventId: string, userId: string) => ["push_outcome", eventId, userId] as const,
   /** The user's notification preferences (`Preferences`). */
   preferences: (userId: string) => ["prefs", userId] as const,
   /** `followerId` follows `followeeId` (`FollowEdge`); prefix `["follow", id]` lists whom id follows. */
@@ -107,6 +112,12 @@ export const keys = {
   notification: (userId: string, seq: number) => ["notif", userId, seq] as const,
   /** Prefix of the user's notifications, oldest first (list with `reverse` for newest first). */
   notifications: (userId: string) => ["notif", userId] as const,
+  /** Marks that the outbox batch `sourceId` already notified `userId` (expires): redeliveries write nothing. */
+  notificationSource: (userId: string, sourceId: string) => ["notif_source", userId, sourceId] as const,
+  /** When `actorId` last added `userId` to groups (times within the hour), for the notification cap. */
+  groupAddedLog: (userId: string, actorId: string) => ["notif_cap", "group.added", userId, actorId] as const,
+  /** The user's recent search times, for the rolling-minute search limit. */
+  searchLog: (userId: string) => ["rate", "search", userId] as const,
 };
 
 /** A key as built by `keys`. */

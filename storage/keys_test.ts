@@ -42,6 +42,13 @@ Deno.test("keys builds the social layouts: follows both ways, counters, blocks, 
   assert.deepEqual(keys.notification("u", 3), ["notif", "u", 3]);
   assert.deepEqual(keys.notifications("u"), ["notif", "u"]);
   assert.deepEqual(keys.preferences("u"), ["prefs", "u"]);
+  assert.deepEqual(keys.notificationSource("u", "s"), ["notif_source", "u", "s"]);
+  assert.deepEqual(keys.groupAddedLog("u", "a"), ["notif_cap", "group.added", "u", "a"]);
+});
+
+Deno.test("keys builds the outbox counter and search-limit layouts", () => {
+  assert.deepEqual(keys.outboxCount("push", "dead"), ["outbox_count", "push", "dead"]);
+  assert.deepEqual(keys.searchLog("u"), ["rate", "search", "u"]);
 });
 
 Deno.test("keys.notification() lists a user's notifications newest first in reverse", async () => {

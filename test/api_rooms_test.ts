@@ -287,38 +287,3 @@ Deno.test("POST /api/chat/rooms/:id/archive is per user; a new message un-archiv
   );
   assert.equal((await rooms(t, "carol")).rooms.length, 2);
 });
-
-Deno.test("creating a group and adding members notify each added user once, not the one who added them", async () => {
-  await using t = await setup();
-  for (const u of ["alice", "bob", "carol", "dave"]) await t.login(u);
-  const notifications = async (user: string) =>
-    (await expectStatus<
-      { notifications: { type: string; title: string; link: string; metadata: Record<string, unknown> }[] }
-    >(
-      await t.api(user, "GET", "/api/notifications"),
-      200,
-    )).notifications;
-  const { roomId } = await expectStatus<{ roomId: string }>(
-    await t.api("alice", "POST", "/api/chat/groups", { name: "Hiking", memberIds: ["bob", "alice"] }),
-    200,
-  );
-  const [added] = await notifications("bob");
-  assert.equal(added?.type, "group.added");
-  assert.equal(added?.title, "Alice added you to Hiking");
-  assert.equal(added?.link, `/messages?room=${roomId}`);
-  assert.deepEqual(added?.metadata, {
-    actorId: "alice",
-    actorName: "Alice",
-    actorAvatar: null,
-    roomId,
-    roomName: "Hiking",
-  });
-  assert.deepEqual(await notifications("alice"), []);
-  await expectStatus(
-    await t.api("alice", "POST", `/api/chat/rooms/${roomId}/members`, { userIds: ["bob", "carol"] }),
-    200,
-  );
-  assert.equal((await notifications("bob")).length, 1, "bob was a member already");
-  assert.deepEqual((await notifications("carol")).map((n) => n.title), ["Alice added you to Hiking"]);
-  assert.deepEqual(await notifications("dave"), []);
-});

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { outboxCounts, outboxStats } from "../outbox/operations.ts";
 import { startRecorder } from "./support/onesignal_recorder.ts";
 import { pusherAt } from "./support/outbox_harness.ts";
 import { startServer } from "./support/server_process.ts";
@@ -84,6 +85,18 @@ Deno.test("a server killed with SIGKILL mid-load delivers every acknowledged mes
       firstSeqs.set(data.roomId!, [...(firstSeqs.get(data.roomId!) ?? []), data.seq!]);
     }
     for (const [room, seqs] of firstSeqs) assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), room);
+    // The counters behind /healthz stayed exact across the kill: they agree with the rows, and reach 0.
+    const health = async () => (await (await fetch(`${second.url}/healthz`)).json()).outbox;
+    for (let i = 0; i < 200 && (await health()).pending + (await health()).retrying > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(await health(), { pending: 0, retrying: 0, dead: 0 });
+    {
+      using kv = await Deno.openKv(env.KV_PATH);
+      const [counted, scanned] = [await outboxCounts(kv), await outboxStats(kv)];
+      assert.deepEqual([counted.pending, counted.retrying, counted.dead], [0, 0, 0]);
+      assert.deepEqual([scanned.pending, scanned.retrying, scanned.dead], [0, 0, 0]);
+    }
     console.log(
       `crash test: ${acked.length} acknowledged, ${seen.size} delivered, ${rec.events.length} events`,
     );

@@ -10,6 +10,7 @@ import { createRuntime } from "../runtime.ts";
 import { retryingCommits } from "../storage/kv.ts";
 import { expectStatus, setup } from "./helpers.ts";
 import { type Faults, faultyKv, writes } from "./support/faulty_kv.ts";
+import { eventually, startOutboxServer } from "./support/outbox_harness.ts";
 
 type Message = { id: string; seq: number; roomId: string; content: string; reactions: { emoji: string }[] };
 
@@ -62,8 +63,8 @@ Deno.test("POST /api/chat/send retried after the sender left the group returns t
 });
 
 Deno.test("POST /api/chat/groups with a clientGroupId: a retry returns the same room, notifies once; another body is 409", async () => {
-  await using t = await setup();
-  for (const u of ["bob", "carol"]) await t.login(u);
+  await using t = await startOutboxServer(); // with the outbox running, which tells added members
+  for (const u of ["alice", "bob", "carol"]) await t.login(u);
   const body = { name: "Trip", memberIds: ["bob", "carol"], clientGroupId: "trip-2026" };
   const first = await expectStatus<{ roomId: string }>(
     await t.api("alice", "POST", "/api/chat/groups", body),
@@ -79,11 +80,14 @@ Deno.test("POST /api/chat/groups with a clientGroupId: a retry returns the same 
     200,
   );
   assert.deepEqual(rooms.rooms.map((r) => r.id), [first.roomId]);
-  const notifications = await expectStatus<{ notifications: { type: string }[] }>(
-    await t.api("bob", "GET", "/api/notifications"),
-    200,
-  );
-  assert.equal(notifications.notifications.filter((n) => n.type === "group.added").length, 1);
+  const added = async () => {
+    const res = await t.api("bob", "GET", "/api/notifications");
+    const { notifications } = await expectStatus<{ notifications: { type: string }[] }>(res, 200);
+    return notifications.filter((n) => n.type === "group.added").length;
+  };
+  await eventually(async () => await added() > 0, "bob's group.added");
+  await t.runtime.watcher.settled();
+  assert.equal(await added(), 1);
   const conflict = await t.api("alice", "POST", "/api/chat/groups", { ...body, name: "Another trip" });
   assert.equal(conflict.status, 409);
   assert.deepEqual(await conflict.json(), { error: "clientGroupId: already used for a different group" });

@@ -72,9 +72,10 @@ Deno.test("push honours enableAllPush, muted rooms and a stored oneSignalPlayerI
     (n.data as { type?: string } | undefined)?.type === "new-message"
   );
   assert.equal(sent.length, 2);
-  assert.deepEqual(sent.map((n) => n.include_aliases ?? n.include_subscription_ids), [
-    { external_id: ["bob"] },
-    ["sub-erin"],
+  // One notification per recipient, sent side by side: in no particular order.
+  assert.deepEqual(sent.map((n) => JSON.stringify(n.include_aliases ?? n.include_subscription_ids)).sort(), [
+    JSON.stringify(["sub-erin"]),
+    JSON.stringify({ external_id: ["bob"] }),
   ]);
   assert.notEqual(sent[0]!.idempotency_key, sent[1]!.idempotency_key);
   assert.equal(t.runtime.metrics.counter('push_outcomes_total{outcome="skipped"}') - skippedBefore, 2);
@@ -159,4 +160,47 @@ Deno.test("a social notification's push event goes out once, with the notificati
   assert.deepEqual(body.headings, { en: "Alice started following you" });
   assert.equal(body.url, "/notifications");
   await eventually(() => pushDrained(t.kv), "the push batch");
+});
+
+Deno.test("a push retried after a recipient's preferences changed reaches nobody twice", async () => {
+  await using rec = startRecorder();
+  let failErin = true;
+  let changing: Promise<unknown> | null = null;
+  await using t = await startOutboxServer({ ...ONESIGNAL(rec.url), ...pusherAt(rec.port) }, {
+    outbox: { ...FAST_RETRY, retry: { baseMs: 50, maxMs: 100, maxAttempts: 50 } },
+  });
+  // The push to erin's subscription fails until carol, meanwhile, has turned push off.
+  rec.mode = (r) => {
+    const body = r.body as { include_subscription_ids?: string[]; data?: { type?: string } };
+    if (r.path !== "/notifications" || body.data?.type !== "new-message") return null;
+    if (!body.include_subscription_ids?.includes("sub-erin") || !failErin) return null;
+    changing ??= putPreferences(t.kv, "carol", { enableAllPush: false }).then(() => failErin = false);
+    return { status: 500, body: { errors: ["try again"] } };
+  };
+  for (const id of ["alice", "bob", "carol", "erin"]) await t.login(id);
+  await putPreferences(t.kv, "erin", { oneSignalPlayerId: "sub-erin" });
+  const { roomId } = await t.ok<{ roomId: string }>("alice", "POST", "/api/chat/groups", {
+    name: "Team",
+    memberIds: ["bob", "carol", "erin"],
+  });
+  await eventually(() => pushDrained(t.kv), "the group.added pushes");
+  await t.ok("alice", "POST", "/api/chat/send", { roomId, content: "rapat jam 3" });
+  await eventually(() => changing !== null && !failErin, "the failure and the preference change");
+  await eventually(() => pushDrained(t.kv), "the retried push batch");
+  // OneSignal delivers a notification once per idempotency key: count distinct keys per recipient.
+  const keysByUser = new Map<string, Set<string>>();
+  for (const n of rec.notifications()) {
+    if ((n.data as { type?: string }).type !== "new-message") continue;
+    const users = (n.include_aliases as { external_id?: string[] } | undefined)?.external_id ??
+      (n.include_subscription_ids as string[]).map((id) => id === "sub-erin" ? "erin" : id);
+    for (const user of users) {
+      if (!keysByUser.has(user)) keysByUser.set(user, new Set());
+      keysByUser.get(user)!.add(String(n.idempotency_key));
+    }
+  }
+  assert.deepEqual(
+    [...keysByUser].map(([user, keys]) => [user, keys.size]).sort(),
+    [["bob", 1], ["carol", 1], ["erin", 1]],
+    "each recipient pushed once",
+  );
 });

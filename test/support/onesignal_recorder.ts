@@ -35,6 +35,8 @@ export interface Recorder extends AsyncDisposable {
   url: string;
   port: number;
   mode: RecorderMode;
+  /** Every answer waits this long first (a slow service); 0 by default. */
+  delayMs: number;
   /** Every request, answered or not. */
   requests: RecordedRequest[];
   /** Notifications OneSignal "accepted" (answered 200). */
@@ -79,6 +81,7 @@ export function startRecorder(port = 0): Recorder {
       request.status = status;
       return Response.json(payload, { status });
     };
+    if (recorder.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, recorder.delayMs));
     const mode = recorder.mode;
     if (mode === "hang") {
       await new Promise<void>((resolve) => hanging.add(resolve));
@@ -128,6 +131,7 @@ export function startRecorder(port = 0): Recorder {
     url: `http://127.0.0.1:${bound}`,
     port: bound,
     mode: "ok",
+    delayMs: 0,
     requests,
     events,
     notifications: () =>

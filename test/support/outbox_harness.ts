@@ -41,13 +41,19 @@ export function pusherAt(port: number): Record<string, string> {
   };
 }
 
-/** Starts a server with `env` (demo mode, no rate limit unless set) and `options`. */
+/**
+ * Starts a server with `env` (demo mode, no rate limit unless set) and `options`.
+ * With `kvPath` it opens that file (another server's, e.g. to restart after an
+ * outage) and leaves it in place when disposed; otherwise a fresh file that goes with it.
+ */
 export async function startOutboxServer(
   env: Record<string, string> = {},
-  options: RuntimeOptions = {},
+  options: RuntimeOptions & { kvPath?: string } = {},
 ): Promise<OutboxServer> {
-  const dir = await Deno.makeTempDir({ prefix: "durable-chat-outbox-" });
-  const kvPath = `${dir}/chat.kv`;
+  const dir = options.kvPath === undefined
+    ? await Deno.makeTempDir({ prefix: "durable-chat-outbox-" })
+    : null;
+  const kvPath = options.kvPath ?? `${dir}/chat.kv`;
   const config = loadConfig({
     KV_PATH: kvPath,
     RATE_LIMIT_SEND_PER_MIN: "0",
@@ -110,7 +116,7 @@ export async function startOutboxServer(
       await shutdown;
       kv.close();
       await runtime.watcher.listening;
-      await Deno.remove(dir, { recursive: true });
+      if (dir !== null) await Deno.remove(dir, { recursive: true });
     },
   };
 }

@@ -24,6 +24,13 @@ export interface Observed {
   at: number;
 }
 
+/** One `notification` as observed on a user channel. */
+export interface ObservedNotification {
+  userId: string;
+  id: string;
+  type: string;
+}
+
 /** The gateway, its subscriber and what it saw. */
 export interface RealtimeObserver extends AsyncDisposable {
   port: number;
@@ -31,8 +38,12 @@ export interface RealtimeObserver extends AsyncDisposable {
   env: Record<string, string>;
   /** Subscribes to `private-room-{roomId}` for each room; resolves once all are subscribed. */
   watchRooms(roomIds: string[]): Promise<void>;
+  /** Subscribes to `private-user-{userId}` for each user, recording `notification` events. */
+  watchUsers(userIds: string[]): Promise<void>;
   /** Every `new-message` seen so far, in arrival order. */
   observed: Observed[];
+  /** Every `notification` seen so far, in arrival order. */
+  notifications: ObservedNotification[];
   /** Resolves once `done()` holds, or rejects after `timeoutMs`. */
   waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<number>;
 }
@@ -66,6 +77,17 @@ export async function startObserver(): Promise<RealtimeObserver> {
     });
   });
   const observed: Observed[] = [];
+  const notifications: ObservedNotification[] = [];
+  const subscribe = (channelName: string, bind: (channel: ReturnType<PusherClient["subscribe"]>) => void) =>
+    new Promise<void>((resolve, reject) => {
+      const channel = client.subscribe(channelName);
+      const timer = setTimeout(() => reject(new Error(`subscribing to ${channelName} timed out`)), 10_000);
+      channel.bind("pusher:subscription_succeeded", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      bind(channel);
+    });
   return {
     port,
     env: {
@@ -77,27 +99,39 @@ export async function startObserver(): Promise<RealtimeObserver> {
       PUSHER_SECRET: APP.secret,
     },
     observed,
+    notifications,
     async watchRooms(roomIds) {
-      await Promise.all(roomIds.map((roomId) =>
-        new Promise<void>((resolve, reject) => {
-          const channel = client.subscribe(`private-room-${roomId}`);
-          const timer = setTimeout(() => reject(new Error(`subscribing to ${roomId} timed out`)), 10_000);
-          channel.bind("pusher:subscription_succeeded", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          channel.bind("new-message", (data: { roomId?: string; seq?: number; id?: string }) => {
-            if (typeof data?.seq === "number" && typeof data.roomId === "string") {
-              observed.push({
-                roomId: data.roomId,
-                seq: data.seq,
-                id: String(data.id),
-                at: performance.now(),
-              });
-            }
-          });
-        })
-      ));
+      await Promise.all(
+        roomIds.map((roomId) =>
+          subscribe(
+            `private-room-${roomId}`,
+            (channel) =>
+              channel.bind("new-message", (data: { roomId?: string; seq?: number; id?: string }) => {
+                if (typeof data?.seq === "number" && typeof data.roomId === "string") {
+                  observed.push({
+                    roomId: data.roomId,
+                    seq: data.seq,
+                    id: String(data.id),
+                    at: performance.now(),
+                  });
+                }
+              }),
+          )
+        ),
+      );
+    },
+    async watchUsers(userIds) {
+      await Promise.all(
+        userIds.map((userId) =>
+          subscribe(
+            `private-user-${userId}`,
+            (channel) =>
+              channel.bind("notification", (data: { id?: string; type?: string }) => {
+                notifications.push({ userId, id: String(data?.id), type: String(data?.type) });
+              }),
+          )
+        ),
+      );
     },
     async waitFor(done, timeoutMs, what) {
       const start = performance.now();

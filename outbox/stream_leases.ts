@@ -1,0 +1,209 @@
+/**
+ * @module Leases on outbox streams: which watcher drains a stream right now.
+ * Taken in one commit under checks, renewed while a round runs, released under
+ * checks. A lease counts only while its owner's heartbeat is fresh, so the
+ * streams of a crashed watcher are taken over within seconds.
+ */
+import type { CommitBatcher, CommitUnit } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/commit_batcher.ts";
+import { keys } from "../storage/keys.ts";
+import { getManyChunked } from "../storage/kv.ts";
+
+/** Who drains a stream, and until when (renewed while the round runs). */
+export interface OutboxLease {
+  owner: string;
+  until: number;
+}
+
+/** Whether a stream's lease is ours now, or when to look again. */
+export type LeaseAnswer = { ok: true } | { ok: false; retryInMs: number };
+
+/** Shortest wait before looking again at a stream another process holds. */
+export const LEASE_POLL_MS = 100;
+/** A watcher writes its heartbeat this often; its leases die with it within `HEARTBEAT_TTL_MS`. */
+export const HEARTBEAT_MS = 1000;
+const HEARTBEAT_TTL_MS = 3500;
+/** Leases per commit: one check and one write each, far below KV's 100 checks and 80 KiB of keys. */
+const LEASES_PER_COMMIT = 64;
+
+/** The leases one watcher holds, by sink and stream. */
+export class StreamLeases {
+  readonly #kv: Deno.Kv;
+  readonly #batcher: CommitBatcher;
+  readonly #owner: string;
+  readonly #leaseMs: number;
+  readonly #now: () => number;
+  /** Versionstamps of the lease rows this watcher wrote last, by stream id. */
+  readonly #held = new Map<string, string>();
+
+  constructor(
+    kv: Deno.Kv,
+    batcher: CommitBatcher,
+    options: { owner: string; leaseMs: number; now: () => number },
+  ) {
+    this.#kv = kv;
+    this.#batcher = batcher;
+    this.#owner = options.owner;
+    this.#leaseMs = options.leaseMs;
+    this.#now = options.now;
+  }
+
+  /** How long a lease lasts without renewal. */
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  /**
+   * Says "this watcher is alive", so that its leases hold. Never throws. An
+   * atomic commit, so that a store opened with `openKv()` retries it while
+   * another process holds the write lock (a lapsed beat lets others take over).
+   */
+  async beat(): Promise<void> {
+    const until = this.#now() + HEARTBEAT_TTL_MS;
+    await this.#kv.atomic().set(keys.outboxOwner(this.#owner), { until }, { expireIn: HEARTBEAT_TTL_MS * 10 })
+      .commit().catch(() => {
+        // A failing database: the next beat comes in a second, and a lapse only risks a duplicate.
+      });
+  }
+
+  /** Removes the heartbeat (a clean stop). */
+  async retire(): Promise<void> {
+    await this.#kv.delete(keys.outboxOwner(this.#owner)).catch(() => {});
+  }
+
+  /**
+   * Takes the leases of the streams that no live watcher holds, in commits
+   * under checks on the rows read. A stream another watcher holds is answered
+   * with when to look again.
+   */
+  async acquire(sink: string, streams: string[]): Promise<Map<string, LeaseAnswer>> {
+    const out = new Map<string, LeaseAnswer>();
+    for (let i = 0; i < streams.length; i += LEASES_PER_COMMIT) {
+      for (const [stream, answer] of await this.#acquireSome(sink, streams.slice(i, i + LEASES_PER_COMMIT))) {
+        out.set(stream, answer);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Extends the leases of `streams` (all held by this watcher) by a full lease
+   * time. Returns the streams whose lease was lost meanwhile (another watcher
+   * took it over): stop delivering those.
+   */
+  async renew(sink: string, streams: string[]): Promise<string[]> {
+    const lost: string[] = [];
+    const mine = streams.filter((s) => this.#held.has(leaseId(sink, s)));
+    lost.push(...streams.filter((s) => !this.#held.has(leaseId(sink, s))));
+    for (let i = 0; i < mine.length; i += LEASES_PER_COMMIT) {
+      const part = mine.slice(i, i + LEASES_PER_COMMIT);
+      if (await this.#rewrite(sink, part)) continue;
+      // One of them was taken over: find out which, one at a time.
+      for (const stream of part) {
+        if (!(await this.#rewrite(sink, [stream]))) lost.push(stream);
+      }
+    }
+    return lost;
+  }
+
+  /** Lets the streams go; a lease another watcher took over meanwhile is left alone. */
+  async release(sink: string, streams: string[]): Promise<void> {
+    const mine = streams.filter((s) => this.#held.has(leaseId(sink, s)));
+    for (let i = 0; i < mine.length; i += LEASES_PER_COMMIT) {
+      const part = mine.slice(i, i + LEASES_PER_COMMIT);
+      if (await this.#delete(sink, part)) continue;
+      for (const stream of part) await this.#delete(sink, [stream]);
+    }
+    for (const stream of mine) this.#held.delete(leaseId(sink, stream));
+  }
+
+  async #acquireSome(sink: string, streams: string[]): Promise<Map<string, LeaseAnswer>> {
+    const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
+    const entries = await getManyChunked<OutboxLease>(this.#kv, leaseKeys);
+    const now = this.#now();
+    const foreign = [
+      ...new Set(
+        entries.flatMap((e) =>
+          e.value && e.value.owner !== this.#owner && e.value.until > now ? [e.value.owner] : []
+        ),
+      ),
+    ];
+    const beats = await getManyChunked<{ until: number }>(
+      this.#kv,
+      foreign.map((owner) => keys.outboxOwner(owner)),
+    );
+    const beatOf = new Map(foreign.map((owner, i) => [owner, beats[i]!.value]));
+    const out = new Map<string, LeaseAnswer>();
+    const free: number[] = [];
+    entries.forEach((entry, i) => {
+      const lease = entry.value;
+      if (lease && lease.owner !== this.#owner && lease.until > now) {
+        // Held by a watcher that still beats (or that never did: a lease without heartbeat counts as is).
+        const beat = beatOf.get(lease.owner);
+        if (beat === null || beat === undefined || beat.until > now) {
+          const expires = Math.min(lease.until, beat?.until ?? Infinity);
+          out.set(streams[i]!, {
+            ok: false,
+            retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, expires - now)),
+          });
+          return;
+        }
+      }
+      free.push(i);
+    });
+    if (free.length === 0) return out;
+    const value: OutboxLease = { owner: this.#owner, until: now + this.#leaseMs };
+    const unit: CommitUnit = {
+      checks: free.map((i) => entries[i]!),
+      mutations: free.map((i) => this.#setLease(leaseKeys[i]!, value)),
+      bytes: free.reduce((n, i) => n + estimateBytes(leaseKeys[i]!, value), 0),
+    };
+    const result = await this.#batcher.commit(unit);
+    for (const i of free) {
+      if (result.ok) this.#held.set(leaseId(sink, streams[i]!), result.versionstamp);
+      // A failed check: another process took one of them meanwhile; all look again shortly.
+      out.set(streams[i]!, result.ok ? { ok: true } : { ok: false, retryInMs: LEASE_POLL_MS });
+    }
+    return out;
+  }
+
+  /** Rewrites held leases with a new expiry under checks on the versions this watcher wrote. */
+  async #rewrite(sink: string, streams: string[]): Promise<boolean> {
+    const value: OutboxLease = { owner: this.#owner, until: this.#now() + this.#leaseMs };
+    const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
+    const result = await this.#batcher.commit({
+      checks: streams.map((s, i) => ({
+        key: leaseKeys[i]!,
+        versionstamp: this.#held.get(leaseId(sink, s))!,
+      })),
+      mutations: leaseKeys.map((key) => this.#setLease(key, value)),
+      bytes: leaseKeys.reduce((n, key) => n + estimateBytes(key, value), 0),
+    });
+    for (const stream of streams) {
+      if (result.ok) this.#held.set(leaseId(sink, stream), result.versionstamp);
+      else if (streams.length === 1) this.#held.delete(leaseId(sink, stream));
+    }
+    return result.ok;
+  }
+
+  async #delete(sink: string, streams: string[]): Promise<boolean> {
+    const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
+    const result = await this.#batcher.commit({
+      checks: streams.map((s, i) => ({
+        key: leaseKeys[i]!,
+        versionstamp: this.#held.get(leaseId(sink, s))!,
+      })),
+      mutations: leaseKeys.map((key) => ({ type: "delete", key })),
+      bytes: leaseKeys.reduce((n, key) => n + estimateBytes(key), 0),
+    });
+    return result.ok;
+  }
+
+  #setLease(key: Deno.KvKey, value: OutboxLease): Deno.KvMutation {
+    return { type: "set", key, value, expireIn: this.#leaseMs * 4 };
+  }
+}
+
+function leaseId(sink: string, stream: string): string {
+  return `${sink}\u0000${stream}`;
+}
