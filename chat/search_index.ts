@@ -111,6 +111,8 @@ async function catchUp(kv: Deno.Kv, roomId: string, mark: number, lastSeq: numbe
         for (const term of indexTerms(messageWords(message))) {
           await writer.add({ type: "set", key: entryKey(message, term), value: null });
         }
+        // Edited before it was first indexed: say which version's words the index now holds.
+        if ((message.editCount ?? 0) > 0) await writer.add(indexedVersion(message));
       }
       writer.complete(message.seq);
       from = message.seq + 1;
@@ -122,9 +124,10 @@ async function catchUp(kv: Deno.Kv, roomId: string, mark: number, lastSeq: numbe
 
 /**
  * Re-indexes edited and deleted messages, at most `budget` of them: removes the
- * terms of earlier versions (all terms, for a deleted message) and adds the
- * current ones, then deletes the to-do row under a check, so an edit made
- * meanwhile is not lost. Says how many it handled and whether more are left.
+ * terms of the version the index holds (one version row, however many the
+ * message kept) and adds the current ones (none, for a deleted message), then
+ * deletes the to-do row under a check, so an edit made meanwhile is not lost.
+ * Says how many it handled and whether more are left.
  */
 async function reindexTodos(
   kv: Deno.Kv,
@@ -138,26 +141,32 @@ async function reindexTodos(
   }
   for (const todo of todos) {
     const seq = todo.key[2] as number;
-    const [row, versions] = await Promise.all([
-      kv.get<StoredMessage>(keys.message(roomId, seq)),
-      listValues<MessageVersion>(kv, keys.messageVersions(roomId, seq)),
+    const [row, marker] = await kv.getMany<[StoredMessage, Deno.KvU64]>([
+      keys.message(roomId, seq),
+      keys.searchIndexed(roomId, seq),
     ]);
     // Every commit checks the to-do row: once another indexer took it or an edit rewrote it, stop.
     const writer = new IndexWriter(kv, roomId, todo);
     const message = row.value;
     let ok = true;
     if (message) {
+      const held = marker.value ? Number(marker.value.value) : 0;
+      const earlier = await contentOf(kv, message, held);
       const visible = message.deletedAt === undefined;
       const current = visible ? indexTerms(messageWords(message)) : [];
       const kept = new Set(current);
-      const earlier = [message.content, ...versions.map((v) => v.content)]
-        .flatMap((content) => indexTerms(messageWords({ ...message, content })));
       for (const term of current) {
         ok &&= await writer.add({ type: "set", key: entryKey(message, term), value: null });
       }
-      for (const term of new Set(earlier)) {
+      for (const term of earlier === null ? [] : indexTerms(messageWords({ ...message, content: earlier }))) {
         if (!kept.has(term)) ok &&= await writer.add({ type: "delete", key: entryKey(message, term) });
       }
+      ok &&= await writer.add(
+        visible && (message.editCount ?? 0) > 0 ? indexedVersion(message) : {
+          type: "delete",
+          key: marker.key,
+        },
+      );
     }
     if (ok) await writer.flush({ type: "delete", key: todo.key });
   }
@@ -166,6 +175,19 @@ async function reindexTodos(
   if (budget <= todos.length) return { handled: todos.length, more: true };
   const next = await reindexTodos(kv, roomId, budget - todos.length);
   return { handled: todos.length + next.handled, more: next.more };
+}
+
+/** The content of version `version` of the message: the current one, or a kept previous one (null if gone). */
+async function contentOf(kv: Deno.Kv, message: StoredMessage, version: number): Promise<string | null> {
+  if (version === (message.editCount ?? 0)) return message.content;
+  const kept = await kv.get<MessageVersion>(keys.messageVersion(message.roomId, message.seq, version));
+  return kept.value?.content ?? null;
+}
+
+/** Records that the index holds the words of the message's current version. */
+function indexedVersion(message: StoredMessage): Deno.KvMutation {
+  const value = new Deno.KvU64(BigInt(message.editCount ?? 0));
+  return { type: "set", key: keys.searchIndexed(message.roomId, message.seq), value };
 }
 
 function entryKey(message: StoredMessage, term: string): Deno.KvKey {
@@ -213,12 +235,6 @@ class IndexWriter {
     if (this.#guard) op.check(this.#guard);
     return (await op.commit()).ok;
   }
-}
-
-async function listValues<T>(kv: Deno.Kv, prefix: Deno.KvKey): Promise<T[]> {
-  const values: T[] = [];
-  for await (const entry of kv.list<T>({ prefix })) values.push(entry.value);
-  return values;
 }
 
 async function firstKey(kv: Deno.Kv, prefix: Deno.KvKey): Promise<Deno.KvKey | null> {

@@ -96,3 +96,79 @@ Deno.test("indexRoom() coalesces concurrent calls and handles to-do rows written
   assert.deepEqual(await readIndexState(kv, "r"), { mark: 1, todo: false });
   assert.deepEqual(await indexed(kv, "first"), [1]);
 });
+
+/** Commits what a room commit writes for an edit of message 1 of room "r" to `content`. */
+async function edit(kv: Deno.Kv, content: string): Promise<void> {
+  const current = (await kv.get<StoredMessage>(keys.message("r", 1))).value!;
+  const version = current.editCount ?? 0;
+  const previous: MessageVersion = {
+    roomId: "r",
+    seq: 1,
+    version,
+    content: current.content,
+    writtenAt: current.editedAt ?? current.createdAt,
+    replacedAt: 2000 + version,
+  };
+  await kv.atomic()
+    .set(keys.message("r", 1), { ...current, content, editedAt: 2000 + version, editCount: version + 1 })
+    .set(keys.messageVersion("r", 1, version), previous)
+    .set(keys.searchTodo("r", 1), null)
+    .commit();
+}
+
+/** Counts the KV entries a store hands out (gets and list entries). */
+function counting(kv: Deno.Kv): { kv: Deno.Kv; read: () => number } {
+  let entries = 0;
+  const wrapped = new Proxy(kv, {
+    get(target, name) {
+      const value = Reflect.get(target, name);
+      if (name === "get" || name === "getMany") {
+        return async (...args: unknown[]) => {
+          const got = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          entries += Array.isArray(got) ? got.length : 1;
+          return got;
+        };
+      }
+      if (name === "list") {
+        return async function* (...args: unknown[]) {
+          for await (const e of (value as (...a: unknown[]) => AsyncIterable<unknown>).apply(target, args)) {
+            entries++;
+            yield e;
+          }
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv: wrapped, read: () => entries };
+}
+
+Deno.test("indexRoom() re-indexes an edit reading O(1) rows however many versions the message kept", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await store(kv, [row(1, "word0")]);
+  await indexRoom(kv, "r");
+  const c = counting(kv);
+  const reads: number[] = [];
+  for (let i = 1; i <= 30; i++) {
+    await edit(kv, `word${i}`);
+    const before = c.read();
+    await indexRoom(c.kv, "r");
+    reads.push(c.read() - before);
+  }
+  assert.equal(reads.at(-1), reads[1], `reads per re-index: ${reads}`);
+  assert.deepEqual(await indexed(kv, "word30"), [1]);
+  for (const old of ["word0", "word1", "word15", "word29"]) assert.deepEqual(await indexed(kv, old), [], old);
+});
+
+Deno.test("indexRoom() removes the terms of what it indexed, also when a message was edited before it was first indexed", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await store(kv, [row(1, "alpha")]);
+  await edit(kv, "beta"); // edited before the index saw it: the index starts from "beta"
+  await indexRoom(kv, "r");
+  assert.deepEqual(await indexed(kv, "beta"), [1]);
+  await edit(kv, "gamma");
+  await edit(kv, "delta"); // two edits between index runs
+  await indexRoom(kv, "r");
+  assert.deepEqual(await indexed(kv, "delta"), [1]);
+  for (const old of ["alpha", "beta", "gamma"]) assert.deepEqual(await indexed(kv, old), [], old);
+});

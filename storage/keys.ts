@@ -35,6 +35,8 @@ export const keys = {
   searchTodo: (roomId: string, seq: number) => ["search_todo", roomId, seq] as const,
   /** Prefix of a room's messages to re-index. */
   searchTodos: (roomId: string) => ["search_todo", roomId] as const,
+  /** Which version of an edited message the index holds the words of (absent: version 0). */
+  searchIndexed: (roomId: string, seq: number) => ["search_indexed", roomId, seq] as const,
   /** Idempotency: a sender's `clientMessageId` in a room → the seq it created and its body's digest. */
   clientMessage: (roomId: string, senderId: string, clientMessageId: string) =>
     ["client_msg", roomId, senderId, clientMessageId] as const,

@@ -17,6 +17,7 @@ Deno.test("keys builds the layouts stored data depends on", () => {
   assert.deepEqual(keys.rateLog("write", "u"), ["rate", "write", "u"]);
   assert.deepEqual(keys.commitReceipt("r", "a1"), ["commit", "r", "a1"]);
   assert.deepEqual(keys.blockedEpoch("u"), ["blocked_epoch", "u"]);
+  assert.deepEqual(keys.searchIndexed("r", 7), ["search_indexed", "r", 7]);
   assert.deepEqual(keys.setting("s"), ["setting", "s"]);
 });
 
