@@ -32,7 +32,8 @@ const ROOM_CHANNEL = /^(?:private|presence)-room-([A-Za-z0-9_\-=@,.;]{1,128})$/;
  * Signs a subscription for `user`: their own user channel, and the private and
  * presence channels of rooms they are an active member of.
  *
- * @throws {HttpError} 403 for any other channel.
+ * @throws {HttpError} 404 `Room not found` for a room the user never belonged to (as for a
+ * missing one), 403 for a former member and for any other channel.
  */
 export async function authorizeChannel(
   kv: Deno.Kv,
@@ -49,7 +50,10 @@ export async function authorizeChannel(
   const room = ROOM_CHANNEL.exec(channel);
   if (!room) throw new HttpError(403, "Channel not allowed");
   const head = (await readHead(kv, room[1]!)).value;
-  if (!head || !isActive(memberOf(head, user.id))) throw new HttpError(403, "Not a member of this room");
+  const member = head ? memberOf(head, user.id) : undefined;
+  // Never a member answers like no such room: direct room ids are derived from the pair.
+  if (member === undefined) throw new HttpError(404, "Room not found");
+  if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
   if (channel.startsWith("presence-")) {
     return pusher.authorizeChannel(socketId, channel, {
       user_id: user.id,
@@ -68,6 +72,14 @@ export function verifyWebhook(
   const expected = createHmac("sha256", credentials.secret).update(request.body).digest();
   const given = /^[0-9a-f]{64}$/i.test(request.signature) ? hexBytes(request.signature) : null;
   return given !== null && timingSafeEqual(expected, given);
+}
+
+/** How far a webhook's `time_ms` may be from the server clock: older ones are replays. */
+export const MAX_WEBHOOK_SKEW_MS = 5 * 60_000;
+
+/** Whether a webhook's `time_ms` is within {@linkcode MAX_WEBHOOK_SKEW_MS} of `now`. */
+export function isFreshWebhook(timeMs: number, now = Date.now()): boolean {
+  return Math.abs(now - timeMs) <= MAX_WEBHOOK_SKEW_MS;
 }
 
 /**

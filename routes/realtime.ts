@@ -12,6 +12,7 @@ import {
   applyPresenceWebhook,
   authorizeChannel,
   clientConfig,
+  isFreshWebhook,
   type PusherCredentials,
   verifyWebhook,
 } from "../outbox/realtime_access.ts";
@@ -41,7 +42,7 @@ const AuthResponse = z.object({
 }).openapi("ChannelAuth");
 
 const WebhookBody = z.object({
-  time_ms: z.number().optional(),
+  time_ms: z.number().openapi({ description: "When Pusher sent it (ms); more than 5 minutes off → 401" }),
   events: z.array(z.object({ name: z.string(), channel: z.string(), user_id: z.string().optional() })),
 }).openapi("PusherWebhook");
 
@@ -67,7 +68,9 @@ const auth = createRoute({
   description:
     "Form-encoded (pusher-js default) or JSON `socket_id` and `channel_name`. Signs only the caller's " +
     "own `private-user-{userId}` and `private-room-{roomId}` / `presence-room-{roomId}` of rooms the caller is an " +
-    "active member of; 403 otherwise. Presence `channel_data` is `{user_id, user_info: {name, avatar}}`.\n\n" +
+    'active member of. A room the caller was never in answers `404 {"error":"Room not found"}`, exactly as a room ' +
+    "that does not exist; a former member gets 403, as does any other channel. Presence `channel_data` is " +
+    "`{user_id, user_info: {name, avatar}}`.\n\n" +
     "Events: room channel `new-message` (the Message), `message-read`, `user-typing`; user channel " +
     "`new-message` {message, roomId, unreadCount, totalUnread}, `unread-updated` {roomId, seq, unreadCount, " +
     "totalUnread}, `notification`, and `room-created` {roomId, seq: 0, memberIds} when the user joins a new " +
@@ -84,7 +87,7 @@ const auth = createRoute({
   },
   responses: {
     ...ok(AuthResponse, "The signature pusher-js sends with its subscribe"),
-    ...errors(400, 401, 403),
+    ...errors(400, 401, 403, 404),
   },
 });
 
@@ -97,7 +100,9 @@ const webhook = createRoute({
     "HMAC-SHA256 of the raw body with the app secret (401 otherwise). `channel_occupied` / `channel_vacated` " +
     "of `private-user-{id}` and presence `member_added` / `member_removed` update the user's `online` and " +
     "`lastSeenAt`. The embedded gateway feeds the same handler directly. Body: Pusher's " +
-    "`{time_ms, events: [{name, channel, user_id?}]}` (read raw, so the signature covers exactly what was sent).",
+    "`{time_ms, events: [{name, channel, user_id?}]}` (read raw, so the signature covers exactly what was sent). " +
+    "A body whose `time_ms` is more than 5 minutes from the server clock is refused with 401, so a captured " +
+    "webhook cannot be replayed later.",
   responses: {
     ...ok(z.object({ ok: z.boolean() }), "Applied"),
     ...errors(400, 401),
@@ -135,6 +140,9 @@ export function realtimeRoutes(deps: RealtimeRouteDeps): OpenAPIHono<AppEnv> {
     if (!valid) throw new HttpError(401, "Invalid webhook signature");
     const parsed = WebhookBody.safeParse(safeJson(body));
     if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+    if (!isFreshWebhook(parsed.data.time_ms)) {
+      throw new HttpError(401, "Webhook time_ms is more than 5 minutes from now (replayed?)");
+    }
     await applyPresenceWebhook(deps.kv, parsed.data.events);
     return c.json({ ok: true }, 200);
   });

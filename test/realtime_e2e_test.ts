@@ -76,7 +76,7 @@ Deno.test("pusher-js authenticates through /api/pusher/auth and receives message
 
     const room = await subscribe(bob, `private-room-${roomId}`);
     const inbox = await subscribe(bob, "private-user-bob");
-    assert.equal((await refused(carol, `private-room-${roomId}`)).status, 403);
+    assert.equal((await refused(carol, `private-room-${roomId}`)).status, 404);
     assert.equal((await refused(carol, "private-user-bob")).status, 403);
 
     const roomMessage = next(room, "new-message");
@@ -158,16 +158,16 @@ Deno.test("POST /api/pusher/auth validates its input and signs only allowed chan
   assert.equal(ok.status, 200);
   assert.match((await ok.json()).auth, /^[0-9a-f]+:[0-9a-f]{64}$/);
   for (
-    const channel of [
-      "private-user-alice",
-      "private-room-nope",
-      "presence-room-nope",
-      "public",
-      "private-encrypted-x",
-    ]
+    const [channel, status] of [
+      ["private-user-alice", 403],
+      ["private-room-nope", 404],
+      ["presence-room-nope", 404],
+      ["public", 403],
+      ["private-encrypted-x", 403],
+    ] as const
   ) {
     const res = await t.api("bob", "POST", "/api/pusher/auth", { socket_id: "1.2", channel_name: channel });
-    assert.equal(res.status, 403, channel);
+    assert.equal(res.status, status, channel);
     await res.body?.cancel();
   }
   const anonymous = await fetch(`${t.url}/api/pusher/auth`, { method: "POST", body: "socket_id=1.2" });
