@@ -1,0 +1,196 @@
+/**
+ * The web pages in real Chromium (Debian's `/usr/bin/chromium`, driven by playwright-core)
+ * against a real server process, for what the security review found in them: the docs page
+ * keeps the admin key for the tab only, and the chat client ignores events it does not know
+ * (a member's `client-*` events must not make every client reload its room list).
+ */
+import assert from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import * as pusherJs from "pusher-js/worker/index.js";
+import { startServer } from "./support/server_process.ts";
+
+// Deno types this CommonJS default export as the whole module; at runtime it is the class.
+const PusherClient = pusherJs.default as unknown as typeof pusherJs.default.default;
+
+const CHROMIUM = "/usr/bin/chromium";
+const WAIT_MS = 10_000;
+const ADMIN_KEY = "browser-admin-key-0123456789";
+const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+
+declare const document: {
+  body: { dataset: Record<string, string | undefined> };
+  getElementById(id: string): { dispatchEvent(event: unknown): boolean } | null;
+};
+declare const localStorage: { getItem(key: string): string | null; setItem(key: string, v: string): void };
+declare const sessionStorage: { getItem(key: string): string | null };
+declare const Event: new (type: string) => unknown;
+
+async function withBrowser(
+  fn: (browser: Browser, url: string) => Promise<void>,
+  env: Record<string, string>,
+) {
+  const dir = await Deno.makeTempDir({ prefix: "durable-chat-browser-security-" });
+  try {
+    await using server = await startServer({
+      KV_PATH: `${dir}/chat.kv`,
+      RATE_LIMIT_SEND_PER_MIN: "0",
+      ...env,
+    });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    });
+    try {
+      await fn(browser, server.url);
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function until(page: Page, what: string, fn: (arg: string) => unknown, arg = ""): Promise<void> {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: WAIT_MS });
+  } catch (err) {
+    throw new Error(`${what}: not seen within ${WAIT_MS} ms`, { cause: err });
+  }
+}
+
+Deno.test({
+  name: "/docs keeps the admin key in sessionStorage, never in localStorage",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withBrowser(async (browser, url) => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      // A key an earlier version left in localStorage is moved out of it on load.
+      await page.goto(`${url}/docs`);
+      await page.evaluate(() =>
+        localStorage.setItem("durable-chat.docs.adminKey", "left-over-key-0123456789")
+      );
+      await page.reload();
+      await page.waitForSelector("#auth-admin");
+      assert.equal(await page.evaluate(() => localStorage.getItem("durable-chat.docs.adminKey")), null);
+      assert.equal(await page.inputValue("#auth-admin"), "left-over-key-0123456789");
+      await page.fill("#auth-admin", ADMIN_KEY);
+      await page.evaluate(() => document.getElementById("auth-admin")!.dispatchEvent(new Event("change")));
+      assert.equal(
+        await page.evaluate(() => sessionStorage.getItem("durable-chat.docs.adminKey")),
+        ADMIN_KEY,
+      );
+      assert.equal(await page.evaluate(() => localStorage.getItem("durable-chat.docs.adminKey")), null);
+      await page.reload();
+      await page.waitForSelector("#auth-admin");
+      assert.equal(await page.inputValue("#auth-admin"), ADMIN_KEY, "the tab keeps it across reloads");
+      const other = await context.newPage();
+      await other.goto(`${url}/docs`);
+      await other.waitForSelector("#auth-admin");
+      assert.equal(await other.inputValue("#auth-admin"), "", "another tab does not get it");
+      await context.close();
+    }, { ADMIN_API_KEY: ADMIN_KEY });
+  },
+});
+
+Deno.test({
+  name: "web client ignores a member's client events instead of reloading its room list",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withBrowser(async (browser, url) => {
+      const login = async (userId: string) => {
+        const res = await fetch(`${url}/api/dev/login`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ userId, name: userId }),
+        });
+        return (await res.json()).token as string;
+      };
+      const aliceToken = await login("alice");
+      await login("bob");
+      const created = await fetch(`${url}/api/chat/groups`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${aliceToken}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "Noise", memberIds: ["bob"] }),
+      });
+      const { roomId } = await created.json();
+
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on("pageerror", (err) => problems.push(err.message));
+      const roomListLoads: string[] = [];
+      page.on("request", (req) => {
+        if (new URL(req.url()).pathname === "/api/chat/rooms") roomListLoads.push(req.url());
+        if (new URL(req.url()).pathname === "/healthz") roomListLoads.push("barrier");
+      });
+      await page.goto(url);
+      await page.fill("#login-user", "bob");
+      await page.fill("#login-name", "Bob");
+      await page.click("#login-form button[type=submit]");
+      await page.waitForSelector("#app:not([hidden])");
+      await until(page, "bob connected", () => document.body.dataset.connection === "connected");
+      await page.goto(`${url}/#room=${encodeURIComponent(roomId)}`);
+      await until(page, "bob connected", () => document.body.dataset.connection === "connected");
+      await page.waitForSelector("#chat-room:not([hidden])");
+      const channel = `private-room-${roomId}`;
+      // Counts what Bob's pusher-js receives, beside the app's own handlers.
+      await until(
+        page,
+        "bob subscribed to the room",
+        // deno-lint-ignore no-explicit-any
+        (name) => (globalThis as any).Pusher?.instances?.[0]?.channel(name)?.subscribed === true,
+        channel,
+      );
+      await page.evaluate((name) => {
+        // deno-lint-ignore no-explicit-any
+        const g = globalThis as any;
+        g.clientEventsSeen = 0;
+        g.Pusher.instances[0].channel(name).bind("client-noise", () => g.clientEventsSeen++);
+      }, channel);
+
+      const config = await (await fetch(`${url}/api/realtime/config`, {
+        headers: { Authorization: `Bearer ${aliceToken}` },
+      })).json();
+      const alice = new PusherClient(config.key, {
+        ...config,
+        disableStats: true,
+        channelAuthorization: {
+          endpoint: config.authEndpoint,
+          transport: "ajax",
+          headers: { Authorization: `Bearer ${aliceToken}` },
+        },
+      });
+      try {
+        const room = alice.subscribe(channel);
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error("alice did not subscribe")), WAIT_MS);
+          room.bind("pusher:subscription_succeeded", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        const before = roomListLoads.length;
+        for (let i = 0; i < 5; i++) assert.equal(room.trigger("client-noise", { i }), true);
+        await until(page, "bob received the client events", () =>
+          // deno-lint-ignore no-explicit-any
+          (globalThis as any).clientEventsSeen === 5);
+        // Requests are reported in the order the page makes them: after this one, none is pending.
+        await page.evaluate(() => fetch("/healthz").then((r) => r.text()));
+        const deadline = Date.now() + WAIT_MS;
+        while (!roomListLoads.slice(before).includes("barrier") && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.deepEqual(roomListLoads.slice(before), ["barrier"], "no room list reload for client events");
+        assert.deepEqual(problems, []);
+      } finally {
+        alice.disconnect();
+        await context.close();
+      }
+    }, { PUSHER_CLIENT_EVENTS: "1" });
+  },
+});
