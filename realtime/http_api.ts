@@ -115,16 +115,35 @@ async function trigger(
   return isBatch ? batchResponse(request, options) : eventsResponse(request, options);
 }
 
+/**
+ * Reads the body as UTF-8, at most {@linkcode MAX_BODY_BYTES}: a larger declared length is
+ * refused unread, and a chunked body is cancelled as soon as it passes the limit, so nothing
+ * unverified is ever buffered beyond it.
+ */
 async function readBody(req: Request): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) {
     throw new PusherApiError(413, "Request body too large");
   }
-  const body = await req.text();
-  if (body.length > MAX_BODY_BYTES) {
-    throw new PusherApiError(413, "Request body too large");
+  if (req.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new PusherApiError(413, "Request body too large");
+    }
+    chunks.push(read.value);
   }
-  return body;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   checkPublishEvent,
   handleHttpApiRequest,
   type HttpApiOptions,
+  MAX_BODY_BYTES,
   parseBatchBody,
   parseEventsBody,
   type PublishEvent,
@@ -199,4 +200,50 @@ Deno.test("checkPublishEvent() rejects bad names, non-string data and socket ids
 
 Deno.test("parseEventsBody() rejects an unknown info attribute", () => {
   rejectsWith(400, () => parseEventsBody({ name: "e", channel: "a", data: "", info: "nope" }));
+});
+
+Deno.test("handleHttpApiRequest() stops reading a chunked body past the limit, before verifying it (413)", async () => {
+  const { published, options } = setup();
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  let pulled = 0;
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += chunk.length;
+      if (pulled > 16 * 1024 * 1024) controller.close();
+      else controller.enqueue(chunk);
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  // A stream has no Content-Length: the request is sent chunked.
+  const req = new Request(`http://127.0.0.1/apps/42/events?auth_key=${APP.key}`, { method: "POST", body });
+  assert.equal(req.headers.get("content-length"), null);
+  const res = await handleHttpApiRequest(req, options);
+  assert.equal(res.status, 413);
+  assert.deepEqual(await res.json(), { error: "Request body too large" });
+  assert.ok(pulled <= MAX_BODY_BYTES + 2 * chunk.length, `read ${pulled} bytes of a 16 MiB body`);
+  assert.equal(cancelled, true, "the rest of the body is cancelled");
+  assert.deepEqual(published, []);
+});
+
+Deno.test("handleHttpApiRequest() refuses a declared Content-Length over the limit without reading", async () => {
+  const { options } = setup();
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(new Uint8Array(1024));
+    },
+  });
+  const req = new Request("http://127.0.0.1/apps/42/events", {
+    method: "POST",
+    body,
+    headers: { "Content-Length": String(MAX_BODY_BYTES + 1) },
+  });
+  const res = await handleHttpApiRequest(req, options);
+  assert.equal(res.status, 413);
+  await res.body?.cancel();
+  assert.ok(pulled <= 1, `pulled ${pulled} chunks`);
 });
