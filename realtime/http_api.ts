@@ -1,6 +1,7 @@
 /**
- * @module The Pusher HTTP events API (`POST /apps/{id}/events` and `/batch_events`):
- * request authentication, body validation with Pusher's limits, and the response shapes.
+ * @module The Pusher HTTP events API (`POST /apps/{id}/events` and `/batch_events`, and
+ * `/users/{userId}/terminate_connections`): request authentication, body validation with
+ * Pusher's limits, and the response shapes.
  */
 
 import {
@@ -50,6 +51,8 @@ export interface ChannelCounts {
 export interface HttpApiOptions extends AppCredentials {
   appId: string;
   publish(events: PublishEvent[]): void;
+  /** `POST /apps/{id}/users/{userId}/terminate_connections`: closes the user's connections. */
+  terminateUser(userId: string): void;
   channelCounts(channel: string): ChannelCounts;
 }
 
@@ -62,7 +65,7 @@ export class PusherApiError extends Error {
   }
 }
 
-const API_PATH = /\/apps\/([^/]+)\/(events|batch_events)$/;
+const API_PATH = /\/apps\/([^/]+)\/(events|batch_events|users\/([^/]+)\/terminate_connections)$/;
 
 /**
  * Answers one HTTP API request: 200 `{}` (or the requested info), else `{error}` with
@@ -103,6 +106,10 @@ async function trigger(
     body,
   });
   if (!auth.ok) throw new PusherApiError(401, auth.error);
+  if (match[3] !== undefined) {
+    options.terminateUser(decodeURIComponent(match[3]));
+    return {};
+  }
   let json: unknown;
   try {
     json = JSON.parse(body);

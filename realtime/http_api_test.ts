@@ -16,12 +16,14 @@ const pusher = new Pusher({ ...APP, host: "127.0.0.1" });
 
 function setup() {
   const published: PublishEvent[][] = [];
+  const terminated: string[] = [];
   const options: HttpApiOptions = {
     ...APP,
     publish: (events) => published.push(events),
+    terminateUser: (userId) => terminated.push(userId),
     channelCounts: (channel) => ({ subscriptionCount: channel.length, userCount: 2 }),
   };
-  return { published, options };
+  return { published, terminated, options };
 }
 
 /** A request signed by the real npm:pusher library. */
@@ -246,4 +248,23 @@ Deno.test("handleHttpApiRequest() refuses a declared Content-Length over the lim
   assert.equal(res.status, 413);
   await res.body?.cancel();
   assert.ok(pulled <= 1, `pulled ${pulled} chunks`);
+});
+
+Deno.test("handleHttpApiRequest() terminates a user's connections for npm:pusher's terminateUserConnections", async () => {
+  const { published, terminated, options } = setup();
+  const res = await handleHttpApiRequest(
+    signedRequest("/apps/42/users/carol%40x/terminate_connections", {}),
+    options,
+  );
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), {});
+  assert.deepEqual(terminated, ["carol@x"]);
+  assert.deepEqual(published, []);
+  const forged = signedRequest(
+    "/apps/42/users/dave/terminate_connections",
+    {},
+    new Pusher({ ...APP, secret: "not-the-secret", host: "127.0.0.1" }),
+  );
+  assert.equal((await handleHttpApiRequest(forged, options)).status, 401);
+  assert.deepEqual(terminated, ["carol@x"]);
 });
