@@ -80,17 +80,24 @@ export async function createRuntime(
   let port: number | undefined;
   const embedded = config.realtime.kind === "embedded";
   const gateway = embedded
-    ? createGateway({ ...credentials, onWebhook: (events) => applyPresenceWebhook(kv, events) })
+    ? createGateway({
+      ...credentials,
+      ...config.gateway,
+      onWebhook: (events) => applyPresenceWebhook(kv, events),
+    })
     : undefined;
   // Embedded: the same npm:pusher client publishes over HTTP to our own port, once we listen.
   let pusher = config.realtime.kind === "pusher"
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = pusherPublisher(() =>
-    pusher ??= port === undefined
-      ? undefined
-      : createPusherClient({ ...credentials, host: "127.0.0.1", port, useTLS: false, timeoutMs })
+  const publisher = pusherPublisher(
+    () =>
+      pusher ??= port === undefined
+        ? undefined
+        : createPusherClient({ ...credentials, host: "127.0.0.1", port, useTLS: false, timeoutMs }),
+    // In stream order with the events: the removal's events, then this, then what follows.
+    gateway ? (revocation) => void gateway.revokeUser(revocation.userId, revocation.channels) : undefined,
   );
   const sinks: Partial<Record<Sink, OutboxSink>> = {
     realtime: createRealtimeSink(kv, publisher) as OutboxSink,

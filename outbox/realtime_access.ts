@@ -30,7 +30,8 @@ const ROOM_CHANNEL = /^(?:private|presence)-room-([A-Za-z0-9_\-=@,.;]{1,128})$/;
 
 /**
  * Signs a subscription for `user`: their own user channel, and the private and
- * presence channels of rooms they are an active member of.
+ * presence channels of rooms they are an active member of. With `bindUser` (the
+ * embedded gateway) private channels are signed with `channel_data` `{user_id}`.
  *
  * @throws {HttpError} 404 `Room not found` for a room the user never belonged to (as for a
  * missing one), 403 for a former member and for any other channel.
@@ -39,13 +40,19 @@ export async function authorizeChannel(
   kv: Deno.Kv,
   pusher: Pusher,
   user: Profile,
-  request: { socketId: string; channel: string },
+  request: { socketId: string; channel: string; bindUser: boolean },
 ): Promise<{ auth: string; channel_data?: string }> {
   const { socketId, channel } = request;
+  // The embedded gateway learns whose subscription it is from the signed channel_data, and can
+  // drop it when the user leaves the room; Pusher Channels takes no channel_data on private channels.
+  const privateAuth = () =>
+    request.bindUser
+      ? pusher.authorizeChannel(socketId, channel, { user_id: user.id })
+      : pusher.authorizeChannel(socketId, channel);
   const own = USER_CHANNEL.exec(channel);
   if (own) {
     if (own[1] !== user.id) throw new HttpError(403, "Not your user channel");
-    return pusher.authorizeChannel(socketId, channel);
+    return privateAuth();
   }
   const room = ROOM_CHANNEL.exec(channel);
   if (!room) throw new HttpError(403, "Channel not allowed");
@@ -60,7 +67,22 @@ export async function authorizeChannel(
       user_info: { name: user.name, avatar: user.avatar },
     });
   }
-  return pusher.authorizeChannel(socketId, channel);
+  return privateAuth();
+}
+
+/**
+ * Signs a `pusher:signin` for `user` on `socketId` (pusher-js `userAuthentication`): the
+ * connection is then known as the user's, so `terminateUserConnections` reaches it.
+ */
+export function authenticateUser(
+  pusher: Pusher,
+  user: Profile,
+  socketId: string,
+): { auth: string; user_data: string } {
+  return pusher.authenticateUser(socketId, {
+    id: user.id,
+    user_info: { name: user.name, avatar: user.avatar },
+  });
 }
 
 /** Whether a webhook carries our key and a valid `X-Pusher-Signature` (constant-time). */
@@ -122,6 +144,8 @@ export interface ClientConfig {
   forceTLS: boolean;
   enabledTransports?: ("ws" | "wss")[];
   authEndpoint: string;
+  /** pusher-js `userAuthentication.endpoint`, for `pusher.signin()`. */
+  userAuthEndpoint: string;
 }
 
 /**
@@ -137,8 +161,11 @@ export function clientConfig(
   const tls = (request.forwardedProto?.split(",")[0]?.trim() ?? url.protocol.replace(":", "")) === "https";
   const origin = `${tls ? "https" : "http"}://${request.host ?? url.host}`;
   const authEndpoint = `${origin}/api/pusher/auth`;
+  const userAuthEndpoint = `${origin}/api/pusher/user-auth`;
   if (realtime.kind === "pusher") {
-    if (!realtime.host) return { key, cluster: realtime.cluster ?? "mt1", forceTLS: true, authEndpoint };
+    if (!realtime.host) {
+      return { key, cluster: realtime.cluster ?? "mt1", forceTLS: true, authEndpoint, userAuthEndpoint };
+    }
     return {
       key,
       cluster: realtime.cluster ?? "mt1",
@@ -147,6 +174,7 @@ export function clientConfig(
       forceTLS: realtime.useTLS,
       enabledTransports: [realtime.useTLS ? "wss" : "ws"],
       authEndpoint,
+      userAuthEndpoint,
     };
   }
   const reached = new URL(origin);
@@ -159,6 +187,7 @@ export function clientConfig(
     forceTLS: tls,
     enabledTransports: [tls ? "wss" : "ws"],
     authEndpoint,
+    userAuthEndpoint,
   };
 }
 

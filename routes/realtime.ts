@@ -1,6 +1,7 @@
 /**
- * @module `/api/pusher/auth`, `/api/pusher/webhook` and `/api/realtime/config`:
- * channel authorization, presence webhooks and the `pusher-js` options.
+ * @module `/api/pusher/auth`, `/api/pusher/user-auth`, `/api/pusher/webhook` and
+ * `/api/realtime/config`: channel authorization, user sign-in, presence webhooks and the
+ * `pusher-js` options.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -10,6 +11,7 @@ import type { RealtimeConfig } from "../config.ts";
 import { HttpError } from "../http_error.ts";
 import {
   applyPresenceWebhook,
+  authenticateUser,
   authorizeChannel,
   clientConfig,
   isFreshWebhook,
@@ -34,6 +36,17 @@ const AuthBody = z.object({
   channel_name: z.string().min(1).max(200),
 }).openapi("ChannelAuthRequest");
 
+const UserAuthBody = z.object({
+  socket_id: z.string().regex(/^\d+\.\d+$/, "must look like 123.456"),
+}).openapi("UserAuthRequest");
+
+const UserAuthResponse = z.object({
+  auth: z.string().openapi({ example: "app-key:9a3e…" }),
+  user_data: z.string().openapi({
+    description: 'The signed user: `{"id","user_info":{"name","avatar"}}` as a JSON string',
+  }),
+}).openapi("UserAuth");
+
 const AuthResponse = z.object({
   auth: z.string().openapi({ example: "app-key:5f1c…" }),
   channel_data: z.string().optional().openapi({
@@ -55,6 +68,11 @@ const ClientConfigSchema = z.object({
   forceTLS: z.boolean(),
   enabledTransports: z.array(z.enum(["ws", "wss"])).optional(),
   authEndpoint: z.string(),
+  userAuthEndpoint: z.string().openapi({
+    description:
+      "pusher-js `userAuthentication.endpoint`: call `pusher.signin()` so that a removal can end " +
+      "your connection's access (required with Pusher Channels)",
+  }),
 }).openapi("RealtimeConfig");
 
 const tags = ["Realtime"];
@@ -88,6 +106,34 @@ const auth = createRoute({
   responses: {
     ...ok(AuthResponse, "The signature pusher-js sends with its subscribe"),
     ...errors(400, 401, 403, 404),
+  },
+});
+
+const userAuth = createRoute({
+  method: "post",
+  path: "/pusher/user-auth",
+  tags,
+  security: [{ bearer: [] }],
+  summary: "Sign the connection in as the caller (pusher-js userAuthentication, `pusher.signin()`)",
+  description:
+    "Form-encoded (pusher-js default) or JSON `socket_id`. Signs `pusher:signin` for the caller: " +
+    "the connection is then known as theirs. With Pusher Channels this is what lets the server end a removed " +
+    "member's access: it calls Pusher's terminate-connections API for that user, pusher-js reconnects and " +
+    "authorizes each channel again, and the room they left is refused. Connections that never sign in cannot " +
+    "be found by user, so clients should always call `signin()` (the web client does). The embedded gateway " +
+    "also knows whose subscription each is from `/api/pusher/auth`, so there signing in is optional.",
+  request: {
+    body: {
+      content: {
+        "application/x-www-form-urlencoded": { schema: UserAuthBody },
+        "application/json": { schema: UserAuthBody },
+      },
+      required: false,
+    },
+  },
+  responses: {
+    ...ok(UserAuthResponse, "The signature pusher-js sends with pusher:signin"),
+    ...errors(400, 401),
   },
 });
 
@@ -128,7 +174,16 @@ export function realtimeRoutes(deps: RealtimeRouteDeps): OpenAPIHono<AppEnv> {
     const parsed = AuthBody.safeParse({ ...c.req.valid("json"), ...c.req.valid("form") });
     if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
     const { socket_id: socketId, channel_name: channel } = parsed.data;
-    return c.json(await authorizeChannel(deps.kv, deps.pusher, c.var.user, { socketId, channel }), 200);
+    const bindUser = deps.realtime.kind === "embedded";
+    return c.json(
+      await authorizeChannel(deps.kv, deps.pusher, c.var.user, { socketId, channel, bindUser }),
+      200,
+    );
+  });
+  app.openapi(userAuth, (c) => {
+    const parsed = UserAuthBody.safeParse({ ...c.req.valid("json"), ...c.req.valid("form") });
+    if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+    return c.json(authenticateUser(deps.pusher, c.var.user, parsed.data.socket_id), 200);
   });
   app.openapi(webhook, async (c) => {
     const body = await c.req.text();
