@@ -19,7 +19,7 @@ const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 
 declare const document: {
   body: { dataset: Record<string, string | undefined> };
-  getElementById(id: string): { dispatchEvent(event: unknown): boolean } | null;
+  getElementById(id: string): { dispatchEvent(event: unknown): boolean; textContent: string | null } | null;
 };
 declare const localStorage: { getItem(key: string): string | null; setItem(key: string, v: string): void };
 declare const sessionStorage: { getItem(key: string): string | null };
@@ -95,6 +95,62 @@ Deno.test({
   },
 });
 
+/** Dev-login tokens and JSON calls against the server process. */
+function apiOf(url: string) {
+  const tokens = new Map<string, string>();
+  const login = async (userId: string) => {
+    const res = await fetch(`${url}/api/dev/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ userId, name: userId }),
+    });
+    const { token } = await res.json();
+    tokens.set(userId, token);
+    return token as string;
+  };
+  const call = async (userId: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${tokens.get(userId)}`, "Content-Type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  };
+  return { login, call, token: (userId: string) => tokens.get(userId)! };
+}
+
+/** Bob signs in to the web client and opens the room; resolves once its channel is subscribed. */
+async function openAsBob(browser: Browser, url: string, roomId: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (err) => problems.push(err.message));
+  await page.goto(url);
+  await page.fill("#login-user", "bob");
+  await page.fill("#login-name", "Bob");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#app:not([hidden])");
+  await page.goto(`${url}/#room=${encodeURIComponent(roomId)}`);
+  await until(page, "bob connected", () => document.body.dataset.connection === "connected");
+  await page.waitForSelector("#chat-room:not([hidden])");
+  await until(
+    page,
+    "bob subscribed to the room",
+    // deno-lint-ignore no-explicit-any
+    (name) => (globalThis as any).Pusher?.instances?.[0]?.channel(name)?.subscribed === true,
+    `private-room-${roomId}`,
+  );
+  await until(
+    page,
+    "bob signed in on the socket",
+    // deno-lint-ignore no-explicit-any
+    () => (globalThis as any).Pusher?.instances?.[0]?.user?.user_data?.id === "bob",
+  );
+  return { context, page, problems };
+}
+
 Deno.test({
   name: "web client ignores a member's client events instead of reloading its room list",
   ignore: !hasChromium,
@@ -102,50 +158,21 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withBrowser(async (browser, url) => {
-      const login = async (userId: string) => {
-        const res = await fetch(`${url}/api/dev/login`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ userId, name: userId }),
-        });
-        return (await res.json()).token as string;
-      };
-      const aliceToken = await login("alice");
-      await login("bob");
-      const created = await fetch(`${url}/api/chat/groups`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${aliceToken}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ name: "Noise", memberIds: ["bob"] }),
+      const api = apiOf(url);
+      const aliceToken = await api.login("alice");
+      await api.login("bob");
+      const { roomId } = await api.call("alice", "POST", "/api/chat/groups", {
+        name: "Noise",
+        memberIds: ["bob"],
       });
-      const { roomId } = await created.json();
-
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on("pageerror", (err) => problems.push(err.message));
       const roomListLoads: string[] = [];
+      const { context, page, problems } = await openAsBob(browser, url, roomId);
       page.on("request", (req) => {
-        if (new URL(req.url()).pathname === "/api/chat/rooms") roomListLoads.push(req.url());
-        if (new URL(req.url()).pathname === "/healthz") roomListLoads.push("barrier");
+        const path = new URL(req.url()).pathname;
+        if (path === "/api/chat/rooms") roomListLoads.push(req.url());
+        if (path === "/healthz") roomListLoads.push("barrier");
       });
-      await page.goto(url);
-      await page.fill("#login-user", "bob");
-      await page.fill("#login-name", "Bob");
-      await page.click("#login-form button[type=submit]");
-      await page.waitForSelector("#app:not([hidden])");
-      await until(page, "bob connected", () => document.body.dataset.connection === "connected");
-      await page.goto(`${url}/#room=${encodeURIComponent(roomId)}`);
-      await until(page, "bob connected", () => document.body.dataset.connection === "connected");
-      await page.waitForSelector("#chat-room:not([hidden])");
       const channel = `private-room-${roomId}`;
-      // Counts what Bob's pusher-js receives, beside the app's own handlers.
-      await until(
-        page,
-        "bob subscribed to the room",
-        // deno-lint-ignore no-explicit-any
-        (name) => (globalThis as any).Pusher?.instances?.[0]?.channel(name)?.subscribed === true,
-        channel,
-      );
       await page.evaluate((name) => {
         // deno-lint-ignore no-explicit-any
         const g = globalThis as any;
@@ -192,5 +219,45 @@ Deno.test({
         await context.close();
       }
     }, { PUSHER_CLIENT_EVENTS: "1" });
+  },
+});
+
+Deno.test({
+  name: "web client subscribes to the open room again when its user is added back after a removal",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await withBrowser(async (browser, url) => {
+      const api = apiOf(url);
+      await api.login("alice");
+      await api.login("bob");
+      const { roomId } = await api.call("alice", "POST", "/api/chat/groups", {
+        name: "Back",
+        memberIds: ["bob"],
+      });
+      const { context, page, problems } = await openAsBob(browser, url, roomId);
+      try {
+        await api.call("alice", "DELETE", `/api/chat/rooms/${roomId}/members/bob`);
+        await api.call("alice", "POST", `/api/chat/rooms/${roomId}/members`, { userIds: ["bob"] });
+        await until(
+          page,
+          "bob subscribed to the room again",
+          // deno-lint-ignore no-explicit-any
+          (name) => (globalThis as any).Pusher?.instances?.[0]?.channel(name)?.subscribed === true,
+          `private-room-${roomId}`,
+        );
+        // Typing goes only to the room channel: Bob sees it only if his new subscription is live.
+        await api.call("alice", "POST", "/api/chat/typing", { roomId, isTyping: true });
+        await until(
+          page,
+          "alice typing",
+          () => /typing/.test(document.getElementById("typing")?.textContent ?? ""),
+        );
+        assert.deepEqual(problems, []);
+      } finally {
+        await context.close();
+      }
+    }, {});
   },
 });

@@ -85,6 +85,16 @@ Deno.test("a member removed while connected receives no further new-message of t
   const again = await t.api("carol", "POST", "/api/pusher/auth", { socket_id: carol.id, channel_name: room });
   assert.equal(again.status, 403);
   await again.body?.cancel();
+
+  // Added back, she subscribes afresh and hears the room again.
+  await t.ok("alice", "POST", `/api/chat/rooms/${roomId}/members`, { userIds: ["carol"] });
+  await carol.nextMatching(
+    (f) => f.channel === "private-user-carol" && f.event === "member-added",
+    "re-added",
+  );
+  await join(t, "carol", carol, room);
+  await t.ok("alice", "POST", "/api/chat/send", { roomId, content: "welcome back" });
+  await carol.nextMatching(isMessage(room, "welcome back"), "the message after being added back");
 });
 
 Deno.test("a signature for a predicted socket id does not admit the next connection", async () => {

@@ -291,8 +291,12 @@ function onUserEvent(name, data) {
         toast(data.title ?? "New notification");
       } else if (!data?.title) loadNotifications();
       break;
-    case "room-created":
     case "member-added":
+      // Added back to the open room: its old subscription ended when we were removed.
+      if (data?.userIds?.includes(state.session?.user.id)) state.live?.rejoinRoom(data.roomId);
+      loadRooms();
+      break;
+    case "room-created":
     case "member-removed":
     case "room-updated":
     case "room-archived":
