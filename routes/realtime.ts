@@ -37,7 +37,7 @@ const AuthBody = z.object({
 }).openapi("ChannelAuthRequest");
 
 const UserAuthBody = z.object({
-  socket_id: z.string().regex(/^\d+\.\d+$/, "must look like 123.456"),
+  socket_id: z.string().regex(/^\d+\.\d+$/, "must look like 123.456").openapi({ example: "1234.5678" }),
 }).openapi("UserAuthRequest");
 
 const UserAuthResponse = z.object({
