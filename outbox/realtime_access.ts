@@ -31,7 +31,8 @@ const ROOM_CHANNEL = /^(?:private|presence)-room-([A-Za-z0-9_\-=@,.;]{1,128})$/;
 /**
  * Signs a subscription for `user`: their own user channel, and the private and
  * presence channels of rooms they are an active member of. With `bindUser` (the
- * embedded gateway) private channels are signed with `channel_data` `{user_id}`.
+ * embedded gateway) private channels are signed with `channel_data` `{user_id, issued_at}`, and
+ * presence channels carry `issued_at` too.
  *
  * @throws {HttpError} 404 `Room not found` for a room the user never belonged to (as for a
  * missing one), 403 for a former member and for any other channel.
@@ -44,10 +45,16 @@ export async function authorizeChannel(
 ): Promise<{ auth: string; channel_data?: string }> {
   const { socketId, channel } = request;
   // The embedded gateway learns whose subscription it is from the signed channel_data, and can
-  // drop it when the user leaves the room; Pusher Channels takes no channel_data on private channels.
+  // drop it when the user leaves the room; `issued_at` lets it refuse a signature kept back from
+  // before. Pusher Channels takes no channel_data on private channels.
+  const bound = (extra: Record<string, unknown> = {}) => ({
+    user_id: user.id,
+    ...extra,
+    issued_at: Date.now(),
+  });
   const privateAuth = () =>
     request.bindUser
-      ? pusher.authorizeChannel(socketId, channel, { user_id: user.id })
+      ? pusher.authorizeChannel(socketId, channel, bound())
       : pusher.authorizeChannel(socketId, channel);
   const own = USER_CHANNEL.exec(channel);
   if (own) {
@@ -62,10 +69,8 @@ export async function authorizeChannel(
   if (member === undefined) throw new HttpError(404, "Room not found");
   if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
   if (channel.startsWith("presence-")) {
-    return pusher.authorizeChannel(socketId, channel, {
-      user_id: user.id,
-      user_info: { name: user.name, avatar: user.avatar },
-    });
+    const member = { user_id: user.id, user_info: { name: user.name, avatar: user.avatar } };
+    return pusher.authorizeChannel(socketId, channel, request.bindUser ? bound(member) : member);
   }
   return privateAuth();
 }

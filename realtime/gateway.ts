@@ -23,6 +23,7 @@ import {
   type ProtocolError,
   SERVER_TO_USER_PREFIX,
   signinSuccessFrame,
+  type SubscriptionError,
   subscriptionErrorFrame,
   subscriptionSucceededFrame,
   verifySignin,
@@ -107,8 +108,9 @@ export interface Gateway {
    * Ends a user's access to `channels` at once: every subscription to them that the user holds
    * (named by its signature's `channel_data`, or by the socket's `pusher:signin`) is dropped, with
    * `member_removed` and webhooks as for an unsubscribe. The sockets stay open for their other
-   * channels, and their `client-*` events on these channels are refused from now on. Returns how
-   * many subscriptions were dropped.
+   * channels, and their `client-*` events on these channels are refused from now on. A signature
+   * for the user whose `issued_at` is not after this moment no longer subscribes (one kept back
+   * from before); a fresh one does. Returns how many subscriptions were dropped.
    */
   revokeUser(userId: string, channels: string[]): number;
   /**
@@ -141,6 +143,12 @@ interface Connection {
   eventWindowStart: number;
   eventsInWindow: number;
 }
+
+/**
+ * How long a signature that carries `issued_at` admits a subscription: clients subscribe right
+ * after authorizing, so an older one was kept back (e.g. by a member who was removed since).
+ */
+export const MAX_SIGNATURE_AGE_MS = 5 * 60_000;
 
 /** Pusher's limit: client events a connection may send per second. */
 export const CLIENT_EVENTS_PER_SECOND = 10;
@@ -186,6 +194,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const webhooks = createWebhookQueue(options.onWebhook);
   /** Open connections per remote address. */
   const perAddress = new Map<string, number>();
+  /**
+   * When each (user, channel) was last revoked, oldest first: signatures issued before it are
+   * refused. Entries older than MAX_SIGNATURE_AGE_MS are dropped, as such signatures expired anyway.
+   */
+  const revokedAt = new Map<string, number>();
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
   let droppedSlowSockets = 0;
   let closed = false;
@@ -254,8 +267,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   function revokeUser(userId: string, channels: string[]): number {
+    const at = now();
+    for (const [key, time] of revokedAt) {
+      if (at - time <= MAX_SIGNATURE_AGE_MS) break;
+      revokedAt.delete(key);
+    }
     let dropped = 0;
     for (const channel of channels) {
+      const key = JSON.stringify([userId, channel]);
+      revokedAt.delete(key); // re-inserted last: the map stays in time order
+      revokedAt.set(key, at);
       const subscribers = registry.subscribers(channel);
       if (subscribers === undefined) continue;
       for (const conn of [...subscribers]) {
@@ -322,6 +343,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       send(conn, subscriptionErrorFrame(channel, decision.error));
       return;
     }
+    const stale = decision.userId !== null && decision.issuedAt !== null &&
+      staleSignature(channel, decision.userId, decision.issuedAt);
+    if (stale) {
+      send(conn, subscriptionErrorFrame(channel, stale));
+      return;
+    }
     if (decision.userId !== null) conn.grants.set(channel, decision.userId);
     const result = registry.subscribe(channel, conn, decision.member);
     if (result.occupied) webhooks.push({ name: "channel_occupied", channel });
@@ -335,6 +362,19 @@ export function createGateway(options: GatewayOptions): Gateway {
         user_id: result.memberAdded.userId,
       });
     }
+  }
+
+  /** Why a signature issued at `issuedAt` for the user no longer admits them, or null when it does. */
+  function staleSignature(channel: string, userId: string, issuedAt: number): SubscriptionError | null {
+    const at = now();
+    if (at - issuedAt > MAX_SIGNATURE_AGE_MS) {
+      return { type: "AuthError", error: "Signature expired: authorize the channel again", status: 401 };
+    }
+    const revoked = revokedAt.get(JSON.stringify([userId, channel]));
+    if (revoked !== undefined && issuedAt <= revoked) {
+      return { type: "AuthError", error: `Access to ${channel} ended for this user`, status: 403 };
+    }
+    return null;
   }
 
   /** `#server-to-user-{id}`: only the socket signed in as that user (pusher-js joins it after signin). */

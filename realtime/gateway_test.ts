@@ -768,3 +768,41 @@ Deno.test("gateway signs a socket in with pusher:signin and terminate_connection
   const forger = t.serverLib({ secret: "not-the-secret" });
   await assert.rejects(forger.terminateUserConnections("dave"), (e: { status: number }) => e.status === 401);
 });
+
+Deno.test("gateway refuses a user's signature issued before their revocation, and one older than 5 minutes", async () => {
+  const clock = manualClock(Date.UTC(2026, 10, 25));
+  await using t = startServer({ now: clock.now });
+  const socket = t.raw();
+  const id = await socketIdOf(socket);
+  const signed = (channel: string, issuedAt: number) => {
+    const channelData = JSON.stringify({ user_id: "carol", issued_at: issuedAt });
+    return {
+      channel,
+      auth: signChannelAuth(APP, { socketId: id, channel, channelData }),
+      channel_data: channelData,
+    };
+  };
+  const early = signed("private-room-1", clock.now());
+  socket.send({ event: "pusher:subscribe", data: early });
+  assert.equal((await socket.next()).event, "pusher_internal:subscription_succeeded");
+  clock.tick(10);
+  assert.equal(t.gateway.revokeUser("carol", ["private-room-1"]), 1);
+  socket.send({ event: "pusher:subscribe", data: early });
+  const refused = await socket.next();
+  assert.equal(refused.event, "pusher:subscription_error");
+  assert.equal((refused.data as { status: number }).status, 403);
+  clock.tick(10);
+  socket.send({ event: "pusher:subscribe", data: signed("private-room-1", clock.now()) });
+  assert.equal(
+    (await socket.next()).event,
+    "pusher_internal:subscription_succeeded",
+    "a fresh signature works",
+  );
+
+  const stale = signed("private-room-2", clock.now());
+  clock.tick(5 * 60_000 + 1);
+  socket.send({ event: "pusher:subscribe", data: stale });
+  const expired = await socket.next();
+  assert.equal(expired.event, "pusher:subscription_error");
+  assert.equal((expired.data as { status: number }).status, 401);
+});

@@ -91,10 +91,11 @@ export interface SubscriptionError {
 
 /**
  * The outcome of {@linkcode authorizeSubscription}. `userId` is the user the signature names:
- * the presence member, or the `user_id` of a private channel's signed `channel_data`.
+ * the presence member, or the `user_id` of a private channel's signed `channel_data`; `issuedAt`
+ * its signed `issued_at` (ms), when the signer put one in.
  */
 export type SubscriptionDecision =
-  | { ok: true; member: PresenceMember | null; userId: string | null }
+  | { ok: true; member: PresenceMember | null; userId: string | null; issuedAt: number | null }
   | { ok: false; error: SubscriptionError };
 
 /** A user signed in with `pusher:signin`: the `id` and `user_info` of the signed `user_data`. */
@@ -328,12 +329,24 @@ export function authorizeSubscription(
   if (!verifyChannelAuth(credentials, signed)) {
     return denied("AuthError", `Invalid signature for channel ${channel}`, 401);
   }
-  if (request.channelData === undefined) return { ok: true, member: null, userId: null };
+  if (request.channelData === undefined) return { ok: true, member: null, userId: null, issuedAt: null };
   const member = parsePresenceMember(request.channelData);
   if (member === null) {
     return denied("AuthError", "channel_data must be JSON with a user_id", 401);
   }
-  return { ok: true, member: kind === "presence" ? member : null, userId: member.userId };
+  return {
+    ok: true,
+    member: kind === "presence" ? member : null,
+    userId: member.userId,
+    issuedAt: parseIssuedAt(request.channelData),
+  };
+}
+
+/** The signed `issued_at` of `channel_data` (ms since the epoch), or null without one. */
+function parseIssuedAt(channelData: string): number | null {
+  const parsed: unknown = JSON.parse(channelData); // parsePresenceMember has parsed it already
+  const issuedAt = isRecord(parsed) ? parsed.issued_at : undefined;
+  return typeof issuedAt === "number" && Number.isFinite(issuedAt) ? issuedAt : null;
 }
 
 /**

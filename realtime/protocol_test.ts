@@ -175,12 +175,16 @@ Deno.test("authorizeSubscription() refuses public channels with 403", () => {
 });
 
 Deno.test("authorizeSubscription() reads the user a private channel's signed channel_data names", () => {
-  const signed = pusher.authorizeChannel("1.1", "private-room-a", { user_id: "carol" });
+  const signed = pusher.authorizeChannel("1.1", "private-room-a", {
+    user_id: "carol",
+    issued_at: 1234,
+  } as { user_id: string });
   const request = { socketId: "1.1", channel: "private-room-a", auth: signed.auth };
   assert.deepEqual(authorizeSubscription(credentials, { ...request, channelData: signed.channel_data }), {
     ok: true,
     member: null,
     userId: "carol",
+    issuedAt: 1234,
   });
   const swapped = authorizeSubscription(credentials, { ...request, channelData: '{"user_id":"dave"}' });
   assert.equal(swapped.ok, false, "channel_data changed after signing");
@@ -223,7 +227,12 @@ Deno.test("verifySignin() accepts npm:pusher's authenticateUser signature for th
 Deno.test("authorizeSubscription() checks a private channel's signature", () => {
   const { auth } = pusher.authorizeChannel("1.1", "private-a");
   const request = { socketId: "1.1", channel: "private-a", auth, channelData: undefined };
-  assert.deepEqual(authorizeSubscription(credentials, request), { ok: true, member: null, userId: null });
+  assert.deepEqual(authorizeSubscription(credentials, request), {
+    ok: true,
+    member: null,
+    userId: null,
+    issuedAt: null,
+  });
   const forged = authorizeSubscription({ ...credentials, secret: "other" }, request);
   assert.deepEqual(forged.ok ? null : forged.error.type, "AuthError");
   assert.deepEqual(forged.ok ? null : forged.error.status, 401);
@@ -242,7 +251,12 @@ Deno.test("authorizeSubscription() returns the presence member from signed chann
     auth: signed.auth,
     channelData: signed.channel_data,
   });
-  assert.deepEqual(decision, { ok: true, member: { userId: "7", userInfo: { name: "Ada" } }, userId: "7" });
+  assert.deepEqual(decision, {
+    ok: true,
+    member: { userId: "7", userInfo: { name: "Ada" } },
+    userId: "7",
+    issuedAt: null,
+  });
 });
 
 Deno.test("authorizeSubscription() requires channel_data on presence channels", () => {

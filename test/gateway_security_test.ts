@@ -97,6 +97,38 @@ Deno.test("a member removed while connected receives no further new-message of t
   await carol.nextMatching(isMessage(room, "welcome back"), "the message after being added back");
 });
 
+Deno.test("a signature a removed member kept from before the removal does not subscribe again", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const roomId = await group(t, "alice", ["bob", "carol"]);
+  const room = `private-room-${roomId}`;
+  const bob = await connect(t);
+  const carol = await connect(t);
+  await join(t, "bob", bob, room);
+  await join(t, "carol", carol, room);
+  await join(t, "carol", carol, "private-user-carol");
+  const stashed = await Promise.all([room, `presence-room-${roomId}`].map(async (channel) => ({
+    channel,
+    ...await authorize(t, "carol", carol.id, channel),
+  })));
+  await t.ok("alice", "DELETE", `/api/chat/rooms/${roomId}/members/carol`);
+  await carol.nextMatching(
+    (f) => f.event === "member-removed" && f.channel === "private-user-carol",
+    "removal",
+  );
+  for (const signed of stashed) {
+    carol.send({ event: "pusher:subscribe", data: signed });
+    const answer = await carol.nextMatching(
+      (f) => f.channel === signed.channel,
+      `the answer on ${signed.channel}`,
+    );
+    assert.equal(answer.event, "pusher:subscription_error", signed.channel);
+    assert.equal((answer.data as { status: number }).status, 403);
+  }
+  await t.ok("alice", "POST", "/api/chat/send", { roomId, content: "after" });
+  await bob.nextMatching(isMessage(room, "after"), "bob's message");
+  assert.deepEqual((await carol.roundTrip()).filter((f) => f.channel === room), []);
+});
+
 Deno.test("a signature for a predicted socket id does not admit the next connection", async () => {
   await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
   const roomId = await group(t, "alice", ["carol"]);
