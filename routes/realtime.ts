@@ -50,7 +50,11 @@ const UserAuthResponse = z.object({
 const AuthResponse = z.object({
   auth: z.string().openapi({ example: "app-key:5f1c…" }),
   channel_data: z.string().optional().openapi({
-    description: 'Presence channels: `{"user_id","user_info":{"name","avatar"}}` as a JSON string',
+    description:
+      'Presence channels: `{"user_id","user_info":{"name","avatar"}}` as a JSON string. With the ' +
+      'embedded gateway private channels carry `{"user_id","issued_at"}` too (pusher-js passes it on as it is): ' +
+      "the gateway knows whose subscription it is, ends it when the user leaves the room, and refuses a " +
+      "signature issued before that or more than 5 minutes ago",
   }),
 }).openapi("ChannelAuth");
 
