@@ -81,9 +81,9 @@ export async function authorizeChannel(
  */
 export function authenticateUser(
   pusher: Pusher,
-  user: Profile,
-  socketId: string,
+  request: { user: Profile; socketId: string },
 ): { auth: string; user_data: string } {
+  const { user, socketId } = request;
   return pusher.authenticateUser(socketId, {
     id: user.id,
     user_info: { name: user.name, avatar: user.avatar },

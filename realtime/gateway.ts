@@ -85,9 +85,9 @@ export interface GatewayStats {
 export interface Gateway {
   /**
    * Upgrades GET /app/{key}; answers non-upgrade requests with a 4xx JSON {error}.
-   * `remoteAddress` is the client's address, for the per-address connection cap.
+   * `connection.remoteAddress` is the client's address, for the per-address connection cap.
    */
-  handleWebSocket(req: Request, key: string, remoteAddress?: string): Response;
+  handleWebSocket(req: Request, key: string, connection?: { remoteAddress?: string }): Response;
   /** Pusher HTTP API: POST /apps/{appId}/events and /apps/{appId}/batch_events (req.url holds the signed query). */
   handleHttpApi(req: Request): Promise<Response>;
   /**
@@ -599,7 +599,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     socket.onerror = () => release(conn);
   }
 
-  function handleWebSocket(req: Request, key: string, remoteAddress?: string): Response {
+  function handleWebSocket(req: Request, key: string, connection: { remoteAddress?: string } = {}): Response {
+    const { remoteAddress } = connection;
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return key === options.key
         ? Response.json({ error: "Expected a WebSocket upgrade" }, {

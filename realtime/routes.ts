@@ -25,7 +25,7 @@ export function gatewayRoutes(
     }
     // Deno.serve passes its connection info as the env (absent for in-process app.request()).
     const remote = (c.env as { remoteAddr?: Deno.NetAddr } | undefined)?.remoteAddr;
-    return gateway.handleWebSocket(c.req.raw, key, remote?.hostname);
+    return gateway.handleWebSocket(c.req.raw, key, { remoteAddress: remote?.hostname });
   });
   const api = (c: Context) => {
     const id = c.req.param("appId");

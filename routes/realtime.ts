@@ -187,7 +187,7 @@ export function realtimeRoutes(deps: RealtimeRouteDeps): OpenAPIHono<AppEnv> {
   app.openapi(userAuth, (c) => {
     const parsed = UserAuthBody.safeParse({ ...c.req.valid("json"), ...c.req.valid("form") });
     if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
-    return c.json(authenticateUser(deps.pusher, c.var.user, parsed.data.socket_id), 200);
+    return c.json(authenticateUser(deps.pusher, { user: c.var.user, socketId: parsed.data.socket_id }), 200);
   });
   app.openapi(webhook, async (c) => {
     const body = await c.req.text();
