@@ -700,13 +700,6 @@ Deno.test("gateway caps connections per address and subscriptions per connection
   assert.match(await socketIdOf(t.raw()), /^\d+\.\d+$/, "a freed slot admits a new connection");
 });
 
-Deno.test("gateway closes connections over maxConnections (10,000 by default) with 4100", async () => {
-  await using t = startServer({ maxConnections: 1 });
-  await socketIdOf(t.raw());
-  const refused = t.raw();
-  assert.deepEqual((await refused.next()).data, { code: 4100, message: "Over capacity" });
-});
-
 Deno.test("gateway signs a socket in with pusher:signin and terminate_connections closes the user's sockets", async () => {
   await using t = startServer();
   const carol = t.raw();
