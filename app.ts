@@ -7,6 +7,7 @@ import { type AppEnv, requireUser } from "./auth/middleware.ts";
 import type { Verifier } from "./auth/jwt.ts";
 import type { ChatDeps } from "./chat/service.ts";
 import { HttpError } from "./http_error.ts";
+import { securityHeaders } from "./security_headers.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { meRoutes } from "./routes/me.ts";
@@ -49,6 +50,7 @@ export interface AppDeps extends ChatDeps {
 /** Builds the app; no I/O happens until a request arrives. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
+  app.use("*", securityHeaders());
   app.use(
     "/api/*",
     cors({

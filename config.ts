@@ -38,7 +38,10 @@ export interface Config {
   adminApiKey?: string;
   /** Sends per user per rolling minute; 0 turns the limit off. */
   rateLimitSendPerMin: number;
-  /** Other writes (edits, deletes, reactions, group and member changes, `/start`) per user per rolling minute; 0: off. */
+  /**
+   * Other writes per user per rolling minute, counted together (edits, deletes, reactions,
+   * group creation, member/role/room changes, `/start`); 0 turns the limit off.
+   */
   rateLimitWritePerMin: number;
   /** Fold concurrent commands into shared commits (off only to measure what it buys). */
   groupCommit: boolean;
@@ -49,6 +52,22 @@ export interface Config {
   /** `["*"]` allows any origin. */
   corsOrigins: string[];
   oneSignal?: OneSignalConfig;
+  /** The embedded gateway's client events switch and caps. */
+  gateway: GatewayConfig;
+  /** What the server must say loudly at boot (unsafe but allowed settings). */
+  warnings: string[];
+}
+
+/** How the embedded gateway is limited (API.md, README's configuration table). */
+export interface GatewayConfig {
+  /** Relay `client-*` events (`PUSHER_CLIENT_EVENTS=1`), at most 10 per second per connection. */
+  clientEvents: boolean;
+  /** Open connections per process. */
+  maxConnections: number;
+  /** Open connections per remote address; 0 turns the cap off (e.g. behind a proxy). */
+  maxConnectionsPerIp: number;
+  /** Channels one connection may be subscribed to at once. */
+  maxSubscriptionsPerConnection: number;
 }
 
 /** Thrown for a configuration value the server cannot run with. */
@@ -60,6 +79,8 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_KV_PATH = "./data/chat.kv";
+/** Shortest `ADMIN_API_KEY` accepted: the key guards every admin route. */
+export const MIN_ADMIN_API_KEY_LENGTH = 16;
 
 /**
  * Builds the configuration from an environment map.
@@ -85,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const auth = readAuth(read);
+  const warnings = demoWarnings(auth, read);
   const realtime: RealtimeConfig = pusherHost || pusherCluster
     ? {
       kind: "pusher",
@@ -111,12 +133,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (devLogin && auth.kind === "jwks") {
     throw new ConfigError("DEV_LOGIN needs AUTH_JWT_SECRET: tokens of a JWKS provider cannot be signed here");
   }
+  if (devLogin && auth.kind === "hs256") {
+    warnings.push(
+      "DEV_LOGIN=1: POST /api/dev/login hands out a token for any user id to anyone who asks. " +
+        "Never set it on a server real users reach.",
+    );
+  }
   return {
     port: readPort("PORT", read("PORT") ?? "8000"),
     kvPath: readKvPath(read),
     auth,
     devLogin,
-    adminApiKey: read("ADMIN_API_KEY"),
+    adminApiKey: readAdminApiKey(read("ADMIN_API_KEY")),
     rateLimitSendPerMin: readInteger(
       "RATE_LIMIT_SEND_PER_MIN",
       read("RATE_LIMIT_SEND_PER_MIN") ?? "10",
@@ -127,7 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "RATE_LIMIT_WRITE_PER_MIN",
       read("RATE_LIMIT_WRITE_PER_MIN") ?? "60",
       0,
-      10_000,
+      100_000,
     ),
     groupCommit: readBoolean("GROUP_COMMIT", read("GROUP_COMMIT") ?? "on"),
     presenceTtlSeconds: readInteger("PRESENCE_TTL_SECONDS", read("PRESENCE_TTL_SECONDS") ?? "90", 1, 86_400),
@@ -141,7 +169,65 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         apiUrl: optional(read("ONESIGNAL_API_URL"), (v) => readUrl("ONESIGNAL_API_URL", v).href),
       }
       : undefined,
+    gateway: readGateway(read),
+    warnings,
   };
+}
+
+function readGateway(read: (name: string) => string | undefined): GatewayConfig {
+  return {
+    clientEvents: readBoolean("PUSHER_CLIENT_EVENTS", read("PUSHER_CLIENT_EVENTS") ?? "0"),
+    maxConnections: readInteger(
+      "GATEWAY_MAX_CONNECTIONS",
+      read("GATEWAY_MAX_CONNECTIONS") ?? "10000",
+      1,
+      1e6,
+    ),
+    maxConnectionsPerIp: readInteger(
+      "GATEWAY_MAX_CONNECTIONS_PER_IP",
+      read("GATEWAY_MAX_CONNECTIONS_PER_IP") ?? "100",
+      0,
+      1e6,
+    ),
+    maxSubscriptionsPerConnection: readInteger(
+      "GATEWAY_MAX_SUBSCRIPTIONS",
+      read("GATEWAY_MAX_SUBSCRIPTIONS") ?? "100",
+      1,
+      10_000,
+    ),
+  };
+}
+
+/**
+ * Demo mode is the default on a laptop only: on Deno Deploy (`DENO_DEPLOYMENT_ID` set) it
+ * needs `DEMO=1`. `DEMO=1` with auth configured, or `DEMO=0` without, contradict themselves.
+ */
+function demoWarnings(auth: AuthConfig, read: (name: string) => string | undefined): string[] {
+  const demo = optional(read("DEMO"), (v) => readBoolean("DEMO", v));
+  if (auth.kind !== "demo") {
+    if (demo === true) {
+      throw new ConfigError("DEMO=1 asks for demo mode, but AUTH_JWT_SECRET or AUTH_JWKS_URL is set");
+    }
+    return [];
+  }
+  if (demo === false) throw new ConfigError("DEMO=0 refuses demo mode: set AUTH_JWT_SECRET or AUTH_JWKS_URL");
+  if (!read("DENO_DEPLOYMENT_ID")) return [];
+  if (demo !== true) {
+    throw new ConfigError(
+      "no AUTH_JWT_SECRET or AUTH_JWKS_URL on Deno Deploy: refusing demo mode (anyone could log in as anyone); " +
+        "set DEMO=1 to run it anyway",
+    );
+  }
+  return [
+    "DEMO=1 on Deno Deploy: demo mode is public, anyone can log in as any user through /api/dev/login.",
+  ];
+}
+
+function readAdminApiKey(key: string | undefined): string | undefined {
+  if (key !== undefined && key.length < MIN_ADMIN_API_KEY_LENGTH) {
+    throw new ConfigError(`ADMIN_API_KEY must be at least ${MIN_ADMIN_API_KEY_LENGTH} characters`);
+  }
+  return key;
 }
 
 function readAuth(read: (name: string) => string | undefined): AuthConfig {
@@ -149,7 +235,13 @@ function readAuth(read: (name: string) => string | undefined): AuthConfig {
   const jwks = read("AUTH_JWKS_URL");
   const issuer = read("AUTH_ISSUER");
   const audience = read("AUTH_AUDIENCE");
-  if (jwks) return { kind: "jwks", jwksUrl: readUrl("AUTH_JWKS_URL", jwks), issuer, audience };
+  if (jwks) {
+    // Without an audience, a token the same provider minted for any other app would log in.
+    if (!audience) {
+      throw new ConfigError("AUTH_JWKS_URL needs AUTH_AUDIENCE (the audience your tokens carry)");
+    }
+    return { kind: "jwks", jwksUrl: readUrl("AUTH_JWKS_URL", jwks), issuer, audience };
+  }
   if (secret) {
     if (new TextEncoder().encode(secret).length < 32) {
       throw new ConfigError("AUTH_JWT_SECRET must be at least 32 bytes for HS256");

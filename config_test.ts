@@ -23,7 +23,7 @@ Deno.test("loadConfig() reads every documented variable", () => {
     AUTH_JWT_SECRET: SECRET,
     AUTH_ISSUER: "iss",
     AUTH_AUDIENCE: "aud",
-    ADMIN_API_KEY: "admin",
+    ADMIN_API_KEY: "admin-key-0123456789",
     RATE_LIMIT_SEND_PER_MIN: "30",
     GROUP_COMMIT: "off",
     PUSHER_APP_ID: "1",
@@ -41,7 +41,7 @@ Deno.test("loadConfig() reads every documented variable", () => {
   assert.equal(config.kvPath, ":memory:");
   assert.deepEqual(config.auth, { kind: "hs256", secret: SECRET, issuer: "iss", audience: "aud" });
   assert.equal(config.devLogin, false);
-  assert.equal(config.adminApiKey, "admin");
+  assert.equal(config.adminApiKey, "admin-key-0123456789");
   assert.equal(config.rateLimitSendPerMin, 30);
   assert.equal(config.groupCommit, false);
   assert.deepEqual(config.realtime, {
@@ -60,7 +60,7 @@ Deno.test("loadConfig() reads every documented variable", () => {
 });
 
 Deno.test("loadConfig() leaves KV_PATH unset on Deno Deploy", () => {
-  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc" }).kvPath, undefined);
+  assert.equal(loadConfig({ DENO_DEPLOYMENT_ID: "abc", AUTH_JWT_SECRET: SECRET }).kvPath, undefined);
 });
 
 Deno.test("loadConfig() stops at a bad value with a one-line reason", () => {
@@ -72,7 +72,7 @@ Deno.test("loadConfig() stops at a bad value with a one-line reason", () => {
     { AUTH_JWT_SECRET: "short" },
     { AUTH_JWKS_URL: "ftp://x" },
     { AUTH_ISSUER: "iss" },
-    { AUTH_JWKS_URL: "https://id.example/jwks.json", DEV_LOGIN: "1" },
+    { AUTH_JWKS_URL: "https://id.example/jwks.json", AUTH_AUDIENCE: "chat", DEV_LOGIN: "1" },
     { PUSHER_CLUSTER: "eu" },
     { ONESIGNAL_APP_ID: "app" },
     { ONESIGNAL_APP_ID: "app", ONESIGNAL_REST_API_KEY: "k", ONESIGNAL_API_URL: "not a url" },
@@ -84,5 +84,93 @@ Deno.test("loadConfig() stops at a bad value with a one-line reason", () => {
       (err) => err instanceof ConfigError && !err.message.includes("\n"),
       JSON.stringify(env),
     );
+  }
+});
+
+Deno.test("loadConfig() reads RATE_LIMIT_WRITE_PER_MIN: 60 by default, 0 turns it off", () => {
+  assert.equal(loadConfig({}).rateLimitWritePerMin, 60);
+  assert.equal(loadConfig({ RATE_LIMIT_WRITE_PER_MIN: "0" }).rateLimitWritePerMin, 0);
+  assert.equal(loadConfig({ RATE_LIMIT_WRITE_PER_MIN: "120" }).rateLimitWritePerMin, 120);
+  for (const bad of ["-1", "many", "1.5", "100001"]) {
+    assert.throws(() => loadConfig({ RATE_LIMIT_WRITE_PER_MIN: bad }), ConfigError, bad);
+  }
+});
+
+Deno.test("loadConfig() refuses AUTH_JWKS_URL without AUTH_AUDIENCE", () => {
+  assert.throws(
+    () => loadConfig({ AUTH_JWKS_URL: "https://id.example/.well-known/jwks.json" }),
+    (err) => err instanceof ConfigError && /AUTH_AUDIENCE/.test(err.message),
+  );
+  const config = loadConfig({
+    AUTH_JWKS_URL: "https://id.example/.well-known/jwks.json",
+    AUTH_AUDIENCE: "chat",
+  });
+  assert.equal(config.auth.kind, "jwks");
+  assert.equal(config.auth.kind === "jwks" && config.auth.audience, "chat");
+});
+
+Deno.test("loadConfig() refuses demo mode on Deno Deploy unless DEMO=1", () => {
+  assert.throws(
+    () => loadConfig({ DENO_DEPLOYMENT_ID: "abc" }),
+    (err) => err instanceof ConfigError && /DEMO=1/.test(err.message) && !err.message.includes("\n"),
+  );
+  assert.throws(() => loadConfig({ DENO_DEPLOYMENT_ID: "abc", DEMO: "0" }), ConfigError);
+  const demo = loadConfig({ DENO_DEPLOYMENT_ID: "abc", DEMO: "1" });
+  assert.deepEqual(demo.auth, { kind: "demo" });
+  assert.equal(demo.kvPath, undefined);
+  assert.ok(demo.warnings.some((w) => /demo mode/i.test(w) && /Deno Deploy/.test(w)), demo.warnings.join());
+  const real = loadConfig({ DENO_DEPLOYMENT_ID: "abc", AUTH_JWT_SECRET: SECRET });
+  assert.equal(real.auth.kind, "hs256");
+  assert.deepEqual(real.warnings, []);
+});
+
+Deno.test("loadConfig() refuses DEMO=1 with auth configured and DEMO=0 without it", () => {
+  assert.throws(() => loadConfig({ DEMO: "1", AUTH_JWT_SECRET: SECRET }), ConfigError);
+  assert.throws(() => loadConfig({ DEMO: "0" }), ConfigError);
+  assert.deepEqual(loadConfig({ DEMO: "1" }).auth, { kind: "demo" });
+});
+
+Deno.test("loadConfig() warns loudly at boot when DEV_LOGIN=1 runs beside a real secret", () => {
+  const config = loadConfig({ AUTH_JWT_SECRET: SECRET, DEV_LOGIN: "1" });
+  assert.equal(config.devLogin, true);
+  assert.equal(config.warnings.length, 1);
+  assert.match(config.warnings[0]!, /DEV_LOGIN=1/);
+  assert.match(config.warnings[0]!, /anyone/i);
+  assert.deepEqual(loadConfig({ AUTH_JWT_SECRET: SECRET }).warnings, []);
+});
+
+Deno.test("loadConfig() refuses an ADMIN_API_KEY shorter than 16 characters", () => {
+  assert.throws(
+    () => loadConfig({ ADMIN_API_KEY: "admin" }),
+    (err) => err instanceof ConfigError && /ADMIN_API_KEY/.test(err.message) && /16/.test(err.message),
+  );
+  assert.equal(loadConfig({ ADMIN_API_KEY: "a".repeat(16) }).adminApiKey, "a".repeat(16));
+});
+
+Deno.test("loadConfig() reads the gateway's client events switch and caps, with their defaults", () => {
+  assert.deepEqual(loadConfig({}).gateway, {
+    clientEvents: false,
+    maxConnections: 10_000,
+    maxConnectionsPerIp: 100,
+    maxSubscriptionsPerConnection: 100,
+  });
+  assert.deepEqual(
+    loadConfig({
+      PUSHER_CLIENT_EVENTS: "1",
+      GATEWAY_MAX_CONNECTIONS: "500",
+      GATEWAY_MAX_CONNECTIONS_PER_IP: "0",
+      GATEWAY_MAX_SUBSCRIPTIONS: "10",
+    }).gateway,
+    { clientEvents: true, maxConnections: 500, maxConnectionsPerIp: 0, maxSubscriptionsPerConnection: 10 },
+  );
+  for (
+    const env of [
+      { PUSHER_CLIENT_EVENTS: "sometimes" },
+      { GATEWAY_MAX_CONNECTIONS: "0" },
+      { GATEWAY_MAX_CONNECTIONS_PER_IP: "-5" },
+      { GATEWAY_MAX_SUBSCRIPTIONS: "0" },
+    ]
+  ) {
+    assert.throws(() => loadConfig(env), ConfigError, JSON.stringify(env));
   }
 });

@@ -11,6 +11,7 @@ try {
   console.error(`durable-chat: bad configuration: ${err.message}`);
   Deno.exit(1);
 }
+for (const warning of config.warnings) console.warn(`durable-chat: WARNING: ${warning}`);
 
 const kv = await openKv(config.kvPath);
 const runtime = await createRuntime(config, kv);

@@ -89,6 +89,7 @@ export async function createRuntime(
   const gateway = embedded
     ? createGateway({
       ...credentials,
+      ...config.gateway,
       onWebhook: async (events) =>
         presence.track(await applyPresenceWebhook(kv, events, { ttlMs: presence.ttlMs })),
     })
@@ -98,10 +99,13 @@ export async function createRuntime(
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = pusherPublisher(() =>
-    pusher ??= port === undefined
-      ? undefined
-      : createPusherClient({ ...credentials, host: "127.0.0.1", port, useTLS: false, timeoutMs })
+  const publisher = pusherPublisher(
+    () =>
+      pusher ??= port === undefined
+        ? undefined
+        : createPusherClient({ ...credentials, host: "127.0.0.1", port, useTLS: false, timeoutMs }),
+    // In stream order with the events: the removal's events, then this, then what follows.
+    gateway ? (revocation) => void gateway.revokeUser(revocation.userId, revocation.channels) : undefined,
   );
   const sinks: Partial<Record<Sink, OutboxSink>> = {
     realtime: createRealtimeSink(kv, publisher) as OutboxSink,

@@ -19,6 +19,8 @@ export function benchEnv(kvPath: string, groupCommit: boolean): Record<string, s
     AUTH_JWT_SECRET: BENCH_SECRET,
     RATE_LIMIT_SEND_PER_MIN: "0",
     GROUP_COMMIT: groupCommit ? "on" : "off",
+    // The realtime bench connects 1,000 clients from one address.
+    GATEWAY_MAX_CONNECTIONS_PER_IP: "0",
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * @module The realtime sink around the real `npm:pusher` client: the same code
- * publishes to Pusher Channels and to the embedded gateway on our own port.
+ * publishes to Pusher Channels and to the embedded gateway on our own port, and
+ * ends removed members' access in stream order (revocations).
  * Also the typing relay: published at once, bounded, dropped under overload.
  */
 import Pusher from "pusher";
@@ -15,6 +16,8 @@ import {
   chunk,
   MAX_BATCH_EVENTS,
   type PusherEvent,
+  type Revocation,
+  revocationOf,
   toPusherEvents,
   typingEvent,
   usersNeedingTotals,
@@ -35,9 +38,11 @@ export interface PusherTarget {
   timeoutMs?: number;
 }
 
-/** Sends Pusher events; every call must be safe to repeat. */
+/** Sends Pusher events and revocations; every call must be safe to repeat. */
 export interface Publisher {
   publish(events: PusherEvent[]): Promise<void>;
+  /** Ends a user's access to channels before anything published after it is sent. */
+  revoke(revocation: Revocation): Promise<void>;
 }
 
 /**
@@ -78,12 +83,26 @@ export function createPusherClient(target: PusherTarget): Pusher {
  * Publishes through `triggerBatch`, ten events per call, in order. `client`
  * returns null while it cannot publish yet (the embedded gateway before the
  * server listens): that is a failed, retried attempt.
+ *
+ * Revocations go to `revokeInProcess` when the gateway runs in this process (it
+ * drops the user's subscriptions to the room's channels only). Otherwise they
+ * call Pusher's `terminateUserConnections`: Pusher closes every connection the
+ * user signed in on (`pusher.signin()`, through `POST /api/pusher/user-auth`),
+ * pusher-js reconnects and authorizes each channel afresh, and the removed room
+ * is refused. Connections that never signed in cannot be found by user.
  */
-export function pusherPublisher(client: () => Pusher | null | undefined): Publisher {
+export function pusherPublisher(
+  client: () => Pusher | null | undefined,
+  revokeInProcess?: (revocation: Revocation) => void,
+): Publisher {
+  const connected = () => {
+    const pusher = client();
+    if (!pusher) throw new Error("The embedded gateway is not listening yet");
+    return pusher;
+  };
   return {
     async publish(events) {
-      const pusher = client();
-      if (!pusher) throw new Error("The embedded gateway is not listening yet");
+      const pusher = connected();
       for (const part of chunk(events, MAX_BATCH_EVENTS)) {
         try {
           const res = await pusher.triggerBatch(part.map((e) => ({ ...e })));
@@ -91,6 +110,15 @@ export function pusherPublisher(client: () => Pusher | null | undefined): Publis
         } catch (err) {
           throw classify(err);
         }
+      }
+    },
+    async revoke(revocation) {
+      if (revokeInProcess) return revokeInProcess(revocation);
+      try {
+        const res = await connected().terminateUserConnections(revocation.userId);
+        await res.text();
+      } catch (err) {
+        throw classify(err);
       }
     },
   };
@@ -106,17 +134,23 @@ export function createRealtimeSink(kv: Deno.Kv, publisher: Publisher): OutboxSin
     async deliver(batches: OutboxBatch<RealtimeEvent>[]) {
       const totals = await readTotals(kv, usersNeedingTotals(batches.flatMap((b) => b.events)));
       const context = { totalUnread: (userId: string) => totals.get(userId) ?? 0 };
-      const events: PusherEvent[] = [];
-      const ends: number[] = []; // events[0, ends[i]) complete batches 0..i
+      // A revocation follows the events of its removal and precedes everything after it.
+      const steps: (PusherEvent | Revocation)[] = [];
+      const ends: number[] = []; // steps[0, ends[i]) complete batches 0..i
       for (const batch of batches) {
-        for (const event of batch.events) events.push(...toPusherEvents(event, context));
-        ends.push(events.length);
+        for (const event of batch.events) {
+          steps.push(...toPusherEvents(event, context));
+          const revocation = revocationOf(event);
+          if (revocation) steps.push(revocation);
+        }
+        ends.push(steps.length);
       }
       let sent = 0;
       try {
-        for (const part of chunk(events, MAX_BATCH_EVENTS)) {
-          await publisher.publish(part);
-          sent += part.length;
+        for (const run of runs(steps)) {
+          if ("userId" in run) await publisher.revoke(run);
+          else await publisher.publish(run);
+          sent += "userId" in run ? 1 : run.length;
         }
       } catch (error) {
         return { delivered: ends.filter((end) => end <= sent).length, error };
@@ -192,6 +226,25 @@ export class TypingRelay {
       this.#inFlight.add(call);
     }
   }
+}
+
+/** Steps in order: runs of up to ten events between revocations, and each revocation alone. */
+function* runs(steps: (PusherEvent | Revocation)[]): Generator<PusherEvent[] | Revocation> {
+  let events: PusherEvent[] = [];
+  for (const step of steps) {
+    if ("userId" in step) {
+      if (events.length > 0) yield events;
+      events = [];
+      yield step;
+      continue;
+    }
+    events.push(step);
+    if (events.length === MAX_BATCH_EVENTS) {
+      yield events;
+      events = [];
+    }
+  }
+  if (events.length > 0) yield events;
 }
 
 async function readTotals(kv: Deno.Kv, userIds: string[]): Promise<Map<string, number>> {

@@ -156,6 +156,22 @@ export function toPusherEvents(event: RealtimeEvent, context: MappingContext): P
   }
 }
 
+/**
+ * A user's access to channels ending: the subscriptions they hold to them are dropped (the
+ * embedded gateway), or their connections are terminated (Pusher Channels), before anything
+ * after it is published.
+ */
+export interface Revocation {
+  userId: string;
+  channels: string[];
+}
+
+/** The revocation an outbox event implies: a member removed (or who left) loses the room's channels. */
+export function revocationOf(event: RealtimeEvent): Revocation | null {
+  if (event.type !== "member.removed") return null;
+  return { userId: event.userId, channels: [roomChannel(event.roomId), presenceRoomChannel(event.roomId)] };
+}
+
 /** The room channel's `user-typing` event; typing is never stored. */
 export function typingEvent(event: TypingEvent): PusherEvent {
   return encodeEvent(roomChannel(event.roomId), "user-typing", {

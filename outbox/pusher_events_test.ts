@@ -5,6 +5,7 @@ import {
   chunk,
   encodeEvent,
   MAX_EVENT_BYTES,
+  revocationOf,
   toPusherEvents,
   typingEvent,
   usersNeedingTotals,
@@ -228,4 +229,32 @@ Deno.test("toPusherEvents() maps edits, deletes, reactions and membership to the
     "private-user-a",
     "room-archived",
   ]]);
+});
+
+Deno.test("revocationOf() takes a removed member off the room's private and presence channels", () => {
+  const removed: RealtimeEvent = {
+    type: "member.removed",
+    roomId: "g1",
+    seq: 4,
+    userId: "carol",
+    removedBy: "alice",
+    left: false,
+    memberIds: ["alice", "bob"],
+  };
+  assert.deepEqual(revocationOf(removed), {
+    userId: "carol",
+    channels: ["private-room-g1", "presence-room-g1"],
+  });
+  assert.deepEqual(revocationOf({ ...removed, removedBy: "carol", left: true })?.userId, "carol");
+  assert.equal(
+    revocationOf({
+      type: "member.added",
+      roomId: "g1",
+      seq: 5,
+      userIds: ["carol"],
+      addedBy: "a",
+      memberIds: [],
+    }),
+    null,
+  );
 });

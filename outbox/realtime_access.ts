@@ -30,33 +30,64 @@ const ROOM_CHANNEL = /^(?:private|presence)-room-([A-Za-z0-9_\-=@,.;]{1,128})$/;
 
 /**
  * Signs a subscription for `user`: their own user channel, and the private and
- * presence channels of rooms they are an active member of.
+ * presence channels of rooms they are an active member of. With `bindUser` (the
+ * embedded gateway) private channels are signed with `channel_data` `{user_id, issued_at}`, and
+ * presence channels carry `issued_at` too.
  *
- * @throws {HttpError} 403 for any other channel.
+ * @throws {HttpError} 404 `Room not found` for a room the user never belonged to (as for a
+ * missing one), 403 for a former member and for any other channel.
  */
 export async function authorizeChannel(
   kv: Deno.Kv,
   pusher: Pusher,
   user: Profile,
-  request: { socketId: string; channel: string },
+  request: { socketId: string; channel: string; bindUser: boolean },
 ): Promise<{ auth: string; channel_data?: string }> {
   const { socketId, channel } = request;
+  // The embedded gateway learns whose subscription it is from the signed channel_data, and can
+  // drop it when the user leaves the room; `issued_at` lets it refuse a signature kept back from
+  // before. Pusher Channels takes no channel_data on private channels.
+  const bound = (extra: Record<string, unknown> = {}) => ({
+    user_id: user.id,
+    ...extra,
+    issued_at: Date.now(),
+  });
+  const privateAuth = () =>
+    request.bindUser
+      ? pusher.authorizeChannel(socketId, channel, bound())
+      : pusher.authorizeChannel(socketId, channel);
   const own = USER_CHANNEL.exec(channel);
   if (own) {
     if (own[1] !== user.id) throw new HttpError(403, "Not your user channel");
-    return pusher.authorizeChannel(socketId, channel);
+    return privateAuth();
   }
   const room = ROOM_CHANNEL.exec(channel);
   if (!room) throw new HttpError(403, "Channel not allowed");
   const head = (await readHead(kv, room[1]!)).value;
-  if (!head || !isActive(memberOf(head, user.id))) throw new HttpError(403, "Not a member of this room");
+  const member = head ? memberOf(head, user.id) : undefined;
+  // Never a member answers like no such room: direct room ids are derived from the pair.
+  if (member === undefined) throw new HttpError(404, "Room not found");
+  if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
   if (channel.startsWith("presence-")) {
-    return pusher.authorizeChannel(socketId, channel, {
-      user_id: user.id,
-      user_info: { name: user.name, avatar: user.avatar },
-    });
+    const member = { user_id: user.id, user_info: { name: user.name, avatar: user.avatar } };
+    return pusher.authorizeChannel(socketId, channel, request.bindUser ? bound(member) : member);
   }
-  return pusher.authorizeChannel(socketId, channel);
+  return privateAuth();
+}
+
+/**
+ * Signs a `pusher:signin` for `user` on `socketId` (pusher-js `userAuthentication`): the
+ * connection is then known as the user's, so `terminateUserConnections` reaches it.
+ */
+export function authenticateUser(
+  pusher: Pusher,
+  request: { user: Profile; socketId: string },
+): { auth: string; user_data: string } {
+  const { user, socketId } = request;
+  return pusher.authenticateUser(socketId, {
+    id: user.id,
+    user_info: { name: user.name, avatar: user.avatar },
+  });
 }
 
 /** Whether a webhook carries our key and a valid `X-Pusher-Signature` (constant-time). */
@@ -68,6 +99,14 @@ export function verifyWebhook(
   const expected = createHmac("sha256", credentials.secret).update(request.body).digest();
   const given = /^[0-9a-f]{64}$/i.test(request.signature) ? hexBytes(request.signature) : null;
   return given !== null && timingSafeEqual(expected, given);
+}
+
+/** How far a webhook's `time_ms` may be from the server clock: older ones are replays. */
+export const MAX_WEBHOOK_SKEW_MS = 5 * 60_000;
+
+/** Whether a webhook's `time_ms` is within {@linkcode MAX_WEBHOOK_SKEW_MS} of `now`. */
+export function isFreshWebhook(timeMs: number, now = Date.now()): boolean {
+  return Math.abs(now - timeMs) <= MAX_WEBHOOK_SKEW_MS;
 }
 
 /**
@@ -108,6 +147,8 @@ export interface ClientConfig {
   forceTLS: boolean;
   enabledTransports?: ("ws" | "wss")[];
   authEndpoint: string;
+  /** pusher-js `userAuthentication.endpoint`, for `pusher.signin()`. */
+  userAuthEndpoint: string;
 }
 
 /**
@@ -123,8 +164,11 @@ export function clientConfig(
   const tls = (request.forwardedProto?.split(",")[0]?.trim() ?? url.protocol.replace(":", "")) === "https";
   const origin = `${tls ? "https" : "http"}://${request.host ?? url.host}`;
   const authEndpoint = `${origin}/api/pusher/auth`;
+  const userAuthEndpoint = `${origin}/api/pusher/user-auth`;
   if (realtime.kind === "pusher") {
-    if (!realtime.host) return { key, cluster: realtime.cluster ?? "mt1", forceTLS: true, authEndpoint };
+    if (!realtime.host) {
+      return { key, cluster: realtime.cluster ?? "mt1", forceTLS: true, authEndpoint, userAuthEndpoint };
+    }
     return {
       key,
       cluster: realtime.cluster ?? "mt1",
@@ -133,6 +177,7 @@ export function clientConfig(
       forceTLS: realtime.useTLS,
       enabledTransports: [realtime.useTLS ? "wss" : "ws"],
       authEndpoint,
+      userAuthEndpoint,
     };
   }
   const reached = new URL(origin);
@@ -145,6 +190,7 @@ export function clientConfig(
     forceTLS: tls,
     enabledTransports: [tls ? "wss" : "ws"],
     authEndpoint,
+    userAuthEndpoint,
   };
 }
 

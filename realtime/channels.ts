@@ -124,6 +124,11 @@ export class ChannelRegistry<S> {
     return this.#channels.get(channel)?.sockets;
   }
 
+  /** Number of channels a socket is subscribed to. */
+  channelCountOf(socket: S): number {
+    return this.#bySocket.get(socket)?.size ?? 0;
+  }
+
   /** Tells whether a socket is subscribed to a channel. */
   isSubscribed(channel: string, socket: S): boolean {
     return this.#bySocket.get(socket)?.has(channel) ?? false;

@@ -150,3 +150,14 @@ Deno.test("ChannelRegistry presence matches a model after any subscribe/unsubscr
     }
   }));
 });
+
+Deno.test("ChannelRegistry.channelCountOf() counts one socket's channels", () => {
+  const registry = new ChannelRegistry<string>();
+  assert.equal(registry.channelCountOf("s1"), 0);
+  registry.subscribe("a", "s1");
+  registry.subscribe("b", "s1");
+  registry.subscribe("a", "s2");
+  assert.equal(registry.channelCountOf("s1"), 2);
+  registry.unsubscribe("a", "s1");
+  assert.equal(registry.channelCountOf("s1"), 1);
+});

@@ -13,14 +13,20 @@ import {
   connectionEstablishedFrame,
   errorFrame,
   eventFrame,
+  exceedsFrameLimit,
+  MAX_FRAME_BYTES,
   memberAddedFrame,
   memberRemovedFrame,
   parseClientFrame,
   PING_FRAME,
   PONG_FRAME,
   type ProtocolError,
+  SERVER_TO_USER_PREFIX,
+  signinSuccessFrame,
+  type SubscriptionError,
   subscriptionErrorFrame,
   subscriptionSucceededFrame,
+  verifySignin,
 } from "./protocol.ts";
 
 /** How the gateway is set up. */
@@ -34,10 +40,18 @@ export interface GatewayOptions {
   pongTimeoutSeconds?: number;
   /** Pusher-webhook-shaped events, delivered in order, never awaited by the socket path. */
   onWebhook?: (events: WebhookEvent[]) => void | Promise<void>;
-  /** Most open connections; one more is closed with 4100. Unlimited by default. */
+  /** Most open connections; one more is closed with 4100. Default 10,000. */
   maxConnections?: number;
+  /** Most open connections from one remote address (one more is closed with 4100); 0 = no cap. Default 100. */
+  maxConnectionsPerIp?: number;
+  /** Most channels one connection is subscribed to; one more is refused (status 429). Default 100. */
+  maxSubscriptionsPerConnection?: number;
+  /** Relay `client-*` events, at most 10 per second per connection. Off by default. */
+  clientEvents?: boolean;
   /** A socket whose unsent bytes exceed this is dropped (closed with 4100). Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** The clock of the client event rate limit (tests move it by hand). Default `Date.now`. */
+  now?: () => number;
 }
 
 /** One webhook event, shaped as in Pusher's webhook bodies. */
@@ -69,8 +83,11 @@ export interface GatewayStats {
 
 /** The gateway a Hono app mounts (see `gatewayRoutes`). */
 export interface Gateway {
-  /** Upgrades GET /app/{key}; answers non-upgrade requests with a 4xx JSON {error}. */
-  handleWebSocket(req: Request, key: string): Response;
+  /**
+   * Upgrades GET /app/{key}; answers non-upgrade requests with a 4xx JSON {error}.
+   * `connection.remoteAddress` is the client's address, for the per-address connection cap.
+   */
+  handleWebSocket(req: Request, key: string, connection?: { remoteAddress?: string }): Response;
   /** Pusher HTTP API: POST /apps/{appId}/events and /apps/{appId}/batch_events (req.url holds the signed query). */
   handleHttpApi(req: Request): Promise<Response>;
   /**
@@ -87,6 +104,21 @@ export interface Gateway {
       socketId?: string;
     }[],
   ): void;
+  /**
+   * Ends a user's access to `channels` at once: every subscription to them that the user holds
+   * (named by its signature's `channel_data`, or by the socket's `pusher:signin`) is dropped, with
+   * `member_removed` and webhooks as for an unsubscribe. The sockets stay open for their other
+   * channels, and their `client-*` events on these channels are refused from now on. A signature
+   * for the user whose `issued_at` is not after this moment no longer subscribes (one kept back
+   * from before); a fresh one does. Returns how many subscriptions were dropped.
+   */
+  revokeUser(userId: string, channels: string[]): number;
+  /**
+   * Closes every connection of a user (signed in as them, or holding a subscription signed for
+   * them) with 4200, so pusher-js reconnects and authorizes every channel afresh: Pusher's
+   * `terminate_connections`. Returns how many were closed.
+   */
+  terminateUser(userId: string): number;
   /** Current counters. */
   stats(): GatewayStats;
   /** Closes every socket (code 4200), stops the sweep timer and waits for pending webhooks. */
@@ -96,12 +128,34 @@ export interface Gateway {
 interface Connection {
   readonly id: string;
   readonly socket: WebSocket;
+  /** The remote address, when known (counted against `maxConnectionsPerIp`). */
+  readonly address: string | undefined;
   /** `Date.now()` of the last client frame. */
   lastSeen: number;
   /** `Date.now()` of the unanswered server ping, or 0. */
   pingSentAt: number;
   closed: boolean;
+  /** The user signed in with `pusher:signin`, or null. */
+  userId: string | null;
+  /** Per channel, the user its subscription was signed for (private and presence channels). */
+  readonly grants: Map<string, string>;
+  /** Start of the current one-second client event window, and events relayed in it. */
+  eventWindowStart: number;
+  eventsInWindow: number;
 }
+
+/**
+ * How long a signature that carries `issued_at` admits a subscription: clients subscribe right
+ * after authorizing, so an older one was kept back (e.g. by a member who was removed since).
+ */
+export const MAX_SIGNATURE_AGE_MS = 5 * 60_000;
+
+/** Pusher's limit: client events a connection may send per second. */
+export const CLIENT_EVENTS_PER_SECOND = 10;
+/** Default caps (README's configuration table documents them). */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 100;
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SWEEP_INTERVAL_MS = 5000;
@@ -124,6 +178,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const pongTimeoutMs = (options.pongTimeoutSeconds ?? 30) * 1000;
   const maxBufferedBytes = options.maxBufferedBytes ??
     DEFAULT_MAX_BUFFERED_BYTES;
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP;
+  const maxSubscriptions = options.maxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
+  const now = options.now ?? Date.now;
   const sweepIntervalMs = Math.min(
     MAX_SWEEP_INTERVAL_MS,
     Math.max(
@@ -134,8 +192,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const registry = new ChannelRegistry<Connection>();
   const connections = new Map<string, Connection>();
   const webhooks = createWebhookQueue(options.onWebhook);
-  const socketIdPrefix = crypto.getRandomValues(new Uint32Array(1))[0]!;
-  let socketCounter = 0;
+  /** Open connections per remote address. */
+  const perAddress = new Map<string, number>();
+  /**
+   * When each (user, channel) was last revoked, oldest first: signatures issued before it are
+   * refused. Entries older than MAX_SIGNATURE_AGE_MS are dropped, as such signatures expired anyway.
+   */
+  const revokedAt = new Map<string, number>();
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
   let droppedSlowSockets = 0;
   let closed = false;
@@ -187,10 +250,54 @@ export function createGateway(options: GatewayOptions): Gateway {
     conn.closed = true;
     if (connections.get(conn.id) !== conn) return;
     connections.delete(conn.id);
+    if (conn.address !== undefined) {
+      const open = (perAddress.get(conn.address) ?? 1) - 1;
+      if (open > 0) perAddress.set(conn.address, open);
+      else perAddress.delete(conn.address);
+    }
     for (const result of registry.unsubscribeAll(conn)) {
       afterUnsubscribe(result, conn);
     }
     if (connections.size === 0) stopSweep();
+  }
+
+  /** The user a subscription belongs to: the one its signature names, else the signed-in one. */
+  function holderOf(conn: Connection, channel: string): string | null {
+    return conn.grants.get(channel) ?? conn.userId;
+  }
+
+  function revokeUser(userId: string, channels: string[]): number {
+    const at = now();
+    for (const [key, time] of revokedAt) {
+      if (at - time <= MAX_SIGNATURE_AGE_MS) break;
+      revokedAt.delete(key);
+    }
+    let dropped = 0;
+    for (const channel of channels) {
+      const key = JSON.stringify([userId, channel]);
+      revokedAt.delete(key); // re-inserted last: the map stays in time order
+      revokedAt.set(key, at);
+      const subscribers = registry.subscribers(channel);
+      if (subscribers === undefined) continue;
+      for (const conn of [...subscribers]) {
+        if (holderOf(conn, channel) !== userId) continue;
+        conn.grants.delete(channel);
+        afterUnsubscribe(registry.unsubscribe(channel, conn), conn);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  function terminateUser(userId: string): number {
+    let closedCount = 0;
+    for (const conn of [...connections.values()]) {
+      const owned = conn.userId === userId || [...conn.grants.values()].includes(userId);
+      if (!owned || conn.closed) continue;
+      drop(conn, CloseCode.RECONNECT, "Connection terminated by the server");
+      closedCount++;
+    }
+    return closedCount;
   }
 
   function afterUnsubscribe(result: UnsubscribeResult, conn: Connection): void {
@@ -215,15 +322,34 @@ export function createGateway(options: GatewayOptions): Gateway {
     conn: Connection,
     frame: Extract<ClientFrame, { type: "subscribe" }>,
   ): void {
+    const { channel } = frame;
+    if (!registry.isSubscribed(channel, conn) && registry.channelCountOf(conn) >= maxSubscriptions) {
+      send(
+        conn,
+        subscriptionErrorFrame(channel, {
+          type: "LimitReached",
+          error: `A connection may subscribe to at most ${maxSubscriptions} channels`,
+          status: 429,
+        }),
+      );
+      return;
+    }
+    if (channel.startsWith(SERVER_TO_USER_PREFIX)) return subscribeServerToUser(conn, channel);
     const decision = authorizeSubscription(credentials, {
       socketId: conn.id,
       ...frame,
     });
-    const { channel } = frame;
     if (!decision.ok) {
       send(conn, subscriptionErrorFrame(channel, decision.error));
       return;
     }
+    const stale = decision.userId !== null && decision.issuedAt !== null &&
+      staleSignature(channel, decision.userId, decision.issuedAt);
+    if (stale) {
+      send(conn, subscriptionErrorFrame(channel, stale));
+      return;
+    }
+    if (decision.userId !== null) conn.grants.set(channel, decision.userId);
     const result = registry.subscribe(channel, conn, decision.member);
     if (result.occupied) webhooks.push({ name: "channel_occupied", channel });
     const presence = decision.member === null ? null : registry.presence(channel);
@@ -238,11 +364,89 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   }
 
+  /** Why a signature issued at `issuedAt` for the user no longer admits them, or null when it does. */
+  function staleSignature(channel: string, userId: string, issuedAt: number): SubscriptionError | null {
+    const at = now();
+    if (at - issuedAt > MAX_SIGNATURE_AGE_MS) {
+      return { type: "AuthError", error: "Signature expired: authorize the channel again", status: 401 };
+    }
+    const revoked = revokedAt.get(JSON.stringify([userId, channel]));
+    if (revoked !== undefined && issuedAt <= revoked) {
+      return { type: "AuthError", error: `Access to ${channel} ended for this user`, status: 403 };
+    }
+    return null;
+  }
+
+  /** `#server-to-user-{id}`: only the socket signed in as that user (pusher-js joins it after signin). */
+  function subscribeServerToUser(conn: Connection, channel: string): void {
+    if (conn.userId === null || channel !== SERVER_TO_USER_PREFIX + conn.userId) {
+      send(
+        conn,
+        subscriptionErrorFrame(channel, {
+          type: "AuthError",
+          error: "Only the user signed in on this connection may join its server-to-user channel",
+          status: 403,
+        }),
+      );
+      return;
+    }
+    registry.subscribe(channel, conn);
+    send(conn, subscriptionSucceededFrame(channel, null));
+  }
+
+  function signin(conn: Connection, frame: Extract<ClientFrame, { type: "signin" }>): void {
+    const user = verifySignin(credentials, { socketId: conn.id, ...frame });
+    if (user === null || (conn.userId !== null && conn.userId !== user.id)) {
+      send(
+        conn,
+        errorFrame({
+          code: CloseCode.UNAUTHORIZED,
+          message: user === null
+            ? "Invalid signin signature"
+            : "This connection is signed in as another user",
+        }),
+      );
+      return;
+    }
+    conn.userId = user.id;
+    send(conn, signinSuccessFrame(user.userData));
+  }
+
+  /** Whether one more client event fits this second's budget; says so once per second when not. */
+  function withinClientEventRate(conn: Connection): boolean {
+    const at = now();
+    if (at - conn.eventWindowStart >= 1000) {
+      conn.eventWindowStart = at;
+      conn.eventsInWindow = 0;
+    }
+    if (conn.eventsInWindow++ < CLIENT_EVENTS_PER_SECOND) return true;
+    if (conn.eventsInWindow === CLIENT_EVENTS_PER_SECOND + 1) {
+      send(
+        conn,
+        errorFrame({
+          code: CloseCode.CLIENT_EVENT_REJECTED,
+          message: `Client event rejected due to rate limit (${CLIENT_EVENTS_PER_SECOND} per second)`,
+        }),
+      );
+    }
+    return false;
+  }
+
   function clientEvent(
     conn: Connection,
     frame: Extract<ClientFrame, { type: "client_event" }>,
   ): void {
     const { channel, event, data } = frame;
+    if (!options.clientEvents) {
+      send(
+        conn,
+        errorFrame({
+          code: CloseCode.CLIENT_EVENT_REJECTED,
+          message: "Client event rejected - client events are disabled on this server",
+        }),
+      );
+      return;
+    }
     if (!registry.isSubscribed(channel, conn)) {
       send(
         conn,
@@ -253,6 +457,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
       return;
     }
+    if (!withinClientEventRate(conn)) return;
     const userId = registry.memberOf(channel, conn)?.userId;
     broadcast(
       channel,
@@ -273,6 +478,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (conn.closed) return;
     conn.lastSeen = Date.now();
     conn.pingSentAt = 0;
+    const tooBig = typeof raw === "string" ? exceedsFrameLimit(raw) : byteLength(raw) > MAX_FRAME_BYTES;
+    if (tooBig) {
+      // Deno has buffered it already; closing stops the client from sending more of the same.
+      drop(conn, CloseCode.MESSAGE_TOO_BIG, `Frames are limited to ${MAX_FRAME_BYTES} bytes`);
+      return;
+    }
     if (typeof raw !== "string") {
       send(
         conn,
@@ -295,6 +506,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         );
       case "client_event":
         return clientEvent(conn, frame);
+      case "signin":
+        return signin(conn, frame);
       case "error":
         return send(conn, errorFrame(frame.error));
     }
@@ -326,7 +539,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     sweepTimer = undefined;
   }
 
-  function rejection(key: string, url: URL): ProtocolError | null {
+  function rejection(key: string, url: URL, address: string | undefined): ProtocolError | null {
     if (key !== options.key) {
       return {
         code: CloseCode.APP_NOT_FOUND,
@@ -335,24 +548,42 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const version = checkProtocolVersion(url.searchParams.get("protocol"));
     if (version !== null) return version;
-    if (
-      options.maxConnections !== undefined &&
-      connections.size >= options.maxConnections
-    ) {
+    if (connections.size >= maxConnections) {
       return { code: CloseCode.OVER_CAPACITY, message: "Over capacity" };
+    }
+    if (
+      maxConnectionsPerIp > 0 && address !== undefined &&
+      (perAddress.get(address) ?? 0) >= maxConnectionsPerIp
+    ) {
+      return { code: CloseCode.OVER_CAPACITY, message: "Too many connections from this address" };
     }
     return null;
   }
 
-  function accept(socket: WebSocket): void {
+  /** A socket id nobody can predict: two random 64-bit numbers, in Pusher's `\d+.\d+` shape. */
+  function newSocketId(): string {
+    for (;;) {
+      const [a, b] = crypto.getRandomValues(new BigUint64Array(2));
+      const id = `${a}.${b}`;
+      if (!connections.has(id)) return id;
+    }
+  }
+
+  function accept(socket: WebSocket, address: string | undefined): void {
     const conn: Connection = {
-      id: `${socketIdPrefix}.${++socketCounter}`,
+      id: newSocketId(),
       socket,
+      address,
       lastSeen: Date.now(),
       pingSentAt: 0,
       closed: false,
+      userId: null,
+      grants: new Map(),
+      eventWindowStart: 0,
+      eventsInWindow: 0,
     };
     connections.set(conn.id, conn);
+    if (address !== undefined) perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     startSweep();
     socket.onopen = () => {
       if (conn.closed) {
@@ -368,7 +599,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     socket.onerror = () => release(conn);
   }
 
-  function handleWebSocket(req: Request, key: string): Response {
+  function handleWebSocket(req: Request, key: string, connection: { remoteAddress?: string } = {}): Response {
+    const { remoteAddress } = connection;
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return key === options.key
         ? Response.json({ error: "Expected a WebSocket upgrade" }, {
@@ -384,9 +616,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Deno's own idle timeout would arm a timer per socket; the sweep does that job.
     const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
     socket.binaryType = "arraybuffer";
-    const refused = rejection(key, new URL(req.url));
+    const refused = rejection(key, new URL(req.url), remoteAddress);
     if (refused === null) {
-      accept(socket);
+      accept(socket, remoteAddress);
     } else {
       // As Pusher does: accept, say why in pusher:error, then close with the same code.
       socket.onopen = () => {
@@ -417,12 +649,15 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...credentials,
         appId: options.appId,
         publish: fanOut, // the handler has validated every event already
+        terminateUser,
         channelCounts: (channel) => ({
           subscriptionCount: registry.subscribers(channel)?.size ?? 0,
           userCount: registry.userCount(channel),
         }),
       }),
     publish,
+    revokeUser,
+    terminateUser,
     stats: () => ({
       connections: connections.size,
       channels: registry.channelCount,
@@ -439,6 +674,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       await webhooks.drain();
     },
   };
+}
+
+function byteLength(raw: unknown): number {
+  if (raw instanceof ArrayBuffer) return raw.byteLength;
+  if (ArrayBuffer.isView(raw)) return raw.byteLength;
+  if (raw instanceof Blob) return raw.size;
+  return 0;
 }
 
 interface WebhookQueue {

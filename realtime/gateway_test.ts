@@ -6,6 +6,8 @@ import * as pusherJs from "pusher-js/worker/index.js";
 import type { Channel, PresenceChannel } from "pusher-js/worker/index.js";
 import { createGateway, type GatewayOptions, type WebhookEvent } from "./gateway.ts";
 import { gatewayRoutes } from "./routes.ts";
+import { signChannelAuth } from "./signature.ts";
+import { closeEventOf, type RawSocket, rawSocket, socketIdOf } from "../test/support/raw_socket.ts";
 
 // Deno types this CommonJS default export as the whole module; at runtime it is the class.
 const PusherClient = pusherJs.default as unknown as typeof pusherJs.default.default;
@@ -77,6 +79,18 @@ function startServer(options: Partial<GatewayOptions> = {}) {
       const query = pusher.createSignedQueryString({ method: "POST", path, body: text });
       return fetch(`http://127.0.0.1:${port}${path}?${query}`, { method: "POST", body: text });
     },
+    /** Disconnects this pusher-js client when the test ends. */
+    track(client: PusherClient): void {
+      clients.push(client);
+    },
+    /** Sends a `pusher:subscribe` signed for `socketId`, bound to `userId` when one is given. */
+    subscribeRaw(socket: RawSocket, socketId: string, channel: string, userId?: string): void {
+      const channelData = channel.startsWith("presence-") || userId !== undefined
+        ? JSON.stringify({ user_id: userId ?? "anonymous" })
+        : undefined;
+      const auth = signChannelAuth(APP, { socketId, channel, channelData });
+      socket.send({ event: "pusher:subscribe", data: { channel, auth, channel_data: channelData } });
+    },
     raw(path = `/app/${APP.key}?protocol=7`): RawSocket {
       const socket = rawSocket(`ws://127.0.0.1:${port}${path}`);
       sockets.push(socket);
@@ -145,62 +159,20 @@ async function barrier(pusher: PusherServer, channelName: string, channels: Chan
   await Promise.all(seen);
 }
 
-interface Frame {
-  event: string;
-  channel?: string;
-  data?: unknown;
-}
-
-interface RawSocket {
-  ws: WebSocket;
-  next(): Promise<Frame>;
-  send(frame: unknown): void;
-  closed: Promise<CloseEvent>;
-}
-
-/** A bare WebSocket client, for what pusher-js hides (close codes, pings, raw errors). */
-function rawSocket(url: string): RawSocket {
-  const ws = new WebSocket(url);
-  const frames: Frame[] = [];
-  const waiting: ((frame: Frame) => void)[] = [];
-  const closed = Promise.withResolvers<CloseEvent>();
-  ws.onmessage = (event) => {
-    const frame = JSON.parse(event.data);
-    const waiter = waiting.shift();
-    if (waiter) waiter(frame);
-    else frames.push(frame);
-  };
-  ws.onclose = (event) => closed.resolve(event);
-  return {
-    ws,
-    next: () => {
-      const frame = frames.shift();
-      if (frame) return Promise.resolve(frame);
-      return nextEvent("a frame", (resolve) => waiting.push(resolve));
-    },
-    send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
-    closed: closed.promise,
-  };
-}
-
-function timeoutCloseEvent(socket: RawSocket): Promise<CloseEvent> {
-  return nextEvent("close", (resolve) => void socket.closed.then(resolve));
-}
-
-Deno.test("gateway delivers npm:pusher events to pusher-js on public, private and presence channels", async () => {
+Deno.test("gateway delivers npm:pusher events to pusher-js on private and presence channels", async () => {
   await using t = startServer();
   const client = t.client();
   await connected(client);
-  const names = ["room-1", "private-room-1", "presence-room-1"];
+  const names = ["private-room-1", "presence-room-1"];
   const channels = await Promise.all(names.map((name) => subscribed(client, name)));
   const received = channels.map((channel) => collect(channel, "new-message"));
   await t.pusher.trigger(names, "new-message", { text: "hi", n: 1 });
-  await waitUntil(() => received.every((events) => events.length === 1), "three events");
+  await waitUntil(() => received.every((events) => events.length === 1), "two events");
   for (const events of received) assert.deepEqual(events[0]!.data, { text: "hi", n: 1 });
   assert.deepEqual(t.gateway.stats(), {
     connections: 1,
-    channels: 3,
-    subscriptions: 3,
+    channels: 2,
+    subscriptions: 2,
     droppedSlowSockets: 0,
   });
 });
@@ -208,13 +180,13 @@ Deno.test("gateway delivers npm:pusher events to pusher-js on public, private an
 Deno.test("gateway delivers every event of a triggerBatch in order", async () => {
   await using t = startServer();
   const client = t.client();
-  const [a, b] = await Promise.all([subscribed(client, "room-a"), subscribed(client, "room-b")]);
+  const [a, b] = await Promise.all([subscribed(client, "private-a"), subscribed(client, "private-b")]);
   const order: string[] = [];
   for (const channel of [a!, b!]) {
     channel.bind("e", (data: { i: number }) => order.push(`${channel.name}:${data.i}`));
   }
   const batch = Array.from({ length: 10 }, (_, i) => ({
-    channel: i % 2 ? "room-b" : "room-a",
+    channel: i % 2 ? "private-b" : "private-a",
     name: "e",
     data: { i },
   }));
@@ -246,19 +218,19 @@ Deno.test("gateway.publish() delivers in-process and refuses invalid events befo
   await using t = startServer();
   const client = t.client();
   const socketId = await connected(client);
-  const channel = await subscribed(client, "room-1");
+  const channel = await subscribed(client, "private-room-1");
   const received = collect(channel, "e");
   assert.throws(() =>
     t.gateway.publish([
-      { channel: "room-1", name: "e", data: "1" },
-      { channel: "room-1", name: "e", data: "x".repeat(10 * 1024 + 1) },
+      { channel: "private-room-1", name: "e", data: "1" },
+      { channel: "private-room-1", name: "e", data: "x".repeat(10 * 1024 + 1) },
     ]), (error: Error & { status?: number }) => error.status === 413);
   t.gateway.publish([
-    { channel: "room-1", name: "e", data: '{"n":2}', socketId },
-    { channel: "room-1", name: "e", data: '{"n":3}' },
+    { channel: "private-room-1", name: "e", data: '{"n":2}', socketId },
+    { channel: "private-room-1", name: "e", data: '{"n":3}' },
   ]);
   await waitUntil(() => received.length === 1, "one event");
-  await barrier(t.pusher, "room-1", [channel]);
+  await barrier(t.pusher, "private-room-1", [channel]);
   assert.deepEqual(received.map((event) => event.data), [{ n: 3 }]);
 });
 
@@ -303,7 +275,7 @@ Deno.test("gateway reports presence members: ids on join, member_added/removed o
 });
 
 Deno.test("gateway relays client events to the other subscribers only, with user_id on presence", async () => {
-  await using t = startServer();
+  await using t = startServer({ clientEvents: true });
   const alice = t.client({ id: "alice" });
   const bob = t.client({ id: "bob" });
   const aliceSocket = await connected(alice);
@@ -346,26 +318,19 @@ Deno.test("gateway relays client events to the other subscribers only, with user
   ]);
 });
 
-Deno.test("gateway refuses client events on public channels with pusher:error 4301", async () => {
+Deno.test("gateway refuses public channels (this app has none)", async () => {
   await using t = startServer();
-  const alice = t.client();
-  const bob = t.client({ id: "u2" });
-  const [aliceChannel, bobChannel] = await Promise.all([
-    subscribed(alice, "room-1"),
-    subscribed(bob, "room-1"),
-  ]);
-  const bobGot = collect(bobChannel!, "client-typing");
-  const error = nextEvent<{ data: { code: number } }>("pusher:error", (resolve) => {
-    alice.connection.bind("error", resolve);
+  const client = t.client();
+  const channel = client.subscribe("room-1");
+  const error = await nextEvent<{ type: string; status: number }>("subscription_error", (resolve) => {
+    channel.bind("pusher:subscription_error", resolve);
   });
-  aliceChannel!.trigger("client-typing", {});
-  assert.equal((await error).data.code, 4301);
-  await barrier(t.pusher, "room-1", [bobChannel!]);
-  assert.equal(bobGot.length, 0);
+  assert.equal(error.status, 403);
+  assert.equal(t.gateway.stats().subscriptions, 0);
 });
 
 Deno.test("gateway refuses client events on a channel the socket did not join", async () => {
-  await using t = startServer();
+  await using t = startServer({ clientEvents: true });
   const socket = t.raw();
   await socket.next(); // connection_established
   socket.send({ event: "client-typing", channel: "private-room-1", data: {} });
@@ -399,7 +364,7 @@ Deno.test("gateway closes a connection for an unknown app key with 4001", async 
   const frame = await socket.next();
   assert.equal(frame.event, "pusher:error");
   assert.deepEqual((frame.data as { code: number }).code, 4001);
-  assert.equal((await timeoutCloseEvent(socket)).code, 4001);
+  assert.equal((await closeEventOf(socket)).code, 4001);
 
   const client = t.client({ id: "u1" }, t.pusher, "wrong-key");
   const error = await nextEvent<{ error: { data: { code: number } } }>("error", (resolve) => {
@@ -416,9 +381,9 @@ Deno.test("gateway closes a connection for an unknown app key with 4001", async 
 Deno.test("gateway closes a connection without protocol=7 with 4007 or 4008", async () => {
   await using t = startServer();
   const old = t.raw(`/app/${APP.key}?protocol=4`);
-  assert.equal((await timeoutCloseEvent(old)).code, 4007);
+  assert.equal((await closeEventOf(old)).code, 4007);
   const none = t.raw(`/app/${APP.key}`);
-  assert.equal((await timeoutCloseEvent(none)).code, 4008);
+  assert.equal((await closeEventOf(none)).code, 4008);
 });
 
 Deno.test("gateway closes connections over maxConnections with 4100", async () => {
@@ -427,7 +392,7 @@ Deno.test("gateway closes connections over maxConnections with 4100", async () =
   assert.equal((await first.next()).event, "pusher:connection_established");
   const second = t.raw();
   assert.deepEqual((await second.next()).data, { code: 4100, message: "Over capacity" });
-  assert.equal((await timeoutCloseEvent(second)).code, 4100);
+  assert.equal((await closeEventOf(second)).code, 4100);
 });
 
 Deno.test("gateway answers pusher:ping, malformed JSON and oversize frames", async () => {
@@ -457,7 +422,7 @@ Deno.test("gateway pings a silent client and closes it with 4201 when no pong fo
   const established = await silent.next();
   assert.equal(JSON.parse(established.data as string).activity_timeout, 0.2);
   assert.deepEqual(await silent.next(), { event: "pusher:ping", data: "{}" });
-  assert.equal((await timeoutCloseEvent(silent)).code, 4201);
+  assert.equal((await closeEventOf(silent)).code, 4201);
 });
 
 Deno.test("gateway keeps a client that answers pings", async () => {
@@ -474,15 +439,14 @@ Deno.test("gateway keeps a client that answers pings", async () => {
 Deno.test("gateway drops a socket whose send buffer is over maxBufferedBytes", async () => {
   await using t = startServer({ maxBufferedBytes: 0 });
   const socket = t.raw();
-  await socket.next();
-  socket.send({ event: "pusher:subscribe", data: { channel: "room-1" } });
+  t.subscribeRaw(socket, await socketIdOf(socket), "private-room-1");
   assert.equal((await socket.next()).event, "pusher_internal:subscription_succeeded");
   // The first send is still buffered when the second one checks: the socket is dropped.
   t.gateway.publish([
-    { channel: "room-1", name: "e", data: "1" },
-    { channel: "room-1", name: "e", data: "2" },
+    { channel: "private-room-1", name: "e", data: "1" },
+    { channel: "private-room-1", name: "e", data: "2" },
   ]);
-  assert.equal((await timeoutCloseEvent(socket)).code, 4100);
+  assert.equal((await closeEventOf(socket)).code, 4100);
   assert.equal(t.gateway.stats().droppedSlowSockets, 1);
 });
 
@@ -491,7 +455,7 @@ Deno.test("gateway.close() closes every socket with 4200", async () => {
   const socket = t.raw();
   await socket.next();
   await t.gateway.close();
-  assert.equal((await timeoutCloseEvent(socket)).code, 4200);
+  assert.equal((await closeEventOf(socket)).code, 4200);
   assert.equal(t.gateway.stats().connections, 0);
 });
 
@@ -565,4 +529,273 @@ Deno.test("HTTP API answers 404 for another app id and returns info when asked",
   assert.deepEqual(await res.json(), {
     channels: { "presence-room-1": { subscription_count: 1, user_count: 1 } },
   });
+});
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, tick: (ms: number) => void (now += ms) };
+}
+
+function userSignin(socketId: string, user: Record<string, unknown>) {
+  const userData = JSON.stringify(user);
+  const signature = createHmac("sha256", APP.secret).update(`${socketId}::user::${userData}`).digest("hex");
+  return { event: "pusher:signin", data: { auth: `${APP.key}:${signature}`, user_data: userData } };
+}
+
+/** A raw socket subscribed to `channels` (signed for `userId` when given), with its socket id. */
+async function subscribedRaw(
+  t: ReturnType<typeof startServer>,
+  channels: string[],
+  userId?: string,
+): Promise<RawSocket & { id: string }> {
+  const socket = t.raw();
+  const id = await socketIdOf(socket);
+  for (const channel of channels) {
+    t.subscribeRaw(socket, id, channel, userId);
+    await socket.nextMatching(
+      (f) => f.event === "pusher_internal:subscription_succeeded",
+      `${channel} joined`,
+    );
+  }
+  return Object.assign(socket, { id });
+}
+
+Deno.test("gateway gives each connection an unguessable socket id: a signature for a predicted id admits nobody", async () => {
+  await using t = startServer();
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push(await socketIdOf(t.raw()));
+  for (const id of ids) assert.match(id, /^\d+\.\d+$/);
+  assert.equal(new Set(ids).size, 5);
+  assert.ok(new Set(ids.map((id) => id.split(".")[0])).size > 1, `ids share a prefix: ${ids}`);
+  const [prefix, counter] = ids.at(-1)!.split(".");
+  const predicted = `${prefix}.${Number(counter) + 1}`;
+  const next = t.raw();
+  const nextId = await socketIdOf(next);
+  assert.notEqual(nextId, predicted);
+  const auth = signChannelAuth(APP, { socketId: predicted, channel: "private-room-1" });
+  next.send({ event: "pusher:subscribe", data: { channel: "private-room-1", auth } });
+  const refused = await next.next();
+  assert.equal(refused.event, "pusher:subscription_error");
+  assert.equal(t.gateway.stats().subscriptions, 0);
+});
+
+Deno.test("gateway.revokeUser() drops the user's subscriptions to the named channels on every socket at once", async () => {
+  await using t = startServer({ clientEvents: true });
+  const carol = await subscribedRaw(t, ["private-room-1", "presence-room-1", "private-user-carol"], "carol");
+  const carolPhone = await subscribedRaw(t, ["private-room-1"], "carol");
+  const alice = await subscribedRaw(t, ["private-room-1", "presence-room-1"], "alice");
+  const server = await subscribedRaw(t, ["private-room-1"]); // signed without a user: nobody's
+
+  for (const socket of [carol, carolPhone, alice]) await socket.roundTrip(); // presence frames so far
+
+  assert.equal(t.gateway.revokeUser("carol", ["private-room-1", "presence-room-1"]), 3);
+  const left = await alice.nextMatching(
+    (f) => f.event === "pusher_internal:member_removed",
+    "member_removed",
+  );
+  assert.deepEqual(JSON.parse(left.data as string), { user_id: "carol" });
+
+  t.gateway.publish([{ channel: "private-room-1", name: "new-message", data: '{"n":1}' }]);
+  t.gateway.publish([{ channel: "private-user-carol", name: "notification", data: '{"n":2}' }]);
+  for (const socket of [alice, server]) {
+    await socket.nextMatching((f) => f.event === "new-message", "the message, to those still subscribed");
+  }
+  const carolGot = await carol.roundTrip();
+  assert.deepEqual(carolGot.map((f) => [f.event, f.channel]), [["notification", "private-user-carol"]]);
+  assert.deepEqual(await carolPhone.roundTrip(), []);
+
+  // Her client events on the room stop too: the socket is no longer subscribed.
+  carol.send({ event: "client-typing", channel: "private-room-1", data: {} });
+  const refused = await carol.next();
+  assert.equal(refused.event, "pusher:error");
+  assert.equal((refused.data as { code: number }).code, 4009);
+  assert.deepEqual((await alice.roundTrip()).filter((f) => f.event === "client-typing"), []);
+  assert.equal(
+    t.gateway.revokeUser("carol", ["private-room-1", "presence-room-1"]),
+    0,
+    "revoking again is a no-op",
+  );
+  await t.gateway.close();
+  assert.ok(t.webhooks.some((w) => w.name === "member_removed" && w.user_id === "carol"));
+});
+
+Deno.test("gateway relays no client events unless clientEvents is on", async () => {
+  await using t = startServer();
+  const alice = await subscribedRaw(t, ["private-room-1"], "alice");
+  const bob = await subscribedRaw(t, ["private-room-1"], "bob");
+  alice.send({ event: "client-typing", channel: "private-room-1", data: { on: true } });
+  const refused = await alice.next();
+  assert.equal(refused.event, "pusher:error");
+  assert.equal((refused.data as { code: number }).code, 4301);
+  assert.match((refused.data as { message: string }).message, /disabled/);
+  assert.deepEqual(await bob.roundTrip(), []);
+  await t.gateway.close();
+  assert.equal(t.webhooks.filter((w) => w.name === "client_event").length, 0);
+});
+
+Deno.test("gateway relays at most 10 client events per second per connection", async () => {
+  const clock = manualClock();
+  await using t = startServer({ clientEvents: true, now: clock.now });
+  const alice = await subscribedRaw(t, ["private-room-1"], "alice");
+  const bob = await subscribedRaw(t, ["private-room-1"], "bob");
+  for (let i = 0; i < 25; i++) alice.send({ event: "client-n", channel: "private-room-1", data: { i } });
+  const aliceGot = await alice.roundTrip();
+  const relayed = (await bob.roundTrip()).filter((f) => f.event === "client-n");
+  assert.deepEqual(relayed.map((f) => JSON.parse(f.data as string).i), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(aliceGot.map((f) => (f.data as { code: number }).code), [4301], "one error per second");
+  assert.equal(alice.ws.readyState, WebSocket.OPEN);
+  clock.tick(1000);
+  alice.send({ event: "client-n", channel: "private-room-1", data: { i: 25 } });
+  await alice.roundTrip();
+  assert.deepEqual((await bob.roundTrip()).map((f) => JSON.parse(f.data as string).i), [25]);
+});
+
+Deno.test("gateway closes a connection that sends a frame over 16 KiB with 1009, text or binary", async () => {
+  await using t = startServer();
+  const fits = t.raw();
+  await socketIdOf(fits);
+  // Up to 16 KiB a frame is answered (over 10 KiB with pusher:error), and the socket stays.
+  fits.send(JSON.stringify({ event: "pusher:ping", data: "x".repeat(16 * 1024 - 40) }));
+  assert.deepEqual(await fits.next(), {
+    event: "pusher:error",
+    data: { code: null, message: "Message exceeds 10240 bytes" },
+  });
+  assert.deepEqual(await fits.roundTrip(), []);
+  for (const frame of ["x".repeat(2 * 1024 * 1024), new Uint8Array(2 * 1024 * 1024)]) {
+    const socket = t.raw();
+    await socketIdOf(socket);
+    socket.send(frame);
+    const closed = await closeEventOf(socket);
+    assert.equal(closed.code, 1009);
+  }
+  await waitUntil(() => t.gateway.stats().connections === 1, "the oversized sockets to be released");
+});
+
+Deno.test("gateway caps connections per address and subscriptions per connection", async () => {
+  await using t = startServer({ maxConnectionsPerIp: 2, maxSubscriptionsPerConnection: 2 });
+  const first = t.raw();
+  const second = t.raw();
+  const [id] = await Promise.all([socketIdOf(first), socketIdOf(second)]);
+  const third = t.raw();
+  assert.deepEqual((await third.next()).data, {
+    code: 4100,
+    message: "Too many connections from this address",
+  });
+  assert.equal((await closeEventOf(third)).code, 4100);
+
+  for (const channel of ["private-a", "private-b", "private-c"]) t.subscribeRaw(first, id!, channel);
+  const answers = [await first.next(), await first.next(), await first.next()];
+  assert.deepEqual(answers.map((f) => f.event), [
+    "pusher_internal:subscription_succeeded",
+    "pusher_internal:subscription_succeeded",
+    "pusher:subscription_error",
+  ]);
+  assert.equal((answers[2]!.data as { status: number }).status, 429);
+  assert.equal(t.gateway.stats().subscriptions, 2);
+
+  second.ws.close();
+  await second.closed;
+  await waitUntil(() => t.gateway.stats().connections === 1, "the second socket to be released");
+  assert.match(await socketIdOf(t.raw()), /^\d+\.\d+$/, "a freed slot admits a new connection");
+});
+
+Deno.test("gateway signs a socket in with pusher:signin and terminate_connections closes the user's sockets", async () => {
+  await using t = startServer();
+  const carol = t.raw();
+  const carolId = await socketIdOf(carol);
+  carol.send(userSignin(carolId, { id: "carol", user_info: { name: "Carol" } }));
+  const signedIn = await carol.next();
+  assert.equal(signedIn.event, "pusher:signin_success");
+  assert.equal(JSON.parse(signedIn.data as string).user_data, '{"id":"carol","user_info":{"name":"Carol"}}');
+  // pusher-js subscribes to the user's own server-to-user channel after signing in.
+  carol.send({ event: "pusher:subscribe", data: { channel: "#server-to-user-carol" } });
+  assert.equal((await carol.next()).event, "pusher_internal:subscription_succeeded");
+  carol.send({ event: "pusher:subscribe", data: { channel: "#server-to-user-alice" } });
+  assert.equal((await carol.next()).event, "pusher:subscription_error");
+
+  const forged = t.raw();
+  const forgedId = await socketIdOf(forged);
+  forged.send(userSignin(carolId, { id: "carol" })); // signed for another socket
+  const error = await forged.next();
+  assert.equal(error.event, "pusher:error");
+  assert.equal((error.data as { code: number }).code, 4009);
+
+  // A pusher-js client signed in through its userAuthentication handler.
+  const client = new PusherClient(APP.key, {
+    cluster: "local",
+    wsHost: "127.0.0.1",
+    wsPort: t.port,
+    forceTLS: false,
+    enabledTransports: ["ws"],
+    disableStats: true,
+    userAuthentication: {
+      customHandler: ({ socketId }, callback) =>
+        callback(null, t.pusher.authenticateUser(socketId, { id: "carol" })),
+    } as ConstructorParameters<typeof PusherClient>[1]["userAuthentication"],
+  });
+  t.track(client);
+  const firstSocket = await connected(client);
+  const success = nextEvent(
+    "pusher:signin_success",
+    (resolve) => client.bind("pusher:signin_success", resolve),
+  );
+  client.signin();
+  await success;
+  const bystander = t.raw();
+  await socketIdOf(bystander);
+  forged.send(userSignin(forgedId, { id: "dave" }));
+  assert.equal((await forged.next()).event, "pusher:signin_success");
+
+  const res = await t.pusher.terminateUserConnections("carol");
+  assert.equal(res.status, 200);
+  await res.text();
+  assert.equal((await closeEventOf(carol)).code, 4200);
+  // pusher-js reconnects at once (4200 means "reconnect now") on a new socket id.
+  await waitUntil(
+    () => client.connection.state === "connected" && client.connection.socket_id !== firstSocket,
+    "pusher-js to reconnect",
+  );
+  assert.deepEqual(await bystander.roundTrip(), []);
+  assert.deepEqual(await forged.roundTrip(), [], "another user's socket stays");
+  const forger = t.serverLib({ secret: "not-the-secret" });
+  await assert.rejects(forger.terminateUserConnections("dave"), (e: { status: number }) => e.status === 401);
+});
+
+Deno.test("gateway refuses a user's signature issued before their revocation, and one older than 5 minutes", async () => {
+  const clock = manualClock(Date.UTC(2026, 10, 25));
+  await using t = startServer({ now: clock.now });
+  const socket = t.raw();
+  const id = await socketIdOf(socket);
+  const signed = (channel: string, issuedAt: number) => {
+    const channelData = JSON.stringify({ user_id: "carol", issued_at: issuedAt });
+    return {
+      channel,
+      auth: signChannelAuth(APP, { socketId: id, channel, channelData }),
+      channel_data: channelData,
+    };
+  };
+  const early = signed("private-room-1", clock.now());
+  socket.send({ event: "pusher:subscribe", data: early });
+  assert.equal((await socket.next()).event, "pusher_internal:subscription_succeeded");
+  clock.tick(10);
+  assert.equal(t.gateway.revokeUser("carol", ["private-room-1"]), 1);
+  socket.send({ event: "pusher:subscribe", data: early });
+  const refused = await socket.next();
+  assert.equal(refused.event, "pusher:subscription_error");
+  assert.equal((refused.data as { status: number }).status, 403);
+  clock.tick(10);
+  socket.send({ event: "pusher:subscribe", data: signed("private-room-1", clock.now()) });
+  assert.equal(
+    (await socket.next()).event,
+    "pusher_internal:subscription_succeeded",
+    "a fresh signature works",
+  );
+
+  const stale = signed("private-room-2", clock.now());
+  clock.tick(5 * 60_000 + 1);
+  socket.send({ event: "pusher:subscribe", data: stale });
+  const expired = await socket.next();
+  assert.equal(expired.event, "pusher:subscription_error");
+  assert.equal((expired.data as { status: number }).status, 401);
 });

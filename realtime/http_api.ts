@@ -1,6 +1,7 @@
 /**
- * @module The Pusher HTTP events API (`POST /apps/{id}/events` and `/batch_events`):
- * request authentication, body validation with Pusher's limits, and the response shapes.
+ * @module The Pusher HTTP events API (`POST /apps/{id}/events` and `/batch_events`, and
+ * `/users/{userId}/terminate_connections`): request authentication, body validation with
+ * Pusher's limits, and the response shapes.
  */
 
 import {
@@ -50,6 +51,8 @@ export interface ChannelCounts {
 export interface HttpApiOptions extends AppCredentials {
   appId: string;
   publish(events: PublishEvent[]): void;
+  /** `POST /apps/{id}/users/{userId}/terminate_connections`: closes the user's connections. */
+  terminateUser(userId: string): void;
   channelCounts(channel: string): ChannelCounts;
 }
 
@@ -62,7 +65,7 @@ export class PusherApiError extends Error {
   }
 }
 
-const API_PATH = /\/apps\/([^/]+)\/(events|batch_events)$/;
+const API_PATH = /\/apps\/([^/]+)\/(events|batch_events|users\/([^/]+)\/terminate_connections)$/;
 
 /**
  * Answers one HTTP API request: 200 `{}` (or the requested info), else `{error}` with
@@ -103,6 +106,10 @@ async function trigger(
     body,
   });
   if (!auth.ok) throw new PusherApiError(401, auth.error);
+  if (match[3] !== undefined) {
+    options.terminateUser(decodeURIComponent(match[3]));
+    return {};
+  }
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -115,16 +122,35 @@ async function trigger(
   return isBatch ? batchResponse(request, options) : eventsResponse(request, options);
 }
 
+/**
+ * Reads the body as UTF-8, at most {@linkcode MAX_BODY_BYTES}: a larger declared length is
+ * refused unread, and a chunked body is cancelled as soon as it passes the limit, so nothing
+ * unverified is ever buffered beyond it.
+ */
 async function readBody(req: Request): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) {
     throw new PusherApiError(413, "Request body too large");
   }
-  const body = await req.text();
-  if (body.length > MAX_BODY_BYTES) {
-    throw new PusherApiError(413, "Request body too large");
+  if (req.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new PusherApiError(413, "Request body too large");
+    }
+    chunks.push(read.value);
   }
-  return body;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   checkPublishEvent,
   handleHttpApiRequest,
   type HttpApiOptions,
+  MAX_BODY_BYTES,
   parseBatchBody,
   parseEventsBody,
   type PublishEvent,
@@ -15,12 +16,14 @@ const pusher = new Pusher({ ...APP, host: "127.0.0.1" });
 
 function setup() {
   const published: PublishEvent[][] = [];
+  const terminated: string[] = [];
   const options: HttpApiOptions = {
     ...APP,
     publish: (events) => published.push(events),
+    terminateUser: (userId) => terminated.push(userId),
     channelCounts: (channel) => ({ subscriptionCount: channel.length, userCount: 2 }),
   };
-  return { published, options };
+  return { published, terminated, options };
 }
 
 /** A request signed by the real npm:pusher library. */
@@ -199,4 +202,69 @@ Deno.test("checkPublishEvent() rejects bad names, non-string data and socket ids
 
 Deno.test("parseEventsBody() rejects an unknown info attribute", () => {
   rejectsWith(400, () => parseEventsBody({ name: "e", channel: "a", data: "", info: "nope" }));
+});
+
+Deno.test("handleHttpApiRequest() stops reading a chunked body past the limit, before verifying it (413)", async () => {
+  const { published, options } = setup();
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  let pulled = 0;
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += chunk.length;
+      if (pulled > 16 * 1024 * 1024) controller.close();
+      else controller.enqueue(chunk);
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  // A stream has no Content-Length: the request is sent chunked.
+  const req = new Request(`http://127.0.0.1/apps/42/events?auth_key=${APP.key}`, { method: "POST", body });
+  assert.equal(req.headers.get("content-length"), null);
+  const res = await handleHttpApiRequest(req, options);
+  assert.equal(res.status, 413);
+  assert.deepEqual(await res.json(), { error: "Request body too large" });
+  assert.ok(pulled <= MAX_BODY_BYTES + 2 * chunk.length, `read ${pulled} bytes of a 16 MiB body`);
+  assert.equal(cancelled, true, "the rest of the body is cancelled");
+  assert.deepEqual(published, []);
+});
+
+Deno.test("handleHttpApiRequest() refuses a declared Content-Length over the limit without reading", async () => {
+  const { options } = setup();
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(new Uint8Array(1024));
+    },
+  });
+  const req = new Request("http://127.0.0.1/apps/42/events", {
+    method: "POST",
+    body,
+    headers: { "Content-Length": String(MAX_BODY_BYTES + 1) },
+  });
+  const res = await handleHttpApiRequest(req, options);
+  assert.equal(res.status, 413);
+  await res.body?.cancel();
+  assert.ok(pulled <= 1, `pulled ${pulled} chunks`);
+});
+
+Deno.test("handleHttpApiRequest() terminates a user's connections for npm:pusher's terminateUserConnections", async () => {
+  const { published, terminated, options } = setup();
+  const res = await handleHttpApiRequest(
+    signedRequest("/apps/42/users/carol%40x/terminate_connections", {}),
+    options,
+  );
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), {});
+  assert.deepEqual(terminated, ["carol@x"]);
+  assert.deepEqual(published, []);
+  const forged = signedRequest(
+    "/apps/42/users/dave/terminate_connections",
+    {},
+    new Pusher({ ...APP, secret: "not-the-secret", host: "127.0.0.1" }),
+  );
+  assert.equal((await handleHttpApiRequest(forged, options)).status, 401);
+  assert.deepEqual(terminated, ["carol@x"]);
 });

@@ -3,7 +3,7 @@
  * and the server frames (serialized once, sent as strings).
  */
 
-import { type AppCredentials, verifyChannelAuth } from "./signature.ts";
+import { type AppCredentials, hmacSha256Hex, timingSafeEqualString, verifyChannelAuth } from "./signature.ts";
 
 /** The only protocol version spoken (pusher-js 8 sends `protocol=7`). */
 export const PROTOCOL_VERSION = 7;
@@ -11,11 +11,20 @@ export const PROTOCOL_VERSION = 7;
 export const MAX_CHANNEL_NAME_LENGTH = 200;
 /** Longest event name accepted. */
 export const MAX_EVENT_NAME_LENGTH = 200;
-/** Largest client frame and largest event `data`, in UTF-8 bytes. */
+/** Largest client frame answered normally and largest event `data`, in UTF-8 bytes. */
 export const MAX_MESSAGE_BYTES = 10 * 1024;
+/**
+ * Largest client frame the gateway keeps a connection open for (a 10 KB client event and its
+ * envelope fit): a bigger one closes the connection with 1009.
+ */
+export const MAX_FRAME_BYTES = 16 * 1024;
+/** The channel pusher-js joins after `pusher:signin`, followed by the signed-in user's id. */
+export const SERVER_TO_USER_PREFIX = "#server-to-user-";
 
 /** Close and error codes of the protocol that the gateway uses. */
 export const CloseCode = {
+  /** WebSocket's own "message too big" (RFC 6455): a frame over {@linkcode MAX_FRAME_BYTES}. */
+  MESSAGE_TOO_BIG: 1009,
   /** The app key is unknown (do not reconnect). */
   APP_NOT_FOUND: 4001,
   /** The `protocol` query parameter is not a number. */
@@ -32,7 +41,7 @@ export const CloseCode = {
   RECONNECT: 4200,
   /** No `pusher:pong` arrived in time. */
   PONG_NOT_RECEIVED: 4201,
-  /** A client event was rejected. */
+  /** A client event was rejected: client events are off, over the rate limit, or malformed. */
   CLIENT_EVENT_REJECTED: 4301,
 } as const;
 
@@ -70,19 +79,32 @@ export type ClientFrame =
   }
   | { type: "unsubscribe"; channel: string }
   | { type: "client_event"; event: string; channel: string; data: string }
+  | { type: "signin"; auth: string; userData: string }
   | { type: "error"; error: ProtocolError };
 
 /** The `data` of `pusher:subscription_error`, as pusher-js reports it. */
 export interface SubscriptionError {
-  type: "AuthError" | "InvalidChannel";
+  type: "AuthError" | "InvalidChannel" | "LimitReached";
   error: string;
   status: number;
 }
 
-/** The outcome of {@linkcode authorizeSubscription}. */
+/**
+ * The outcome of {@linkcode authorizeSubscription}. `userId` is the user the signature names:
+ * the presence member, or the `user_id` of a private channel's signed `channel_data`; `issuedAt`
+ * its signed `issued_at` (ms), when the signer put one in.
+ */
 export type SubscriptionDecision =
-  | { ok: true; member: PresenceMember | null }
+  | { ok: true; member: PresenceMember | null; userId: string | null; issuedAt: number | null }
   | { ok: false; error: SubscriptionError };
+
+/** A user signed in with `pusher:signin`: the `id` and `user_info` of the signed `user_data`. */
+export interface SignedInUser {
+  id: string;
+  info: unknown;
+  /** The `user_data` string as signed, echoed in `pusher:signin_success`. */
+  userData: string;
+}
 
 const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]+$/;
 const SOCKET_ID = /^\d+\.\d+$/;
@@ -189,6 +211,8 @@ export function parseClientFrame(raw: string): ClientFrame {
       return parseSubscribe(message.data);
     case "pusher:unsubscribe":
       return parseUnsubscribe(message.data);
+    case "pusher:signin":
+      return parseSignin(message.data);
   }
   if (event.startsWith("client-")) return parseClientEvent(event, message);
   return errorOf(
@@ -221,6 +245,14 @@ function parseUnsubscribe(data: unknown): ClientFrame {
     return errorOf(null, "pusher:unsubscribe needs data.channel");
   }
   return { type: "unsubscribe", channel: fields.channel };
+}
+
+function parseSignin(data: unknown): ClientFrame {
+  const fields = dataObject(data);
+  if (fields === null || typeof fields.auth !== "string" || typeof fields.user_data !== "string") {
+    return errorOf(null, "pusher:signin needs data.auth and data.user_data strings");
+  }
+  return { type: "signin", auth: fields.auth, userData: fields.user_data };
 }
 
 function parseClientEvent(
@@ -274,7 +306,9 @@ export function authorizeSubscription(
     );
   }
   const kind = channelKind(channel);
-  if (kind === "public") return { ok: true, member: null };
+  if (kind === "public") {
+    return denied("AuthError", "Public channels are not served: use private- or presence- channels", 403);
+  }
   if (request.auth === undefined) {
     return denied("AuthError", "Missing auth signature", 401);
   }
@@ -285,21 +319,55 @@ export function authorizeSubscription(
       401,
     );
   }
+  // A private channel's signature may cover `channel_data` too: it then names the user.
   const signed = {
     socketId: request.socketId,
     channel,
-    channelData: kind === "presence" ? request.channelData : undefined,
+    channelData: request.channelData,
     auth: request.auth,
   };
   if (!verifyChannelAuth(credentials, signed)) {
     return denied("AuthError", `Invalid signature for channel ${channel}`, 401);
   }
-  if (kind !== "presence") return { ok: true, member: null };
-  const member = parsePresenceMember(request.channelData!);
+  if (request.channelData === undefined) return { ok: true, member: null, userId: null, issuedAt: null };
+  const member = parsePresenceMember(request.channelData);
   if (member === null) {
     return denied("AuthError", "channel_data must be JSON with a user_id", 401);
   }
-  return { ok: true, member };
+  return {
+    ok: true,
+    member: kind === "presence" ? member : null,
+    userId: member.userId,
+    issuedAt: parseIssuedAt(request.channelData),
+  };
+}
+
+/** The signed `issued_at` of `channel_data` (ms since the epoch), or null without one. */
+function parseIssuedAt(channelData: string): number | null {
+  const parsed: unknown = JSON.parse(channelData); // parsePresenceMember has parsed it already
+  const issuedAt = isRecord(parsed) ? parsed.issued_at : undefined;
+  return typeof issuedAt === "number" && Number.isFinite(issuedAt) ? issuedAt : null;
+}
+
+/**
+ * Checks a `pusher:signin`: `auth` must be `key:hex(hmac(secret, "socket_id::user::user_data"))`
+ * (constant-time) and `user_data` JSON with a non-empty string `id`. Null when it is not.
+ */
+export function verifySignin(
+  credentials: AppCredentials,
+  request: { socketId: string; auth: string; userData: string },
+): SignedInUser | null {
+  const expected = credentials.key + ":" +
+    hmacSha256Hex(credentials.secret, `${request.socketId}::user::${request.userData}`);
+  if (!timingSafeEqualString(expected, request.auth)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(request.userData);
+  } catch {
+    return null;
+  }
+  if (!isRecord(parsed) || typeof parsed.id !== "string" || parsed.id === "") return null;
+  return { id: parsed.id, info: parsed.user_info ?? null, userData: request.userData };
 }
 
 /** Reads `{user_id, user_info}` from presence `channel_data`; a numeric user_id becomes a string. */
@@ -349,6 +417,17 @@ export function eventFrame(
     data: event.data,
     user_id: event.userId,
   });
+}
+
+/** `pusher:signin_success` with the signed `user_data`, JSON-encoded as pusher-js expects. */
+export function signinSuccessFrame(userData: string): string {
+  return JSON.stringify({ event: "pusher:signin_success", data: JSON.stringify({ user_data: userData }) });
+}
+
+/** Tells whether a frame of `text` is over {@linkcode MAX_FRAME_BYTES} in UTF-8. */
+export function exceedsFrameLimit(text: string): boolean {
+  if (text.length > MAX_FRAME_BYTES) return true;
+  return text.length * 3 > MAX_FRAME_BYTES && utf8ByteLength(text) > MAX_FRAME_BYTES;
 }
 
 /** `pusher:error` with `{code, message}`. */

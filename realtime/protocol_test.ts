@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import Pusher from "pusher";
 import {
@@ -18,6 +19,7 @@ import {
   subscriptionErrorFrame,
   subscriptionSucceededFrame,
   utf8ByteLength,
+  verifySignin,
 } from "./protocol.ts";
 
 const APP = { appId: "1", key: "app-key", secret: "app-secret" };
@@ -148,26 +150,89 @@ Deno.test("parseClientFrame() refuses client events outside private and presence
 });
 
 Deno.test("parseClientFrame() answers an unknown event with an error", () => {
-  const frame = parseClientFrame('{"event":"pusher:signin","data":{}}');
+  const frame = parseClientFrame('{"event":"pusher:whoami","data":{}}');
   assert.equal(frame.type, "error");
 });
 
-Deno.test("authorizeSubscription() lets anyone join a public channel", () => {
+Deno.test("parseClientFrame() reads pusher:signin and refuses one without auth or user_data", () => {
+  assert.deepEqual(parseClientFrame('{"event":"pusher:signin","data":{"auth":"k:s","user_data":"{}"}}'), {
+    type: "signin",
+    auth: "k:s",
+    userData: "{}",
+  });
+  assert.equal(parseClientFrame('{"event":"pusher:signin","data":{}}').type, "error");
+});
+
+Deno.test("authorizeSubscription() refuses public channels with 403", () => {
+  const decision = authorizeSubscription(credentials, {
+    socketId: "1.1",
+    channel: "room-1",
+    auth: undefined,
+    channelData: undefined,
+  });
+  assert.equal(decision.ok, false);
+  assert.equal(decision.ok ? null : decision.error.status, 403);
+});
+
+Deno.test("authorizeSubscription() reads the user a private channel's signed channel_data names", () => {
+  const signed = pusher.authorizeChannel("1.1", "private-room-a", {
+    user_id: "carol",
+    issued_at: 1234,
+  } as { user_id: string });
+  const request = { socketId: "1.1", channel: "private-room-a", auth: signed.auth };
+  assert.deepEqual(authorizeSubscription(credentials, { ...request, channelData: signed.channel_data }), {
+    ok: true,
+    member: null,
+    userId: "carol",
+    issuedAt: 1234,
+  });
+  const swapped = authorizeSubscription(credentials, { ...request, channelData: '{"user_id":"dave"}' });
+  assert.equal(swapped.ok, false, "channel_data changed after signing");
+  const { auth } = pusher.authorizeChannel("1.1", "private-room-a");
+  const unsigned = authorizeSubscription(credentials, { ...request, auth, channelData: signed.channel_data });
+  assert.equal(unsigned.ok, false, "channel_data the signature does not cover");
+});
+
+Deno.test("verifySignin() accepts npm:pusher's authenticateUser signature for that socket only", () => {
+  const signed = pusher.authenticateUser("1.1", { id: "carol", user_info: { name: "Carol" } });
   assert.deepEqual(
-    authorizeSubscription(credentials, {
-      socketId: "1.1",
-      channel: "room-1",
-      auth: undefined,
-      channelData: undefined,
-    }),
-    { ok: true, member: null },
+    verifySignin(credentials, { socketId: "1.1", auth: signed.auth, userData: signed.user_data }),
+    {
+      id: "carol",
+      info: { name: "Carol" },
+      userData: signed.user_data,
+    },
+  );
+  assert.equal(
+    verifySignin(credentials, { socketId: "1.2", auth: signed.auth, userData: signed.user_data }),
+    null,
+  );
+  const other = pusher.authenticateUser("1.1", { id: "dave" });
+  assert.equal(
+    verifySignin(credentials, { socketId: "1.1", auth: signed.auth, userData: other.user_data }),
+    null,
+  );
+  const noId = JSON.stringify({ name: "x" });
+  const sign = (data: string) =>
+    `${credentials.key}:${
+      createHmac("sha256", credentials.secret).update(`1.1::user::${data}`).digest("hex")
+    }`;
+  assert.equal(verifySignin(credentials, { socketId: "1.1", auth: sign(noId), userData: noId }), null);
+  assert.equal(
+    verifySignin(credentials, { socketId: "1.1", auth: sign("not json"), userData: "not json" }),
+    null,
   );
 });
 
 Deno.test("authorizeSubscription() checks a private channel's signature", () => {
   const { auth } = pusher.authorizeChannel("1.1", "private-a");
   const request = { socketId: "1.1", channel: "private-a", auth, channelData: undefined };
-  assert.deepEqual(authorizeSubscription(credentials, request), { ok: true, member: null });
+  assert.deepEqual(authorizeSubscription(credentials, request), {
+    ok: true,
+    member: null,
+    userId: null,
+    issuedAt: null,
+  });
   const forged = authorizeSubscription({ ...credentials, secret: "other" }, request);
   assert.deepEqual(forged.ok ? null : forged.error.type, "AuthError");
   assert.deepEqual(forged.ok ? null : forged.error.status, 401);
@@ -186,7 +251,12 @@ Deno.test("authorizeSubscription() returns the presence member from signed chann
     auth: signed.auth,
     channelData: signed.channel_data,
   });
-  assert.deepEqual(decision, { ok: true, member: { userId: "7", userInfo: { name: "Ada" } } });
+  assert.deepEqual(decision, {
+    ok: true,
+    member: { userId: "7", userInfo: { name: "Ada" } },
+    userId: "7",
+    issuedAt: null,
+  });
 });
 
 Deno.test("authorizeSubscription() requires channel_data on presence channels", () => {

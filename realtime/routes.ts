@@ -3,12 +3,12 @@
  * signed HTTP events API, at the paths pusher-js and npm:pusher use.
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Gateway } from "./gateway.ts";
 
 /**
- * Mounts `GET /app/:key` (WebSocket), `POST /apps/:appId/events` and
- * `POST /apps/:appId/batch_events`. A wrong key is refused as Pusher does: an upgrade is
+ * Mounts `GET /app/:key` (WebSocket), `POST /apps/:appId/events`,
+ * `POST /apps/:appId/batch_events` and `POST /apps/:appId/users/:userId/terminate_connections`. A wrong key is refused as Pusher does: an upgrade is
  * accepted and closed with 4001, a plain request gets 404; a wrong app id gets 404.
  */
 export function gatewayRoutes(
@@ -23,12 +23,16 @@ export function gatewayRoutes(
     if (key !== appKey && !upgrade) {
       return c.json({ error: `App key ${key} does not exist` }, 404);
     }
-    return gateway.handleWebSocket(c.req.raw, key);
+    // Deno.serve passes its connection info as the env (absent for in-process app.request()).
+    const remote = (c.env as { remoteAddr?: Deno.NetAddr } | undefined)?.remoteAddr;
+    return gateway.handleWebSocket(c.req.raw, key, { remoteAddress: remote?.hostname });
   });
-  app.post("/apps/:appId/:endpoint{events|batch_events}", (c) => {
+  const api = (c: Context) => {
     const id = c.req.param("appId");
     if (id !== appId) return c.json({ error: `Unknown app ${id}` }, 404);
     return gateway.handleHttpApi(c.req.raw);
-  });
+  };
+  app.post("/apps/:appId/:endpoint{events|batch_events}", api);
+  app.post("/apps/:appId/users/:userId/terminate_connections", api);
   return app;
 }

@@ -21,13 +21,17 @@ Every \`/api/*\` route except \`/api/dev/login\`, \`/api/pusher/webhook\` and th
 \`Authorization: Bearer <JWT>\`. Tokens are HS256, signed with \`AUTH_JWT_SECRET\` (or RS256/ES256 from
 \`AUTH_JWKS_URL\`), with the claims \`sub\` (user id), \`name\` and \`picture\` (avatar URL); \`exp\` is
 enforced. A user exists once they have made an authenticated request. Admin routes take
-\`X-Admin-Key: <ADMIN_API_KEY>\` instead and exist only when that variable is set.
+\`X-Admin-Key: <ADMIN_API_KEY>\` instead and exist only when that variable is set (at least 16 characters).
+With \`AUTH_JWKS_URL\` the server needs \`AUTH_AUDIENCE\` too (it refuses to boot without), so a token the
+provider minted for another app does not log in.
 
 ## Demo mode
 
 When \`AUTH_JWT_SECRET\` is unset the server runs in **demo mode**: it signs tokens with a generated
 secret and enables \`POST /api/dev/login {userId, name}\`, which returns a token for anyone.
-\`GET /healthz\` reports the mode. In this reference, "Log in" calls that route for you.
+\`GET /healthz\` reports the mode. In this reference, "Log in" calls that route for you. On Deno Deploy
+(\`DENO_DEPLOYMENT_ID\` set) demo mode needs \`DEMO=1\`: without auth configured the server refuses to
+boot there. \`DEV_LOGIN=1\` enables the same route beside a real secret, with a loud warning at boot.
 
 ## Realtime
 
@@ -46,6 +50,20 @@ settings the server embeds a Pusher-protocol gateway on its own port (\`ws://hos
 | user | \`unread-updated\` | \`{roomId, unreadCount, totalUnread}\` |
 | user | \`notification\` | the notification |
 
+Access follows membership on open connections: when a member is removed or leaves, their connections get
+nothing more from that room's channels, at once (before any later event of the room). The embedded
+gateway drops the user's subscriptions to \`private-room-{id}\` and \`presence-room-{id}\` (pusher-js is not
+told: subscribe again if you are added back); with Pusher Channels the server terminates the user's
+connections, which reaches those that called \`pusher.signin()\` (\`POST /api/pusher/user-auth\`, the
+\`userAuthEndpoint\` of the config), and pusher-js reconnects. Socket ids are random, so a signature for one
+socket id admits no other connection.
+
+The embedded gateway serves private and presence channels only, relays \`client-*\` events only with
+\`PUSHER_CLIENT_EVENTS=1\` (at most 10 per second per connection; more get \`pusher:error\` 4301), holds at
+most \`GATEWAY_MAX_CONNECTIONS\` (10,000) connections, \`GATEWAY_MAX_CONNECTIONS_PER_IP\` (100) per address
+(4100 beyond either) and \`GATEWAY_MAX_SUBSCRIPTIONS\` (100) channels per connection, and closes a connection
+that sends a frame over 16 KiB with close code 1009.
+
 Durable events arrive at least once and in \`seq\` order per room; after a reconnect, fetch
 \`GET /api/chat/messages?roomId=…&afterSeq=<last seq seen>\` to fill any gap (dedupe by \`seq\`).
 An event over 10 KB arrives as \`{roomId, seq, messageId, truncated: true}\`.
@@ -55,7 +73,11 @@ An event over 10 KB arrives as \`{roomId, seq, messageId, truncated: true}\`.
 Every error body is \`{"error": "<human readable>"}\`. Invalid input is 400 with
 \`"<field>: <problem>"\`; a missing or bad token is 401 \`{"error": "Unauthorized"}\`; bodies over 64 KB
 are 413; a JSON route called without \`Content-Type: application/json\` is 415; sending over the rate
-limit is 429 with a \`Retry-After\` header (seconds).
+limit (\`RATE_LIMIT_SEND_PER_MIN\`, 10), or writing over \`RATE_LIMIT_WRITE_PER_MIN\` (60: edits, deletes,
+reactions, group creation, member/role/room changes and \`/start\`, counted together), is 429 with a
+\`Retry-After\` header (seconds). A room you were never a member of answers exactly like a room that does
+not exist: \`404 {"error": "Room not found"}\`. Every response carries \`X-Content-Type-Options: nosniff\` and
+\`Referrer-Policy: no-referrer\`, and \`Strict-Transport-Security\` over TLS.
 
 ## Identifiers
 

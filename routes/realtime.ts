@@ -1,6 +1,7 @@
 /**
- * @module `/api/pusher/auth`, `/api/pusher/webhook` and `/api/realtime/config`:
- * channel authorization, presence webhooks and the `pusher-js` options.
+ * @module `/api/pusher/auth`, `/api/pusher/user-auth`, `/api/pusher/webhook` and
+ * `/api/realtime/config`: channel authorization, user sign-in, presence webhooks and the
+ * `pusher-js` options.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -10,8 +11,10 @@ import type { RealtimeConfig } from "../config.ts";
 import { HttpError } from "../http_error.ts";
 import {
   applyPresenceWebhook,
+  authenticateUser,
   authorizeChannel,
   clientConfig,
+  isFreshWebhook,
   type PusherCredentials,
   verifyWebhook,
 } from "../outbox/realtime_access.ts";
@@ -33,15 +36,30 @@ const AuthBody = z.object({
   channel_name: z.string().min(1).max(200),
 }).openapi("ChannelAuthRequest");
 
+const UserAuthBody = z.object({
+  socket_id: z.string().regex(/^\d+\.\d+$/, "must look like 123.456").openapi({ example: "1234.5678" }),
+}).openapi("UserAuthRequest");
+
+const UserAuthResponse = z.object({
+  auth: z.string().openapi({ example: "app-key:9a3e…" }),
+  user_data: z.string().openapi({
+    description: 'The signed user: `{"id","user_info":{"name","avatar"}}` as a JSON string',
+  }),
+}).openapi("UserAuth");
+
 const AuthResponse = z.object({
   auth: z.string().openapi({ example: "app-key:5f1c…" }),
   channel_data: z.string().optional().openapi({
-    description: 'Presence channels: `{"user_id","user_info":{"name","avatar"}}` as a JSON string',
+    description:
+      'Presence channels: `{"user_id","user_info":{"name","avatar"}}` as a JSON string. With the ' +
+      'embedded gateway private channels carry `{"user_id","issued_at"}` too (pusher-js passes it on as it is): ' +
+      "the gateway knows whose subscription it is, ends it when the user leaves the room, and refuses a " +
+      "signature issued before that or more than 5 minutes ago",
   }),
 }).openapi("ChannelAuth");
 
 const WebhookBody = z.object({
-  time_ms: z.number().optional(),
+  time_ms: z.number().openapi({ description: "When Pusher sent it (ms); more than 5 minutes off → 401" }),
   events: z.array(z.object({ name: z.string(), channel: z.string(), user_id: z.string().optional() })),
 }).openapi("PusherWebhook");
 
@@ -54,6 +72,11 @@ const ClientConfigSchema = z.object({
   forceTLS: z.boolean(),
   enabledTransports: z.array(z.enum(["ws", "wss"])).optional(),
   authEndpoint: z.string(),
+  userAuthEndpoint: z.string().openapi({
+    description:
+      "pusher-js `userAuthentication.endpoint`: call `pusher.signin()` so that a removal can end " +
+      "your connection's access (required with Pusher Channels)",
+  }),
 }).openapi("RealtimeConfig");
 
 const tags = ["Realtime"];
@@ -67,7 +90,9 @@ const auth = createRoute({
   description:
     "Form-encoded (pusher-js default) or JSON `socket_id` and `channel_name`. Signs only the caller's " +
     "own `private-user-{userId}` and `private-room-{roomId}` / `presence-room-{roomId}` of rooms the caller is an " +
-    "active member of; 403 otherwise. Presence `channel_data` is `{user_id, user_info: {name, avatar}}`.\n\n" +
+    'active member of. A room the caller was never in answers `404 {"error":"Room not found"}`, exactly as a room ' +
+    "that does not exist; a former member gets 403, as does any other channel. Presence `channel_data` is " +
+    "`{user_id, user_info: {name, avatar}}`.\n\n" +
     "Events: room channel `new-message` (the Message), `message-read`, `user-typing`; user channel " +
     "`new-message` {message, roomId, unreadCount, totalUnread}, `unread-updated` {roomId, seq, unreadCount, " +
     "totalUnread}, `notification`, and `room-created` {roomId, seq: 0, memberIds} when the user joins a new " +
@@ -84,7 +109,35 @@ const auth = createRoute({
   },
   responses: {
     ...ok(AuthResponse, "The signature pusher-js sends with its subscribe"),
-    ...errors(400, 401, 403),
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const userAuth = createRoute({
+  method: "post",
+  path: "/pusher/user-auth",
+  tags,
+  security: [{ bearer: [] }],
+  summary: "Sign the connection in as the caller (pusher-js userAuthentication, `pusher.signin()`)",
+  description:
+    "Form-encoded (pusher-js default) or JSON `socket_id`. Signs `pusher:signin` for the caller: " +
+    "the connection is then known as theirs. With Pusher Channels this is what lets the server end a removed " +
+    "member's access: it calls Pusher's terminate-connections API for that user, pusher-js reconnects and " +
+    "authorizes each channel again, and the room they left is refused. Connections that never sign in cannot " +
+    "be found by user, so clients should always call `signin()` (the web client does). The embedded gateway " +
+    "also knows whose subscription each is from `/api/pusher/auth`, so there signing in is optional.",
+  request: {
+    body: {
+      content: {
+        "application/x-www-form-urlencoded": { schema: UserAuthBody },
+        "application/json": { schema: UserAuthBody },
+      },
+      required: false,
+    },
+  },
+  responses: {
+    ...ok(UserAuthResponse, "The signature pusher-js sends with pusher:signin"),
+    ...errors(400, 401),
   },
 });
 
@@ -97,7 +150,9 @@ const webhook = createRoute({
     "HMAC-SHA256 of the raw body with the app secret (401 otherwise). `channel_occupied` / `channel_vacated` " +
     "of `private-user-{id}` and presence `member_added` / `member_removed` update the user's `online` and " +
     "`lastSeenAt`. The embedded gateway feeds the same handler directly. Body: Pusher's " +
-    "`{time_ms, events: [{name, channel, user_id?}]}` (read raw, so the signature covers exactly what was sent).",
+    "`{time_ms, events: [{name, channel, user_id?}]}` (read raw, so the signature covers exactly what was sent). " +
+    "A body whose `time_ms` is more than 5 minutes from the server clock is refused with 401, so a captured " +
+    "webhook cannot be replayed later.",
   responses: {
     ...ok(z.object({ ok: z.boolean() }), "Applied"),
     ...errors(400, 401),
@@ -123,7 +178,16 @@ export function realtimeRoutes(deps: RealtimeRouteDeps): OpenAPIHono<AppEnv> {
     const parsed = AuthBody.safeParse({ ...c.req.valid("json"), ...c.req.valid("form") });
     if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
     const { socket_id: socketId, channel_name: channel } = parsed.data;
-    return c.json(await authorizeChannel(deps.kv, deps.pusher, c.var.user, { socketId, channel }), 200);
+    const bindUser = deps.realtime.kind === "embedded";
+    return c.json(
+      await authorizeChannel(deps.kv, deps.pusher, c.var.user, { socketId, channel, bindUser }),
+      200,
+    );
+  });
+  app.openapi(userAuth, (c) => {
+    const parsed = UserAuthBody.safeParse({ ...c.req.valid("json"), ...c.req.valid("form") });
+    if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+    return c.json(authenticateUser(deps.pusher, { user: c.var.user, socketId: parsed.data.socket_id }), 200);
   });
   app.openapi(webhook, async (c) => {
     const body = await c.req.text();
@@ -135,6 +199,9 @@ export function realtimeRoutes(deps: RealtimeRouteDeps): OpenAPIHono<AppEnv> {
     if (!valid) throw new HttpError(401, "Invalid webhook signature");
     const parsed = WebhookBody.safeParse(safeJson(body));
     if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));
+    if (!isFreshWebhook(parsed.data.time_ms)) {
+      throw new HttpError(401, "Webhook time_ms is more than 5 minutes from now (replayed?)");
+    }
     await applyPresenceWebhook(deps.kv, parsed.data.events);
     return c.json({ ok: true }, 200);
   });

@@ -45,16 +45,19 @@ export interface ProfileFacts {
   isFollowing: boolean;
   followsYou: boolean;
   isBlocked: boolean;
+  /** The user blocked the viewer. */
+  blocksViewer: boolean;
 }
 
-/** Shapes a user for a viewer. Pure. */
+/** Shapes a user for a viewer; a viewer the user blocked does not see their presence. Pure. */
 export function userView(user: UserRecord, facts: ProfileFacts): UserView {
-  const lastSeenAt = facts.presence?.lastSeenAt ?? null;
+  const presence = facts.blocksViewer ? null : facts.presence;
+  const lastSeenAt = presence?.lastSeenAt ?? null;
   return {
     id: user.id,
     name: user.name,
     avatar: user.avatar,
-    online: facts.presence?.online ?? false,
+    online: presence?.online ?? false,
     lastSeenAt: lastSeenAt === null ? null : new Date(lastSeenAt).toISOString(),
     followers: facts.followers,
     following: facts.following,
@@ -89,16 +92,19 @@ export async function meProfile(deps: SocialDeps, me: Profile): Promise<MeView> 
   return { ...view, preferences, unreadNotifications: unread, totalUnread };
 }
 
-/** One `getMany`: presence, both counters and the relations between viewer and user. */
+/** One `getMany`: presence, both counters and the relations (follows, blocks) between viewer and user. */
 async function profileFacts(kv: Deno.Kv, viewerId: string, userId: string): Promise<ProfileFacts> {
-  const [presence, followers, following, isFollowing, followsYou, isBlocked] = await kv.getMany([
-    keys.presence(userId),
-    keys.followersCount(userId),
-    keys.followingCount(userId),
-    keys.follow(viewerId, userId),
-    keys.follow(userId, viewerId),
-    keys.block(viewerId, userId),
-  ]);
+  const [presence, followers, following, isFollowing, followsYou, isBlocked, blocksViewer] = await kv.getMany(
+    [
+      keys.presence(userId),
+      keys.followersCount(userId),
+      keys.followingCount(userId),
+      keys.follow(viewerId, userId),
+      keys.follow(userId, viewerId),
+      keys.block(viewerId, userId),
+      keys.block(userId, viewerId),
+    ],
+  );
   return {
     presence: presenceAt(presence.value as PresenceRecord | null, Date.now()),
     followers: counterValue(followers),
@@ -106,5 +112,6 @@ async function profileFacts(kv: Deno.Kv, viewerId: string, userId: string): Prom
     isFollowing: isFollowing.value !== null,
     followsYou: followsYou.value !== null,
     isBlocked: isBlocked.value !== null,
+    blocksViewer: blocksViewer.value !== null,
   };
 }

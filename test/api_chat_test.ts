@@ -95,17 +95,20 @@ Deno.test("POST /api/dev/login is 404 outside demo mode unless DEV_LOGIN=1", asy
 });
 
 Deno.test("PUT /api/admin/users/:id provisions a user behind X-Admin-Key", async () => {
-  await using t = await setup({ ADMIN_API_KEY: "k3y" });
+  await using t = await setup({ ADMIN_API_KEY: "k3y-0123456789abcdef" });
   const put = (id: string, key: string | undefined, body: unknown) =>
     t.request(`/api/admin/users/${id}`, {
       ...json("PUT", body),
       headers: { "Content-Type": "application/json", ...(key ? { "X-Admin-Key": key } : {}) },
     });
-  const user = await expectStatus<Record<string, unknown>>(await put("carol", "k3y", { name: "Carol" }), 200);
+  const user = await expectStatus<Record<string, unknown>>(
+    await put("carol", "k3y-0123456789abcdef", { name: "Carol" }),
+    200,
+  );
   assert.equal(user.name, "Carol");
   await expectError(await put("carol", "wrong", { name: "Carol" }), 401, "Unauthorized");
   await expectError(await put("carol", undefined, { name: "Carol" }), 401, "Unauthorized");
-  await expectError(await put("bad%20id", "k3y", { name: "X" }), 400, /^id: /);
+  await expectError(await put("bad%20id", "k3y-0123456789abcdef", { name: "X" }), 400, /^id: /);
   // The provisioned user can now receive messages.
   const message = await send(t, "alice", { receiverId: "carol", content: "hi" });
   assert.equal(message.receiverId, "carol");

@@ -7,7 +7,10 @@
  * every error body is `{error: string}`, non-members never succeed on a room,
  * nothing pollutes the process's prototypes, and the stored data stays
  * consistent afterwards (per room seqs 1..lastSeq, unread totals = sum of the
- * per-room counts, one room-list entry per active member).
+ * per-room counts, one room-list entry per active member). Every response carries
+ * `nosniff`, and a 429 its `Retry-After`. A second test does the same to the embedded gateway
+ * over raw WebSockets: random, oversized and malformed frames never crash it, only an oversized
+ * frame closes a connection (1009), and no connection or subscription outlives its socket.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -16,6 +19,8 @@ import { memberOf, unreadCount } from "../actors/room_head.ts";
 import { keys } from "../storage/keys.ts";
 import type { RoomState } from "../storage/records.ts";
 import { expectStatus, setup, type TestContext } from "./helpers.ts";
+import { eventually, FAST_RETRY, startOutboxServer } from "./support/outbox_harness.ts";
+import { rawSocket, socketIdOf } from "./support/raw_socket.ts";
 
 const SECRET = "fuzz-secret-0123456789-abcdefghijklmnop";
 const ADMIN_KEY = "fuzz-admin-key-0123456789";
@@ -692,6 +697,14 @@ async function check(t: TestContext, req: FuzzRequest): Promise<void> {
   const text = req.method === "HEAD" ? "" : await res.text();
   const what = `${req.method} ${req.url.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`;
   assert.ok(res.status < 500, `5xx: ${what}`);
+  assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff", `no nosniff: ${what}`);
+  if (res.status === 429) {
+    assert.match(
+      res.headers.get("Retry-After") ?? "",
+      /^\d+$/,
+      `429 without a Retry-After in seconds: ${what}`,
+    );
+  }
   if (res.status >= 400 && req.method !== "HEAD") {
     let parsed: unknown;
     try {
@@ -826,4 +839,172 @@ Deno.test("users named like Object.prototype members (constructor, toString, …
     await remove.body?.cancel();
   }
   assert.deepEqual(ownNames(), before, "no member fields were written onto built-ins (Object.readSeq, …)");
+});
+
+// The embedded gateway, frame by frame: random, oversized and malformed frames from raw sockets
+// against a running server.
+
+/** A frame to send: as it is, or one signed for the socket at run time (a subscribe, or the signin). */
+type FrameSpec = string | Uint8Array | { signed: number } | { signin: true };
+
+/** The room channels a fuzzed socket gets real signatures for. */
+const SIGNED_CHANNELS = (
+  roomId: string,
+) => [`private-room-${roomId}`, `presence-room-${roomId}`, "private-user-alice"];
+
+/** Frames a client could send: well-formed ones signed right or wrong, and garbage of every kind. */
+function gatewayFrames(roomId: string): fc.Arbitrary<FrameSpec[]> {
+  const channelName = fc.oneof(
+    fc.constantFrom(...SIGNED_CHANNELS(roomId)),
+    fc.constantFrom(
+      "lobby",
+      "private-",
+      "presence-",
+      "#server-to-user-alice",
+      "private-encrypted-x",
+      "a".repeat(300),
+    ),
+    fc.constantFrom(...NASTY),
+  );
+  const dataValue = fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.constantFrom(...NASTY),
+    fc.string({ maxLength: 200 }),
+  );
+  const json = (value: unknown) => JSON.stringify(value) ?? "null";
+  const frame: fc.Arbitrary<FrameSpec> = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(json({ event: "pusher:ping", data: {} })) },
+    { weight: 4, arbitrary: fc.nat(SIGNED_CHANNELS(roomId).length - 1).map((signed) => ({ signed })) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        channel: channelName,
+        auth: fc.option(fc.string({ maxLength: 80 })),
+        data: dataValue,
+      })
+        .map(({ channel, auth, data }) =>
+          json({
+            event: "pusher:subscribe",
+            data: { channel, auth, channel_data: typeof data === "string" ? data : json(data) },
+          })
+        ),
+    },
+    {
+      weight: 2,
+      arbitrary: channelName.map((channel) => json({ event: "pusher:unsubscribe", data: { channel } })),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        event: fc.oneof(
+          fc.constantFrom("client-typing", "client-", "client-x".padEnd(300, "x")),
+          fc.string(),
+        ),
+        channel: channelName,
+        data: dataValue,
+      }).map((f) => json(f)),
+    },
+    { weight: 1, arbitrary: fc.constant({ signin: true as const }) },
+    {
+      weight: 1,
+      arbitrary: dataValue.map((data) =>
+        json({ event: "pusher:signin", data: { auth: "k:x", user_data: data } })
+      ),
+    },
+    { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map(json) },
+    { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 100 }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('{"event":', "[]", "null", '{"event":{"__proto__":{"polluted":1}}}'),
+    },
+    { weight: 1, arbitrary: fc.constantFrom(...NASTY).map((n) => json({ event: n, channel: n, data: n })) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "x".repeat(12 * 1024),
+        json({ event: "pusher:ping", data: "y".repeat(15_000) }),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom("x".repeat(17 * 1024), "🙂".repeat(5000), new Uint8Array(20 * 1024)),
+    },
+  );
+  return fc.array(frame, { minLength: 1, maxLength: 12 });
+}
+
+/** Whether a frame is over the gateway's 16 KiB frame limit. */
+function oversized(frame: string | Uint8Array): boolean {
+  return (typeof frame === "string" ? new TextEncoder().encode(frame).length : frame.length) > 16 * 1024;
+}
+
+Deno.test("the gateway survives random, oversized and malformed frames, and nothing leaks", async () => {
+  await using t = await startOutboxServer({ PUSHER_CLIENT_EVENTS: "1" }, { outbox: FAST_RETRY });
+  await t.login("bob");
+  const { roomId } = await t.ok<{ roomId: string }>("alice", "POST", "/api/chat/groups", {
+    name: "Fuzz",
+    memberIds: ["bob"],
+  });
+  const key = (await t.kv.get<string>(keys.setting("pusher_key"))).value!;
+  const prototypes = ownNames();
+  let runs = 0;
+  await fc.assert(
+    fc.asyncProperty(gatewayFrames(roomId), async (specs) => {
+      runs++;
+      const socket = rawSocket(`ws://127.0.0.1:${t.port}/app/${key}?protocol=7`);
+      try {
+        const socketId = await socketIdOf(socket);
+        const sign = (channel: string) =>
+          t.ok<Record<string, string>>("alice", "POST", "/api/pusher/auth", {
+            socket_id: socketId,
+            channel_name: channel,
+          });
+        const frames: (string | Uint8Array)[] = [];
+        for (const spec of specs) {
+          if (typeof spec === "string" || spec instanceof Uint8Array) frames.push(spec);
+          else if ("signin" in spec) {
+            const data = await t.ok("alice", "POST", "/api/pusher/user-auth", { socket_id: socketId });
+            frames.push(JSON.stringify({ event: "pusher:signin", data }));
+          } else {
+            const channel = SIGNED_CHANNELS(roomId)[spec.signed]!;
+            frames.push(
+              JSON.stringify({ event: "pusher:subscribe", data: { channel, ...await sign(channel) } }),
+            );
+          }
+        }
+        for (const frame of frames) {
+          if (socket.ws.readyState !== WebSocket.OPEN) break;
+          socket.send(frame);
+        }
+        const answered = await Promise.race([
+          socket.roundTrip().then(() => true, () => false),
+          socket.closed.then(() => false),
+        ]);
+        if (!answered) {
+          // 1009, or no code at all when our later frames met the closed socket (a reset).
+          const { code } = await socket.closed;
+          assert.ok([1009, 1006, 0].includes(code), `closed with ${code}`);
+          assert.ok(frames.some(oversized), "only an oversized frame closes the connection");
+        }
+      } finally {
+        socket.ws.close();
+        await socket.closed;
+      }
+    }),
+    { numRuns: 500, interruptAfterTimeLimit: 15_000, markInterruptAsFailure: false },
+  );
+  await eventually(() => t.runtime.gateway!.stats().connections === 0, "every socket released");
+  assert.deepEqual(t.runtime.gateway!.stats(), {
+    connections: 0,
+    channels: 0,
+    subscriptions: 0,
+    droppedSlowSockets: 0,
+  });
+  assert.deepEqual(ownNames(), prototypes, "no frame added properties to built-in prototypes");
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, "Object.prototype is not polluted");
+  const health = await fetch(`${t.url}/healthz`);
+  assert.equal(health.status, 200);
+  await health.body?.cancel();
+  console.log(`${runs} fuzzed sockets against the gateway; nothing left open`);
 });

@@ -3,6 +3,8 @@ import { createHmac } from "node:crypto";
 // The worker build of pusher-js runs on the global WebSocket and fetch, as in a browser.
 import * as pusherJs from "pusher-js/worker/index.js";
 import type { Channel, PresenceChannel } from "pusher-js/worker/index.js";
+import { createGateway } from "../realtime/gateway.ts";
+import { gatewayRoutes } from "../realtime/routes.ts";
 import { keys } from "../storage/keys.ts";
 import type { Presence } from "../storage/records.ts";
 import { eventually, FAST_RETRY, type OutboxServer, startOutboxServer } from "./support/outbox_harness.ts";
@@ -13,25 +15,62 @@ type PusherClient = pusherJs.default;
 
 const WAIT_MS = 5000;
 
-/** An unmodified pusher-js client configured from GET /api/realtime/config, authorizing through our endpoint. */
-async function connect(t: OutboxServer, userId: string, clients: PusherClient[]): Promise<PusherClient> {
+/**
+ * An unmodified pusher-js client configured from GET /api/realtime/config, authorizing channels
+ * through our endpoint and signing in through `userAuthEndpoint` (as the web client does).
+ */
+async function connect(
+  t: OutboxServer,
+  userId: string,
+  clients: PusherClient[],
+  options: { signin?: boolean } = {},
+): Promise<PusherClient> {
   const token = await t.login(userId);
   const config = await t.ok<Record<string, unknown>>(userId, "GET", "/api/realtime/config");
+  const headers = { Authorization: `Bearer ${token}` };
   const client = new PusherClient(
     config.key as string,
     {
       ...config,
       disableStats: true,
-      channelAuthorization: {
-        endpoint: config.authEndpoint as string,
-        transport: "ajax",
-        headers: { Authorization: `Bearer ${token}` },
-      },
+      channelAuthorization: { endpoint: config.authEndpoint as string, transport: "ajax", headers },
+      userAuthentication: { endpoint: config.userAuthEndpoint as string, transport: "ajax", headers },
     } as ConstructorParameters<typeof PusherClient>[1],
   );
   clients.push(client);
   await within(`${userId} connected`, (resolve) => client.connection.bind("connected", resolve));
+  if (options.signin) {
+    const signedIn = within(
+      `${userId} signed in`,
+      (resolve) => client.bind("pusher:signin_success", resolve),
+    );
+    client.signin();
+    await signedIn;
+  }
   return client;
+}
+
+/**
+ * Pings over the client's socket and waits for the pong: the server answers in order, so every
+ * event it sent before has been handled by then.
+ */
+function drained(client: PusherClient): Promise<void> {
+  return within("pusher:pong", (resolve) => {
+    const onMessage = (event: { event: string }) => {
+      if (event.event !== "pusher:pong") return;
+      client.connection.unbind("message", onMessage);
+      resolve();
+    };
+    client.connection.bind("message", onMessage);
+    client.connection.send_event("pusher:ping", {});
+  });
+}
+
+/** Records every event of one name on a channel. */
+function record<T = Record<string, unknown>>(channel: Channel, event: string): T[] {
+  const seen: T[] = [];
+  channel.bind(event, (data: T) => seen.push(data));
+  return seen;
 }
 
 function within<T = void>(label: string, bind: (resolve: (value: T) => void) => void): Promise<T> {
@@ -76,7 +115,7 @@ Deno.test("pusher-js authenticates through /api/pusher/auth and receives message
 
     const room = await subscribe(bob, `private-room-${roomId}`);
     const inbox = await subscribe(bob, "private-user-bob");
-    assert.equal((await refused(carol, `private-room-${roomId}`)).status, 403);
+    assert.equal((await refused(carol, `private-room-${roomId}`)).status, 404);
     assert.equal((await refused(carol, "private-user-bob")).status, 403);
 
     const roomMessage = next(room, "new-message");
@@ -158,16 +197,16 @@ Deno.test("POST /api/pusher/auth validates its input and signs only allowed chan
   assert.equal(ok.status, 200);
   assert.match((await ok.json()).auth, /^[0-9a-f]+:[0-9a-f]{64}$/);
   for (
-    const channel of [
-      "private-user-alice",
-      "private-room-nope",
-      "presence-room-nope",
-      "public",
-      "private-encrypted-x",
-    ]
+    const [channel, status] of [
+      ["private-user-alice", 403],
+      ["private-room-nope", 404],
+      ["presence-room-nope", 404],
+      ["public", 403],
+      ["private-encrypted-x", 403],
+    ] as const
   ) {
     const res = await t.api("bob", "POST", "/api/pusher/auth", { socket_id: "1.2", channel_name: channel });
-    assert.equal(res.status, 403, channel);
+    assert.equal(res.status, status, channel);
     await res.body?.cancel();
   }
   const anonymous = await fetch(`${t.url}/api/pusher/auth`, { method: "POST", body: "socket_id=1.2" });
@@ -219,4 +258,87 @@ Deno.test("GET /api/realtime/config points pusher-js at the embedded gateway on 
   const res = await fetch(`${t.url}/api/realtime/config`);
   assert.equal(res.status, 401);
   await res.body?.cancel();
+});
+
+async function removalScenario(t: OutboxServer, clients: PusherClient[], signin: boolean) {
+  const bob = await connect(t, "bob", clients, { signin });
+  const carol = await connect(t, "carol", clients, { signin });
+  await t.login("alice");
+  const { roomId } = await t.ok<{ roomId: string }>("alice", "POST", "/api/chat/groups", {
+    name: "Team",
+    memberIds: ["bob", "carol"],
+  });
+  const name = `private-room-${roomId}`;
+  const [bobRoom, carolRoom, carolInbox] = await Promise.all([
+    subscribe(bob, name),
+    subscribe(carol, name),
+    subscribe(carol, "private-user-carol"),
+  ]);
+  const bobGot = record<{ content: string }>(bobRoom, "new-message");
+  const carolGot = record<{ content: string }>(carolRoom, "new-message");
+  const carolRefused = record<{ status: number }>(carolRoom, "pusher:subscription_error");
+  await t.ok("alice", "POST", "/api/chat/send", { roomId, content: "before" });
+  await eventually(() => carolGot.length === 1 && bobGot.length === 1, "the message before the removal");
+
+  const socketBefore = carol.connection.socket_id;
+  const removed = next(carolInbox, "member-removed");
+  await t.ok("alice", "DELETE", `/api/chat/rooms/${roomId}/members/carol`);
+  await t.ok("alice", "POST", "/api/chat/send", { roomId, content: "after" });
+  assert.deepEqual((await removed).userId, "carol");
+  await eventually(() => bobGot.length === 2, "bob's message after the removal");
+  assert.equal(bobGot[1]!.content, "after");
+  return { carol, carolGot, carolRefused, name, socketBefore };
+}
+
+Deno.test("pusher-js of a member removed via the HTTP API while subscribed receives nothing more from the room (embedded gateway)", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const clients: PusherClient[] = [];
+  try {
+    const { carol, carolGot, name } = await removalScenario(t, clients, false);
+    await drained(carol);
+    assert.deepEqual(carolGot.map((m) => m.content), ["before"]);
+    // Her socket stays up for her other channels; subscribing to the room again is refused.
+    assert.equal(carol.connection.state, "connected");
+    carol.unsubscribe(name);
+    assert.equal((await refused(carol, name)).status, 403);
+  } finally {
+    await closeAll(t, clients);
+  }
+});
+
+Deno.test("with Pusher Channels, a removed member's signed-in connection is terminated and the room refused on reconnect", async () => {
+  // A Pusher-protocol server that is not ours plays Pusher Channels: the server publishes to it
+  // with PUSHER_HOST and ends access through its terminate_connections API.
+  const app = { appId: "channels-app", key: "channels-key", secret: "channels-secret-0123456789" };
+  const gateway = createGateway({ ...app });
+  const channels = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    gatewayRoutes(gateway, app.key, app.appId).fetch,
+  ) as Deno.HttpServer<Deno.NetAddr>;
+  const clients: PusherClient[] = [];
+  try {
+    await using t = await startOutboxServer({
+      PUSHER_HOST: "127.0.0.1",
+      PUSHER_PORT: String(channels.addr.port),
+      PUSHER_USE_TLS: "false",
+      PUSHER_APP_ID: app.appId,
+      PUSHER_KEY: app.key,
+      PUSHER_SECRET: app.secret,
+    }, { outbox: FAST_RETRY });
+    try {
+      const { carol, carolGot, carolRefused, socketBefore } = await removalScenario(t, clients, true);
+      // Terminated: pusher-js reconnects on a new socket, signs in again and re-authorizes the room.
+      await eventually(() => carolRefused.length === 1, "the room refused after reconnecting");
+      assert.equal(carolRefused[0]!.status, 403);
+      assert.notEqual(carol.connection.socket_id, socketBefore, "the old connection was terminated");
+      await drained(carol);
+      assert.deepEqual(carolGot.map((m) => m.content), ["before"]);
+    } finally {
+      for (const client of clients) client.disconnect();
+      await eventually(() => gateway.stats().connections === 0, "sockets to close");
+    }
+  } finally {
+    await gateway.close();
+    await channels.shutdown();
+  }
 });

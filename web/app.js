@@ -291,9 +291,21 @@ function onUserEvent(name, data) {
         toast(data.title ?? "New notification");
       } else if (!data?.title) loadNotifications();
       break;
-    default:
-      // room-created, member-added, room-updated, …: the room list changed.
+    case "member-added":
+      // Added back to the open room: its old subscription ended when we were removed.
+      if (data?.userIds?.includes(state.session?.user.id)) state.live?.rejoinRoom(data.roomId);
       loadRooms();
+      break;
+    case "room-created":
+    case "member-removed":
+    case "room-updated":
+    case "room-archived":
+      // The room list changed.
+      loadRooms();
+      break;
+    default:
+      // Anything else (a newer server's event, a client event) is not ours to act on.
+      break;
   }
 }
 
@@ -320,9 +332,15 @@ function onRoomEvent(roomId, name, data) {
     case "user-typing":
       applyTyping(data);
       break;
-    default:
-      // member-added, member-removed, room-updated
+    case "member-added":
+    case "member-removed":
+    case "room-updated":
       loadRooms().then(renderHeader);
+      break;
+    default:
+      // Unknown events, e.g. another member's `client-*` events, change nothing here: reloading
+      // on them would let one member make every client of the room hammer the API.
+      break;
   }
 }
 

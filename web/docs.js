@@ -6,6 +6,7 @@
 import { h } from "./view.js";
 
 const TOKEN_KEY = "durable-chat.docs.token";
+/** The admin key lives in sessionStorage: it guards every admin route, so it ends with the tab. */
 const ADMIN_KEY = "durable-chat.docs.adminKey";
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
@@ -172,10 +173,10 @@ function authPanel(operations) {
   const adminKey = h("input", {
     id: "auth-admin",
     type: "password",
-    value: localStorage.getItem(ADMIN_KEY) ?? "",
+    value: storedAdminKey(),
     autocomplete: "off",
   });
-  adminKey.addEventListener("change", () => localStorage.setItem(ADMIN_KEY, adminKey.value));
+  adminKey.addEventListener("change", () => sessionStorage.setItem(ADMIN_KEY, adminKey.value));
   return h(
     "section",
     { className: "panel", "aria-labelledby": "auth-title" },
@@ -674,4 +675,14 @@ function markdown(text) {
   const div = h("div", { className: "md" });
   div.innerHTML = out.join("");
   return div;
+}
+
+/** The admin key of this tab; one an earlier version kept in localStorage is moved out of it. */
+function storedAdminKey() {
+  const legacy = localStorage.getItem(ADMIN_KEY);
+  if (legacy !== null) {
+    localStorage.removeItem(ADMIN_KEY);
+    if (sessionStorage.getItem(ADMIN_KEY) === null) sessionStorage.setItem(ADMIN_KEY, legacy);
+  }
+  return sessionStorage.getItem(ADMIN_KEY) ?? "";
 }

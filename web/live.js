@@ -40,6 +40,7 @@ export class Live {
     const secure = location.protocol === "https:";
     const port = Number(location.port) || (secure ? 443 : 80);
     const embedded = !config.cluster || config.wsHost;
+    const headers = { Authorization: `Bearer ${this.token}` };
     const options = {
       cluster: config.cluster ?? "",
       forceTLS: config.forceTLS ?? secure,
@@ -47,7 +48,14 @@ export class Live {
       channelAuthorization: {
         endpoint: config.authEndpoint ?? "/api/pusher/auth",
         transport: "ajax",
-        headers: { Authorization: `Bearer ${this.token}` },
+        headers,
+      },
+      // Signing in tells the realtime service whose connection this is, so that leaving or being
+      // removed from a room ends its access to that room at once (with Pusher Channels too).
+      userAuthentication: {
+        endpoint: config.userAuthEndpoint ?? "/api/pusher/user-auth",
+        transport: "ajax",
+        headers,
       },
     };
     if (embedded) {
@@ -56,6 +64,7 @@ export class Live {
       options.wssPort = config.wssPort ?? config.wsPort ?? port;
     }
     this.pusher = new globalThis.Pusher(config.key, options);
+    this.pusher.signin();
     this.pusher.connection.bind("state_change", ({ current }) => {
       this.state = current;
       this.handlers.onState?.(current);
@@ -82,6 +91,16 @@ export class Live {
     }
     this.roomId = roomId;
     if (roomId && this.pusher) this.#subscribeRoom(roomId);
+  }
+
+  /**
+   * Subscribes to the open room's channel again, e.g. after being added back to it: the server
+   * dropped the old subscription when we were removed, and pusher-js does not know.
+   */
+  rejoinRoom(roomId) {
+    if (roomId !== this.roomId || !this.pusher) return;
+    this.watchRoom(null);
+    this.watchRoom(roomId);
   }
 
   #subscribeRoom(roomId) {

@@ -1,0 +1,48 @@
+/**
+ * Boot-time safety of `main.ts` as a real process: settings that are never safe stop it
+ * with a one-line reason, and settings that are unsafe but allowed are said loudly.
+ */
+import assert from "node:assert/strict";
+import { startServer } from "./support/server_process.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** Runs `main.ts` with `env` and expects it to exit at once; resolves with its code and output. */
+async function bootFails(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: { PORT: "0", NO_COLOR: "1", KV_PATH: ":memory:", ...env },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(20_000),
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.doesNotMatch(out, /listening on/, "the server must not start");
+  return { code, stderr: new TextDecoder().decode(stderr) };
+}
+
+Deno.test("main.ts refuses demo mode on Deno Deploy unless DEMO=1, with a one-line reason", async () => {
+  const { code, stderr } = await bootFails({ DENO_DEPLOYMENT_ID: "test-deployment" });
+  assert.equal(code, 1);
+  assert.match(stderr, /^durable-chat: bad configuration: .*DEMO=1.*\n$/);
+});
+
+Deno.test("main.ts refuses AUTH_JWKS_URL without AUTH_AUDIENCE", async () => {
+  const { code, stderr } = await bootFails({ AUTH_JWKS_URL: "https://id.example/.well-known/jwks.json" });
+  assert.equal(code, 1);
+  assert.match(stderr, /AUTH_AUDIENCE/);
+});
+
+Deno.test("main.ts warns loudly at boot when DEV_LOGIN=1 runs beside a real secret", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "durable-chat-boot-" });
+  try {
+    await using server = await startServer({
+      KV_PATH: `${dir}/chat.kv`,
+      AUTH_JWT_SECRET: "boot-test-secret-0123456789abcdefghij",
+      DEV_LOGIN: "1",
+    });
+    assert.match(server.output(), /WARNING: DEV_LOGIN=1: .*any user id to anyone/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
