@@ -3,6 +3,7 @@
  * command, clock) to a new head, message rows and events. No I/O happens here.
  */
 import { createHash } from "node:crypto";
+import { previewLine } from "../common/preview.js";
 import { HttpError } from "../http_error.ts";
 import { messageId, parseMessageId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
@@ -35,8 +36,6 @@ import {
 
 /** The most members a group holds: the head (≤ 64 KiB) and one commit (≤ 1000 writes) must fit them. */
 export const MAX_GROUP_MEMBERS = 200;
-/** Room-list previews are cut to this many characters. */
-export const PREVIEW_LENGTH = 100;
 /** Different emojis one message can carry. */
 export const MAX_REACTION_KINDS = 20;
 /** A message row stays below KV's 64 KiB value limit, with room to spare. */
@@ -931,21 +930,7 @@ export function previewOf(message: StoredMessage): MessagePreview {
     id: message.id,
     seq: message.seq,
     senderId: message.senderId,
-    text: truncate(previewText(message), PREVIEW_LENGTH),
+    text: previewLine(message),
     createdAt: message.createdAt,
   };
-}
-
-/** The one-line text of a message for previews and push bodies. */
-export function previewText(message: Pick<StoredMessage, "type" | "content" | "attachmentName">): string {
-  const content = message.content.trim();
-  if (message.type === "image") return content ? `📷 ${content}` : "📷 Photo";
-  if (message.type === "file") return `📎 ${message.attachmentName || content || "File"}`;
-  return content;
-}
-
-/** Cuts text to at most `max` characters without splitting a surrogate pair. */
-export function truncate(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length <= max ? text : chars.slice(0, max).join("");
 }

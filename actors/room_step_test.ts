@@ -6,11 +6,9 @@ import { unreadCount } from "./room_head.ts";
 import {
   applyCommand,
   emptyFacts,
-  previewText,
   type RoomCommand,
   type SendInput,
   startBatch,
-  truncate,
   type Working,
 } from "./room_step.ts";
 
@@ -161,12 +159,6 @@ Deno.test("applyCommand() createGroup makes the creator owner and refuses oversi
     () => run(big, { kind: "createGroup", creator: alice, name: "Big", avatar: null, memberIds }),
     (err) => err instanceof HttpError && err.status === 400,
   );
-});
-
-Deno.test("previewText() labels attachments and truncate() keeps surrogate pairs whole", () => {
-  assert.equal(previewText({ type: "image", content: "", attachmentName: undefined }), "📷 Photo");
-  assert.equal(previewText({ type: "file", content: "", attachmentName: "a.pdf" }), "📎 a.pdf");
-  assert.equal(truncate("😀".repeat(101), 100), "😀".repeat(100));
 });
 
 // ---- Properties ------------------------------------------------------------------------------

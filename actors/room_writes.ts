@@ -10,7 +10,8 @@ import { keys } from "../storage/keys.ts";
 import { estimateBytes } from "../storage/kv_size.ts";
 import type { RoomState } from "../storage/records.ts";
 import { RATE_WINDOW_MS } from "./rate_limit.ts";
-import { parseRateLogKey, previewText, type Working } from "./room_step.ts";
+import { previewText } from "../common/preview.js";
+import { parseRateLogKey, type Working } from "./room_step.ts";
 import { isActive, memberOf, unreadCount } from "./room_head.ts";
 
 /** The head as it was read, with the versionstamp the commit checks. */

@@ -6,6 +6,7 @@ import type { TypingEvent } from "../actors/room_actor.ts";
 import { iso, messageView } from "../chat/views.ts";
 import type { RoomEvent } from "../storage/records.ts";
 import type { NotificationEvent, RealtimeEvent } from "./outbox.ts";
+import { presenceRoomChannel, roomChannel, userChannel } from "../common/channels.js";
 
 /** One event as `triggerBatch` takes it: `data` is already JSON. */
 export interface PusherEvent {
@@ -18,21 +19,6 @@ export interface PusherEvent {
 export const MAX_EVENT_BYTES = 10 * 1024;
 /** Pusher takes at most ten events per batch call. */
 export const MAX_BATCH_EVENTS = 10;
-
-/** The private channel of a room's members. */
-export function roomChannel(roomId: string): string {
-  return `private-room-${roomId}`;
-}
-
-/** The presence channel of a room (who is looking at it). */
-export function presenceRoomChannel(roomId: string): string {
-  return `presence-room-${roomId}`;
-}
-
-/** The private channel of one user (all their devices). */
-export function userChannel(userId: string): string {
-  return `private-user-${userId}`;
-}
 
 /** What mapping needs besides the event: each user's unread total, read at delivery. */
 export interface MappingContext {

@@ -10,6 +10,7 @@ import { HttpError } from "../http_error.ts";
 import { applyPresence, type PresenceChange } from "../storage/presence.ts";
 import type { Profile } from "../storage/records.ts";
 import { readHead } from "../storage/room_reads.ts";
+import { parseChannel } from "../common/channels.js";
 
 /** The app credentials shared by the publisher, the gateway and the auth endpoint. */
 export interface PusherCredentials {
@@ -24,9 +25,6 @@ export interface PresenceWebhookEvent {
   channel: string;
   user_id?: string;
 }
-
-const USER_CHANNEL = /^private-user-([A-Za-z0-9_\-=@,.;]{1,128})$/;
-const ROOM_CHANNEL = /^(?:private|presence)-room-([A-Za-z0-9_\-=@,.;]{1,128})$/;
 
 /**
  * Signs a subscription for `user`: their own user channel, and the private and
@@ -56,19 +54,18 @@ export async function authorizeChannel(
     request.bindUser
       ? pusher.authorizeChannel(socketId, channel, bound())
       : pusher.authorizeChannel(socketId, channel);
-  const own = USER_CHANNEL.exec(channel);
-  if (own) {
-    if (own[1] !== user.id) throw new HttpError(403, "Not your user channel");
+  const named = parseChannel(channel);
+  if (named === null) throw new HttpError(403, "Channel not allowed");
+  if (named.kind === "user") {
+    if (named.userId !== user.id) throw new HttpError(403, "Not your user channel");
     return privateAuth();
   }
-  const room = ROOM_CHANNEL.exec(channel);
-  if (!room) throw new HttpError(403, "Channel not allowed");
-  const head = (await readHead(kv, room[1]!)).value;
+  const head = (await readHead(kv, named.roomId)).value;
   const member = head ? memberOf(head, user.id) : undefined;
   // Never a member answers like no such room: direct room ids are derived from the pair.
   if (member === undefined) throw new HttpError(404, "Room not found");
   if (!isActive(member)) throw new HttpError(403, "Not a member of this room");
-  if (channel.startsWith("presence-")) {
+  if (named.kind === "presence") {
     const member = { user_id: user.id, user_info: { name: user.name, avatar: user.avatar } };
     return pusher.authorizeChannel(socketId, channel, request.bindUser ? bound(member) : member);
   }
@@ -121,12 +118,12 @@ export async function applyPresenceWebhook(
   options: { now?: number; ttlMs?: number } = {},
 ): Promise<PresenceChange[]> {
   const changes = events.flatMap((event): PresenceChange[] => {
-    const own = USER_CHANNEL.exec(event.channel);
-    if (own && (event.name === "channel_occupied" || event.name === "channel_vacated")) {
-      return [{ userId: own[1]!, channel: event.channel, present: event.name === "channel_occupied" }];
+    const named = parseChannel(event.channel);
+    if (named?.kind === "user" && (event.name === "channel_occupied" || event.name === "channel_vacated")) {
+      return [{ userId: named.userId, channel: event.channel, present: event.name === "channel_occupied" }];
     }
     if (
-      event.channel.startsWith("presence-") && typeof event.user_id === "string" &&
+      named?.kind === "presence" && typeof event.user_id === "string" &&
       (event.name === "member_added" || event.name === "member_removed")
     ) {
       return [{ userId: event.user_id, channel: event.channel, present: event.name === "member_added" }];

@@ -1,9 +1,9 @@
 /**
- * @module The browser client: `GET /` and `/web/*`, plus pusher-js's browser build from
+ * @module The browser client: `GET /`, `/web/*` and `/common/*`, plus pusher-js's browser build from
  * the pinned npm package. Every file is imported as text, so it ships inside the module
  * graph (nothing is read from disk at runtime) and works unchanged on Deno Deploy.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../auth/middleware.ts";
 import pusherJs from "pusher-js/dist/web/pusher.min.js" with { type: "text" };
 import indexHtml from "../web/index.html" with { type: "text" };
@@ -15,20 +15,24 @@ import docsJs from "../web/docs.js" with { type: "text" };
 import stylesCss from "../web/styles.css" with { type: "text" };
 import docsCss from "../web/docs.css" with { type: "text" };
 import faviconSvg from "../web/favicon.svg" with { type: "text" };
+import channelsJs from "../common/channels.js" with { type: "text" };
+import previewJs from "../common/preview.js" with { type: "text" };
 
 const JS = "text/javascript; charset=utf-8";
 
-/** Files under `/web/`, by name. */
+/** The client's files by path: `/web/*`, and `/common/*` (modules the server imports too). */
 const FILES: Record<string, { body: string; type: string }> = {
-  "app.js": { body: appJs, type: JS },
-  "api.js": { body: apiJs, type: JS },
-  "live.js": { body: liveJs, type: JS },
-  "view.js": { body: viewJs, type: JS },
-  "docs.js": { body: docsJs, type: JS },
-  "styles.css": { body: stylesCss, type: "text/css; charset=utf-8" },
-  "docs.css": { body: docsCss, type: "text/css; charset=utf-8" },
-  "favicon.svg": { body: faviconSvg, type: "image/svg+xml" },
-  "vendor/pusher.min.js": { body: stripSourceMap(pusherJs), type: JS },
+  "/web/app.js": { body: appJs, type: JS },
+  "/web/api.js": { body: apiJs, type: JS },
+  "/web/live.js": { body: liveJs, type: JS },
+  "/web/view.js": { body: viewJs, type: JS },
+  "/web/docs.js": { body: docsJs, type: JS },
+  "/web/styles.css": { body: stylesCss, type: "text/css; charset=utf-8" },
+  "/web/docs.css": { body: docsCss, type: "text/css; charset=utf-8" },
+  "/web/favicon.svg": { body: faviconSvg, type: "image/svg+xml" },
+  "/web/vendor/pusher.min.js": { body: stripSourceMap(pusherJs), type: JS },
+  "/common/channels.js": { body: channelsJs, type: JS },
+  "/common/preview.js": { body: previewJs, type: JS },
 };
 
 /** Weak validators, one per file, so reloads revalidate cheaply. */
@@ -60,17 +64,19 @@ export function webRoutes(): Hono<AppEnv> {
       return c.html(indexHtml);
     })
     .get("/favicon.ico", (c) => c.redirect("/web/favicon.svg", 301))
-    .get("/web/*", (c) => {
-      const name = c.req.path.slice("/web/".length);
-      const file = FILES[name];
-      if (!file) return c.json({ error: "Not found" }, 404);
-      const etag = ETAGS.get(name)!;
-      c.header("ETag", etag);
-      c.header("Cache-Control", "no-cache");
-      if (c.req.header("If-None-Match") === etag) return c.body(null, 304);
-      c.header("Content-Type", file.type);
-      return c.body(file.body);
-    });
+    .get("/web/*", serveFile)
+    .get("/common/*", serveFile);
+}
+
+function serveFile(c: Context<AppEnv>): Response {
+  const file = FILES[c.req.path];
+  if (!file) return c.json({ error: "Not found" }, 404);
+  const etag = ETAGS.get(c.req.path)!;
+  c.header("ETag", etag);
+  c.header("Cache-Control", "no-cache");
+  if (c.req.header("If-None-Match") === etag) return c.body(null, 304);
+  c.header("Content-Type", file.type);
+  return c.body(file.body);
 }
 
 /** The minified build points at a `.map` file we do not serve; drop the reference. */

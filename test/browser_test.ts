@@ -130,12 +130,22 @@ Deno.test("GET / serves the client, every module it imports, and pusher-js from 
     const body = await res.text();
     if (asset.endsWith(".js")) {
       assert.match(res.headers.get("Content-Type") ?? "", /text\/javascript/, asset);
-      for (const [, spec] of body.matchAll(/^import [^;]* from "(\.\/[^"]+)";$/gm)) {
+      for (const [, spec] of body.matchAll(/^import [^;]* from "(\.\.?\/[^"]+)";$/gm)) {
         queue.push(new URL(spec!, `http://x${asset}`).pathname);
       }
     }
   }
-  for (const module of ["/web/api.js", "/web/live.js", "/web/view.js"]) assert.ok(seen.has(module), module);
+  for (
+    const module of [
+      "/web/api.js",
+      "/web/live.js",
+      "/web/view.js",
+      "/common/preview.js",
+      "/common/channels.js",
+    ]
+  ) {
+    assert.ok(seen.has(module), module);
+  }
 
   const pusher = await t.request("/web/vendor/pusher.min.js");
   const served = await pusher.text();

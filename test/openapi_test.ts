@@ -434,8 +434,9 @@ Deno.test("GET /openapi.json lists every API route the app serves, and only thos
   await using t = await setup(ENV);
   const doc = await loadDocument(t);
   const documented = new Set(operations(doc).map((e) => `${e.method.toUpperCase()} ${e.path}`));
-  // Not part of the HTTP API: the web client, this reference, and the Pusher-protocol gateway.
-  const notApi = /^\/($|web\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
+  // Not part of the HTTP API: the web client (and the modules it shares with the server), this
+  // reference, and the Pusher-protocol gateway.
+  const notApi = /^\/($|web\/|common\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
   const served = new Set(
     t.runtime.app.routes
       .filter((r) => r.method !== "ALL" && !notApi.test(r.path))

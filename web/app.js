@@ -25,6 +25,7 @@ import {
   shortTime,
   toast,
 } from "./view.js";
+import { previewLine, previewText } from "../common/preview.js";
 
 const PAGE_SIZE = 30;
 const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
@@ -625,16 +626,10 @@ function renderTitle() {
 function applyPreview(room, message) {
   if (message.seq < (room.lastSeq ?? 0)) return;
   room.lastSeq = message.seq;
-  room.lastMessage = previewText(message).slice(0, 100);
+  room.lastMessage = previewLine(message);
   room.lastMessageId = message.id;
   room.lastMessageSenderId = message.senderId;
   room.lastMessageAt = message.createdAt;
-}
-
-function previewText(message) {
-  if (message.content) return message.content;
-  if (message.type === "image") return "📷 Photo";
-  return `📎 ${message.attachmentName ?? "File"}`;
 }
 
 function peerOf(room) {

@@ -3,6 +3,7 @@
  * the caller's user channel, the open room's channel, and a resync hook after every
  * (re)subscription so the app can fill gaps with `afterSeq`.
  */
+import { roomChannel, userChannel } from "../common/channels.js";
 import { request } from "./api.js";
 
 /** How the connection is doing, for the status pill. */
@@ -69,7 +70,7 @@ export class Live {
       this.state = current;
       this.handlers.onState?.(current);
     });
-    const user = this.pusher.subscribe(`private-user-${this.userId}`);
+    const user = this.pusher.subscribe(userChannel(this.userId));
     user.bind_global((name, data) => {
       if (name.startsWith("pusher:")) {
         // Re-subscribed after a reconnect: room list and unread counts may be stale.
@@ -104,7 +105,7 @@ export class Live {
   }
 
   #subscribeRoom(roomId) {
-    const channel = this.pusher.subscribe(`private-room-${roomId}`);
+    const channel = this.pusher.subscribe(roomChannel(roomId));
     this.roomChannel = channel;
     channel.bind_global((name, data) => {
       if (this.roomChannel !== channel) return;
