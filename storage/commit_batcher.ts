@@ -163,9 +163,9 @@ export class CommitBatcher {
     const wake: unknown[] = [];
     for (const unit of units) {
       op.check(...unit.checks);
-      op.mutate(...unit.mutations);
       if (unit.wake) wake.push(...unit.wake);
     }
+    op.mutate(...foldSums(units.flatMap((unit) => unit.mutations)));
     if (wake.length > 0 && this.#options.toQueueMessage) {
       const message = this.#options.toQueueMessage(wake);
       op.enqueue(message.value, message.options);
@@ -215,6 +215,33 @@ export function takeGroup<T extends { unit: CommitUnit; keyBytes: number }>(
 function fits(unit: CommitUnit, keys: number, limits: CommitLimits): boolean {
   return unit.checks.length <= limits.checks && unit.mutations.length < limits.mutations &&
     unit.bytes <= limits.bytes && keys <= limits.keyBytes;
+}
+
+/**
+ * The same mutations with every `sum` on one key folded into a single one (at
+ * the place of the first): sums commute and wrap modulo 2^64 alike, so the
+ * commit writes the same values with fewer mutations (many units of one
+ * commit add to the same counters, such as the outbox backlog).
+ */
+export function foldSums(mutations: Deno.KvMutation[]): Deno.KvMutation[] {
+  const sums = new Map<string, { type: "sum"; key: Deno.KvKey; value: Deno.KvU64 }>();
+  const out: Deno.KvMutation[] = [];
+  for (const m of mutations) {
+    if (m.type !== "sum") {
+      out.push(m);
+      continue;
+    }
+    const id = keyId(m.key);
+    const seen = sums.get(id);
+    if (seen) {
+      seen.value = new Deno.KvU64(BigInt.asUintN(64, seen.value.value + m.value.value));
+      continue;
+    }
+    const folded = { type: "sum" as const, key: m.key, value: m.value };
+    sums.set(id, folded);
+    out.push(folded);
+  }
+  return out;
 }
 
 /** What the unit's mutation keys count against KV's 80 KiB per atomic. */
