@@ -8,7 +8,9 @@
 import { HttpError } from "../http_error.ts";
 import { type CommitBatcher, type CommitResult, OverloadedError } from "../storage/commit_batcher.ts";
 import { parseMessageId } from "../storage/ids.ts";
+import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
+import { backoff } from "../storage/commit_retry.ts";
 import { getManyChunked, isTransientKvError } from "../storage/kv.ts";
 import { valueBytes } from "../storage/kv_size.ts";
 import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
@@ -272,7 +274,7 @@ export class RoomActors {
       } catch (err) {
         this.#forget(slot);
         if (isTransientKvError(err)) {
-          await backoff(attempt);
+          await backoff(attempt, { capMs: 100 });
           continue;
         }
         return rejectAll(batch, err);
@@ -343,7 +345,7 @@ export class RoomActors {
         if (!isTransientKvError(err)) return rejectAll(batch, err);
         // The commit may or may not have happened: its receipt tells, on the next read.
         if (receipt !== undefined) unsure.push({ receipt, outcomes });
-        await backoff(attempt);
+        await backoff(attempt, { capMs: 100 });
         continue;
       }
       if (result.ok) {
@@ -357,7 +359,7 @@ export class RoomActors {
       // or a retried commit of ours found its own first try. Reload, learn which, re-apply if needed.
       if (receipt !== undefined) unsure.push({ receipt, outcomes });
       this.#forget(slot);
-      await backoff(attempt);
+      await backoff(attempt, { capMs: 100 });
     }
     rejectAll(batch, busy("Room is busy, retry the request"));
   }
@@ -432,7 +434,8 @@ export class RoomActors {
 
     const blocks = slot.blocks ?? directBlocks;
     for (const { key, value } of [...blocks, ...addBlocks]) {
-      facts.blocks.set(blockKey(key[1] as string, key[2] as string), value !== null);
+      const { blockerId, blockedId } = parseKey.block(key);
+      facts.blocks.set(blockKey(blockerId, blockedId), value !== null);
     }
     clientIds.forEach(([sender, id], i) => {
       const record = clientRecord(clientRows[i]!.value);
@@ -536,11 +539,6 @@ function isTooBig(err: unknown): boolean {
 
 function busy(message: string): HttpError {
   return new HttpError(503, message, { "Retry-After": "1" });
-}
-
-/** A short jittered pause before the next attempt, growing with each one. */
-function backoff(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
 }
 
 function outcomeOf(fn: () => unknown): Outcome {

@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { outboxWrite, roomStream } from "../outbox/outbox.ts";
 import type { CommitUnit } from "../storage/commit_batcher.ts";
+import { sumMutation } from "../storage/counters.ts";
 import { keys } from "../storage/keys.ts";
 import { estimateBytes } from "../storage/kv_size.ts";
 import type { RoomState } from "../storage/records.ts";
@@ -131,7 +132,7 @@ function writeMemberIndexes(unit: CommitUnit, before: RoomState | null, after: R
     const delta = unreadCount(after, userId) - (before ? unreadCount(before, userId) : 0);
     if (delta !== 0) {
       const key = keys.unreadTotal(userId);
-      unit.mutations.push({ type: "sum", key, value: wrappingU64(delta) });
+      unit.mutations.push(sumMutation(key, delta));
       unit.bytes += estimateBytes(key) + 16;
     }
   }
@@ -141,9 +142,4 @@ function listKey(state: RoomState, userId: string): Deno.KvKey | null {
   const member = memberOf(state, userId);
   if (!isActive(member)) return null;
   return keys.userRoom(userId, member.archived, state.lastActivityAt, state.id);
-}
-
-/** `sum` adds modulo 2^64, so adding 2^64 − n subtracts n. */
-function wrappingU64(delta: number): Deno.KvU64 {
-  return new Deno.KvU64(BigInt.asUintN(64, BigInt(delta)));
 }

@@ -6,6 +6,7 @@
  */
 import { isActive, memberOf } from "../actors/room_head.ts";
 import { HttpError } from "../http_error.ts";
+import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
@@ -183,7 +184,7 @@ class EntryStream {
     let count = 0;
     for await (const entry of this.#kv.list(selector, { reverse: true, limit: pageSize })) {
       count++;
-      const [, , , createdAt, seq] = entry.key as [string, string, string, number, number];
+      const { createdAt, seq } = parseKey.searchEntry(entry.key);
       this.#buffer.push({ createdAt, roomId: this.roomId, seq });
       this.#end = entry.key;
     }

@@ -18,7 +18,6 @@ import {
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
 import type { BackgroundIndexer } from "./background_indexer.ts";
-import type { NotifyDeps } from "../social/commit.ts";
 import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "./views.ts";
 
 /** What the chat use cases work with. */
@@ -28,8 +27,6 @@ export interface ChatDeps {
   users: UserStore;
   /** Brings a room's search index up to date in the background. */
   indexer: Pick<BackgroundIndexer, "schedule">;
-  /** What social commits (follows, notifications) go through: the batcher, and whether push is on. */
-  social: Pick<NotifyDeps, "batcher" | "push">;
 }
 
 /** Where a message goes: a direct conversation with a user, or an existing room. */

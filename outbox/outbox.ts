@@ -3,7 +3,7 @@
  * causes them, one batch per stream and sink, and the wake-ups that get them
  * forwarded afterwards.
  */
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import type { Profile, RoomEvent, RoomState } from "../storage/records.ts";
 import { COUNT_MUTATION_BYTES, countMove } from "./counters.ts";

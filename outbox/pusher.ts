@@ -6,8 +6,7 @@
  */
 import Pusher from "pusher";
 import type { TypingEvent } from "../actors/room_actor.ts";
-import { keys } from "../storage/keys.ts";
-import { getManyChunked } from "../storage/kv.ts";
+import { readUnreadTotals } from "../storage/room_reads.ts";
 import { ensureSetting, randomSecret } from "../storage/settings.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import type { OutboxBatch, RealtimeEvent } from "./outbox.ts";
@@ -132,7 +131,7 @@ export function pusherPublisher(
 export function createRealtimeSink(kv: Deno.Kv, publisher: Publisher): OutboxSink<RealtimeEvent> {
   return {
     async deliver(batches: OutboxBatch<RealtimeEvent>[]) {
-      const totals = await readTotals(kv, usersNeedingTotals(batches.flatMap((b) => b.events)));
+      const totals = await readUnreadTotals(kv, usersNeedingTotals(batches.flatMap((b) => b.events)));
       const context = { totalUnread: (userId: string) => totals.get(userId) ?? 0 };
       // A revocation follows the events of its removal and precedes everything after it.
       const steps: (PusherEvent | Revocation)[] = [];
@@ -245,13 +244,6 @@ function* runs(steps: (PusherEvent | Revocation)[]): Generator<PusherEvent[] | R
     }
   }
   if (events.length > 0) yield events;
-}
-
-async function readTotals(kv: Deno.Kv, userIds: string[]): Promise<Map<string, number>> {
-  const entries = await getManyChunked<Deno.KvU64>(kv, userIds.map((id) => keys.unreadTotal(id)));
-  return new Map(
-    userIds.map((id, i) => [id, Math.max(0, Number(BigInt.asIntN(64, entries[i]!.value?.value ?? 0n)))]),
-  );
 }
 
 /** A 400/413 from the events API will never pass: the batch goes to the dead-letter area at once. */

@@ -6,7 +6,8 @@
  * batch is deleted before its stream is listed again.
  */
 import type { CommitBatcher, CommitUnit, QueueMessage } from "../storage/commit_batcher.ts";
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
+import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
@@ -243,7 +244,7 @@ export class OutboxWatcher {
         const selector = start ? { prefix, start } : { prefix };
         const first = await firstEntry<OutboxBatch>(this.#kv, selector);
         if (!first) break;
-        const stream = first.key[2] as string;
+        const { stream } = parseKey.outbox(first.key);
         const waitMs = (first.value.nextAttemptAt ?? 0) - this.#now();
         if (waitMs > 0) this.#later(sink, stream, waitMs);
         else found.push([sink, stream]);

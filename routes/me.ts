@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware.ts";
 import { listBlocked } from "../social/blocks.ts";
-import type { SocialDeps } from "../social/commit.ts";
+import type { SocialDeps } from "../social/deps.ts";
 import { meProfile } from "../social/profiles.ts";
 import { getPreferences, putPreferences } from "../storage/preferences.ts";
 import {

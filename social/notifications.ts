@@ -6,12 +6,14 @@
  */
 import { HttpError } from "../http_error.ts";
 import { outboxBatchWrite, type PushNotificationEvent, userStream } from "../outbox/outbox.ts";
-import { type CommitUnit, estimateBytes } from "../storage/commit_batcher.ts";
+import type { CommitUnit } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { getManyPreferences } from "../storage/preferences.ts";
 import type { NotificationHead, Preferences, StoredNotification } from "../storage/records.ts";
-import { commitRetrying, emptyUnit, type NotifyDeps } from "./commit.ts";
+import { commitRetrying, emptyUnit } from "../storage/commit_retry.ts";
+import type { NotifyDeps } from "./deps.ts";
 import { lockFor } from "./keyed_lock.ts";
 
 /** Longest notification title and body; longer ones are cut. */

@@ -8,7 +8,8 @@ import { getPreferences } from "../storage/preferences.ts";
 import { presenceAt, type PresenceRecord } from "../storage/presence.ts";
 import type { Preferences, Presence, Profile, UserRecord } from "../storage/records.ts";
 import { readUnreadTotal } from "../storage/room_reads.ts";
-import { counterValue, type SocialDeps } from "./commit.ts";
+import { counterValue } from "../storage/counters.ts";
+import type { SocialDeps } from "./deps.ts";
 import { unreadNotifications } from "./notifications.ts";
 
 /** `GET /api/users/:id`: the profile, presence and follow counts, and the viewer's relation to the user. */
