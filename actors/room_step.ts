@@ -5,6 +5,15 @@
 import { createHash } from "node:crypto";
 import { previewLine } from "../common/preview.js";
 import { HttpError } from "../http_error.ts";
+import {
+  MAX_DELETED_UNREAD,
+  MAX_EDITS,
+  MAX_GROUP_MEMBERS,
+  MAX_HEAD_BYTES,
+  MAX_MEMBER_KEY_BYTES,
+  MAX_MESSAGE_ROW_BYTES,
+  MAX_REACTION_KINDS,
+} from "../limits.ts";
 import { messageId, parseMessageId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
 import { keyBytes, valueBytes } from "../storage/kv_size.ts";
@@ -33,25 +42,6 @@ import {
   successorOf,
   unreadCount,
 } from "./room_head.ts";
-
-/** The most members a group holds: the head (≤ 64 KiB) and one commit (≤ 1000 writes) must fit them. */
-export const MAX_GROUP_MEMBERS = 200;
-/** Different emojis one message can carry. */
-export const MAX_REACTION_KINDS = 20;
-/** A message row stays below KV's 64 KiB value limit, with room to spare. */
-export const MAX_MESSAGE_ROW_BYTES = 60 * 1024;
-/** The head stays below KV's 64 KiB value limit; former members are forgotten first. */
-export const MAX_HEAD_BYTES = 60 * 1024;
-/** Deleted-but-unread seqs kept for exact unread counts; older ones are dropped (they count as unread). */
-export const MAX_DELETED_UNREAD = 2000;
-/** Edits one message can take: every previous version is kept, so they are bounded. */
-export const MAX_EDITS = 100;
-/**
- * What the members' own keys may add to one commit: a send moves every member's
- * room-list entry and unread total, and KV takes at most 80 KiB of keys per
- * atomic. Long user ids therefore bound a group below `MAX_GROUP_MEMBERS`.
- */
-export const MAX_MEMBER_KEY_BYTES = 72 * 1024;
 
 /** A message as the client asked for it, already validated at the edge. */
 export type SendInput = Pick<StoredMessage, "content" | "type" | MessageExtra>;

@@ -2,18 +2,11 @@ import assert from "node:assert/strict";
 import { applyMutations } from "../test/support/kv_model.ts";
 import fc from "fast-check";
 import { HttpError } from "../http_error.ts";
+import { MAX_GROUP_MEMBERS, MAX_REACTION_KINDS } from "../limits.ts";
 import { keys } from "../storage/keys.ts";
 import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
 import { isActive, successorOf, unreadCount } from "./room_head.ts";
-import {
-  applyCommand,
-  emptyFacts,
-  MAX_GROUP_MEMBERS,
-  MAX_REACTION_KINDS,
-  type RoomCommand,
-  startBatch,
-  type Working,
-} from "./room_step.ts";
+import { applyCommand, emptyFacts, type RoomCommand, startBatch, type Working } from "./room_step.ts";
 import { buildRoomUnit, type LoadedHead } from "./room_writes.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);

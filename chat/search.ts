@@ -15,7 +15,8 @@ import type { BackgroundIndexer } from "./background_indexer.ts";
 import { indexSome, readIndexState } from "./search_index.ts";
 import { takeSearchSlot } from "./search_limit.ts";
 import { indexTermOf, matchesAll, messageWords, tokenize } from "./search_tokens.ts";
-import { type MessageView, messageView, receiptOf } from "./views.ts";
+import { type MessageView, messageView, receiptOf } from "../api/views.ts";
+import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** Rooms one search covers at most: the caller's most recently active ones. */
 export const MAX_SEARCH_ROOMS = 1000;
@@ -62,7 +63,7 @@ export async function searchMessages(
 ): Promise<{ messages: MessageView[]; nextCursor?: string }> {
   const words = tokenize(request.q).slice(0, MAX_QUERY_WORDS);
   if (words.length === 0) throw new HttpError(400, "q: must contain a letter or digit");
-  const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+  const after = request.cursor === undefined ? undefined : decodePosition(request.cursor);
   await takeSearchSlot(deps.kv, user.id);
   const heads = await roomsInScope(deps.kv, user.id, request.roomId);
   await bringIndexesUpToDate(deps, heads);
@@ -99,7 +100,7 @@ export async function searchMessages(
   const end = found.length > request.limit ? positionOf(page[page.length - 1]!) : last;
   return {
     messages: page.map((m) => messageView(m, receiptOf(byRoom.get(m.roomId)!, m))),
-    ...(more && end ? { nextCursor: encodeCursor(end) } : {}),
+    ...(more && end ? { nextCursor: encodePosition(end) } : {}),
   };
 }
 
@@ -232,19 +233,16 @@ function positionOf(message: StoredMessage): Position {
   return { createdAt: message.createdAt, roomId: message.roomId, seq: message.seq };
 }
 
-function encodeCursor(position: Position): string {
-  return btoa(JSON.stringify([position.createdAt, position.roomId, position.seq]))
-    .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+function encodePosition(position: Position): string {
+  return encodeCursor([position.createdAt, position.roomId, position.seq]);
 }
 
-function decodeCursor(cursor: string): Position {
-  try {
-    const [createdAt, roomId, seq] = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
-    if (Number.isSafeInteger(createdAt) && typeof roomId === "string" && Number.isSafeInteger(seq)) {
-      return { createdAt, roomId, seq };
-    }
-  } catch {
-    // fall through to the 400 below
-  }
-  throw new HttpError(400, "cursor: not a cursor this server returned");
+function decodePosition(cursor: string): Position {
+  return decodeCursor(
+    cursor,
+    ([createdAt, roomId, seq]) =>
+      Number.isSafeInteger(createdAt) && typeof roomId === "string" && Number.isSafeInteger(seq)
+        ? { createdAt: createdAt as number, roomId, seq: seq as number }
+        : null,
+  );
 }

@@ -18,7 +18,8 @@ import {
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
 import type { BackgroundIndexer } from "./background_indexer.ts";
-import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "./views.ts";
+import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "../api/views.ts";
+import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** What the chat use cases work with. */
 export interface ChatDeps {
@@ -212,18 +213,17 @@ async function resolveDirect(
 }
 
 function encodeRoomCursor(position: RoomListPosition): string {
-  return btoa(JSON.stringify([position.lastActivityAt, position.roomId]))
-    .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return encodeCursor([position.lastActivityAt, position.roomId]);
 }
 
 function decodeRoomCursor(cursor: string): RoomListPosition {
-  try {
-    const [lastActivityAt, roomId] = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
-    if (Number.isSafeInteger(lastActivityAt) && typeof roomId === "string") return { lastActivityAt, roomId };
-  } catch {
-    // fall through to the 400 below
-  }
-  throw new HttpError(400, "cursor: not a cursor this server returned");
+  return decodeCursor(
+    cursor,
+    ([lastActivityAt, roomId]) =>
+      Number.isSafeInteger(lastActivityAt) && typeof roomId === "string"
+        ? { lastActivityAt: lastActivityAt as number, roomId }
+        : null,
+  );
 }
 
 /**

@@ -3,7 +3,7 @@
  * channel names, payloads, the 10 KB truncation and batches of ten. Pure.
  */
 import type { TypingEvent } from "../actors/room_actor.ts";
-import { iso, messageView } from "../chat/views.ts";
+import { iso, messageView } from "../api/views.ts";
 import type { RoomEvent } from "../storage/records.ts";
 import type { NotificationEvent, RealtimeEvent } from "./outbox.ts";
 import { presenceRoomChannel, roomChannel, userChannel } from "../common/channels.js";

@@ -3,8 +3,9 @@
  * `/api/me`): they validate requests and generate the OpenAPI document.
  */
 import { z } from "@hono/zod-openapi";
-import { MAX_MUTED_ROOMS } from "../storage/preferences.ts";
-import { Id, ProfileSchema } from "./schemas.ts";
+import { MAX_MUTED_ROOMS } from "../limits.ts";
+import { ProfileSchema } from "../api/views.ts";
+import { Id } from "./schemas.ts";
 
 /** Longest `oneSignalPlayerId` (OneSignal subscription ids are 36-character UUIDs). */
 export const MAX_PLAYER_ID_LENGTH = 128;

@@ -1,4 +1,10 @@
-/** @module The API's `Message` and room shapes, built from stored records. Pure. */
+/**
+ * @module The API's `Message`, `Room` and their parts: the zod schemas that
+ * document them (OpenAPI) and the TypeScript types inferred from those, and the
+ * functions that build them from stored records. The HTTP routes, the chat use
+ * cases and the realtime payloads all use these. Pure.
+ */
+import { z } from "@hono/zod-openapi";
 import { activeMemberIds, directPeer, memberOf, readAtByOthers, unreadCount } from "../actors/room_head.ts";
 import {
   type MessageExtra,
@@ -10,32 +16,78 @@ import {
   type StoredMessage,
 } from "../storage/records.ts";
 
-/** A reaction as clients see it. */
-export interface ReactionView {
-  emoji: string;
-  count: number;
-  userIds: string[];
-}
+/** An ISO 8601 UTC time on the wire. */
+export const Iso = z.string().openapi({ format: "date-time", example: "2026-11-25T15:04:05.000Z" });
+
+export const ProfileSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  avatar: z.string().nullable(),
+}).openapi("Profile");
+
+export const ReactionSchema = z.object({
+  emoji: z.string(),
+  count: z.number().int(),
+  userIds: z.array(z.string()),
+}).openapi("Reaction");
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  roomId: z.string(),
+  seq: z.number().int().openapi({ description: "The room's own sequence number: 1, 2, 3, … no gaps" }),
+  senderId: z.string(),
+  receiverId: z.string().optional(),
+  sender: ProfileSchema,
+  content: z.string(),
+  type: z.enum(["text", "image", "file"]),
+  attachmentUrl: z.string().optional(),
+  attachmentType: z.string().optional(),
+  attachmentName: z.string().optional(),
+  attachmentSize: z.number().int().optional(),
+  replyToId: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  reactions: z.array(ReactionSchema),
+  clientMessageId: z.string().optional(),
+  isDelivered: z.boolean(),
+  deliveredAt: Iso,
+  isRead: z.boolean().openapi({
+    description: "Direct room: the other member read it; group: every other member did",
+  }),
+  readAt: Iso.optional(),
+  isEdited: z.boolean(),
+  editedAt: Iso.optional(),
+  createdAt: Iso,
+}).openapi("Message");
+
+export const ParticipantSchema = ProfileSchema.extend({
+  role: z.enum(["owner", "admin", "member"]),
+  online: z.boolean(),
+}).openapi("Participant");
+
+export const RoomSchema = z.object({
+  id: z.string(),
+  type: z.enum(["DIRECT", "GROUP"]),
+  name: z.string(),
+  avatar: z.string().nullable(),
+  lastMessage: z.string().nullable().openapi({ description: "At most 100 characters" }),
+  lastMessageId: z.string().nullable(),
+  lastMessageSenderId: z.string().nullable(),
+  lastMessageAt: Iso.nullable(),
+  lastSeq: z.number().int(),
+  unreadCount: z.number().int(),
+  archived: z.boolean(),
+  participants: z.array(ParticipantSchema),
+  createdAt: Iso,
+}).openapi("Room");
 
 /** The API's `Message`. */
-export interface MessageView extends Pick<StoredMessage, MessageExtra> {
-  id: string;
-  roomId: string;
-  seq: number;
-  senderId: string;
-  receiverId?: string;
-  sender: Profile;
-  content: string;
-  type: StoredMessage["type"];
-  reactions: ReactionView[];
-  isDelivered: boolean;
-  deliveredAt: string;
-  isRead: boolean;
-  readAt?: string;
-  isEdited: boolean;
-  editedAt?: string;
-  createdAt: string;
-}
+export type MessageView = z.infer<typeof MessageSchema>;
+/** A reaction as clients see it. */
+export type ReactionView = z.infer<typeof ReactionSchema>;
+/** A room member as room lists show them. */
+export type ParticipantView = z.infer<typeof ParticipantSchema>;
+/** A room as `GET /api/chat/rooms` shows it to one user. */
+export type RoomView = z.infer<typeof RoomSchema>;
 
 /** What a message's receipt depends on besides the message itself. */
 export interface Receipt {
@@ -77,29 +129,6 @@ export function messageView(message: StoredMessage, receipt: Receipt): MessageVi
     ...(message.editedAt !== undefined ? { editedAt: iso(message.editedAt) } : {}),
     createdAt: iso(message.createdAt),
   };
-}
-
-/** A room member as room lists show them. */
-export interface ParticipantView extends Profile {
-  role: Role;
-  online: boolean;
-}
-
-/** A room as `GET /api/chat/rooms` shows it to one user. */
-export interface RoomView {
-  id: string;
-  type: RoomState["type"];
-  name: string;
-  avatar: string | null;
-  lastMessage: string | null;
-  lastMessageId: string | null;
-  lastMessageSenderId: string | null;
-  lastMessageAt: string | null;
-  lastSeq: number;
-  unreadCount: number;
-  archived: boolean;
-  participants: ParticipantView[];
-  createdAt: string;
 }
 
 /**
