@@ -4,7 +4,7 @@
  * embedded gateway and the app. Used by `main.ts` and by tests.
  */
 import { RoomActors } from "./actors/room_actor.ts";
-import { BackgroundIndexer } from "./chat/background_indexer.ts";
+import { BackgroundIndexer } from "./search/background_indexer.ts";
 import { type AppDeps, createApp } from "./app.ts";
 import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";

@@ -17,7 +17,7 @@ import {
   type RoomListPosition,
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
-import type { BackgroundIndexer } from "./background_indexer.ts";
+import type { BackgroundIndexer } from "../search/background_indexer.ts";
 import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "../api/views.ts";
 import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
