@@ -12,14 +12,11 @@ import { OutboxMetrics } from "./outbox/metrics.ts";
 import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
 import { outboxCounts } from "./outbox/operations.ts";
 import type { Sink } from "./outbox/outbox.ts";
-import {
-  createPusherClient,
-  createRealtimeSink,
-  pusherPublisher,
-  resolvePusherCredentials,
-  TypingRelay,
-} from "./outbox/pusher.ts";
-import { applyPresenceWebhook } from "./outbox/realtime_access.ts";
+import { resolvePusherCredentials } from "./realtime/credentials.ts";
+import { createPusherClient, pusherPublisher } from "./realtime/publisher.ts";
+import { createRealtimeSink } from "./realtime/realtime_sink.ts";
+import { TypingRelay } from "./realtime/typing_relay.ts";
+import { applyPresenceWebhook } from "./realtime/webhooks.ts";
 import type { OutboxSink } from "./outbox/sink.ts";
 import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./outbox/watcher.ts";
 import { createGateway, type Gateway } from "./realtime/gateway.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { StoredMessage } from "../storage/records.ts";
-import type { RealtimeEvent } from "./outbox.ts";
+import type { RealtimeEvent } from "../outbox/outbox.ts";
+import { utf8ByteLength } from "./protocol.ts";
 import {
   chunk,
   encodeEvent,
@@ -9,7 +10,6 @@ import {
   toPusherEvents,
   typingEvent,
   usersNeedingTotals,
-  utf8Length,
 } from "./pusher_events.ts";
 
 const message: StoredMessage = {
@@ -114,16 +114,10 @@ Deno.test("toPusherEvents() truncates data over 10 KB to a stub that says what t
 Deno.test("encodeEvent() keeps data of exactly 10 KB and truncates one byte more", () => {
   const base = JSON.stringify({ roomId: "r", seq: 1, x: "" }).length;
   const exact = encodeEvent("c", "e", { roomId: "r", seq: 1, x: "a".repeat(MAX_EVENT_BYTES - base) });
-  assert.equal(utf8Length(exact.data), MAX_EVENT_BYTES);
+  assert.equal(utf8ByteLength(exact.data), MAX_EVENT_BYTES);
   assert.equal(parsed(exact).truncated, undefined);
   const over = encodeEvent("c", "e", { roomId: "r", seq: 1, x: "a".repeat(MAX_EVENT_BYTES - base + 1) });
   assert.deepEqual(parsed(over), { roomId: "r", seq: 1, truncated: true });
-});
-
-Deno.test("utf8Length() counts UTF-8 bytes, surrogate pairs as four", () => {
-  for (const s of ["", "abc", "é", "€", "😀", "a😀é€"]) {
-    assert.equal(utf8Length(s), new TextEncoder().encode(s).length);
-  }
 });
 
 Deno.test("usersNeedingTotals() lists message recipients and readers once", () => {

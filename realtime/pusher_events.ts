@@ -5,8 +5,9 @@
 import type { TypingEvent } from "../actors/room_actor.ts";
 import { iso, messageView } from "../api/views.ts";
 import type { RoomEvent } from "../storage/records.ts";
-import type { NotificationEvent, RealtimeEvent } from "./outbox.ts";
 import { presenceRoomChannel, roomChannel, userChannel } from "../common/channels.js";
+import type { NotificationEvent, RealtimeEvent } from "../outbox/outbox.ts";
+import { exceedsMessageLimit, MAX_MESSAGE_BYTES } from "./protocol.ts";
 
 /** One event as `triggerBatch` takes it: `data` is already JSON. */
 export interface PusherEvent {
@@ -16,7 +17,7 @@ export interface PusherEvent {
 }
 
 /** Pusher refuses event data over 10 KB. */
-export const MAX_EVENT_BYTES = 10 * 1024;
+export const MAX_EVENT_BYTES = MAX_MESSAGE_BYTES;
 /** Pusher takes at most ten events per batch call. */
 export const MAX_BATCH_EVENTS = 10;
 
@@ -179,7 +180,7 @@ export function encodeEvent(
   stub: Record<string, unknown> = pickStub(data),
 ): PusherEvent {
   const json = JSON.stringify(data);
-  if (utf8Length(json) <= MAX_EVENT_BYTES) return { channel, name, data: json };
+  if (!exceedsMessageLimit(json)) return { channel, name, data: json };
   return { channel, name, data: JSON.stringify({ ...stub, truncated: true }) };
 }
 
@@ -188,21 +189,6 @@ export function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-/** UTF-8 length of a string, without allocating. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 function messageCreated(

@@ -1,0 +1,98 @@
+/**
+ * @module How realtime events leave this process: a `Publisher`, either the
+ * real `npm:pusher` client (Pusher Channels and other Pusher-protocol servers)
+ * or the embedded gateway in this same process.
+ */
+import Pusher from "pusher";
+import { isPermanentStatus, PermanentDeliveryError } from "../outbox/sink.ts";
+import { chunk, MAX_BATCH_EVENTS, type PusherEvent, type Revocation } from "./pusher_events.ts";
+
+/** Sends Pusher events and revocations; every call must be safe to repeat. */
+export interface Publisher {
+  publish(events: PusherEvent[]): Promise<void>;
+  /** Ends a user's access to channels before anything published after it is sent. */
+  revoke(revocation: Revocation): Promise<void>;
+}
+
+/** Where and as whom to publish. */
+export interface PusherTarget {
+  appId: string;
+  key: string;
+  secret: string;
+  /** A Pusher-protocol host (the embedded gateway: `127.0.0.1`); else `cluster`. */
+  host?: string;
+  port?: number;
+  cluster?: string;
+  useTLS: boolean;
+  /** Per-request timeout; a hanging service counts as a failed attempt. */
+  timeoutMs?: number;
+}
+
+/** The `npm:pusher` client for a target. */
+export function createPusherClient(target: PusherTarget): Pusher {
+  return new Pusher({
+    appId: target.appId,
+    key: target.key,
+    secret: target.secret,
+    useTLS: target.useTLS,
+    timeout: target.timeoutMs ?? 5000,
+    ...(target.host ? { host: target.host } : {}),
+    ...(target.port ? { port: String(target.port) } : {}),
+    ...(target.cluster && !target.host ? { cluster: target.cluster } : {}),
+  } as Pusher.Options);
+}
+
+/**
+ * Publishes through `triggerBatch`, ten events per call, in order. `client`
+ * returns null while it cannot publish yet (the embedded gateway before the
+ * server listens): that is a failed, retried attempt.
+ *
+ * Revocations go to `revokeInProcess` when the gateway runs in this process (it
+ * drops the user's subscriptions to the room's channels only). Otherwise they
+ * call Pusher's `terminateUserConnections`: Pusher closes every connection the
+ * user signed in on (`pusher.signin()`, through `POST /api/pusher/user-auth`),
+ * pusher-js reconnects and authorizes each channel afresh, and the removed room
+ * is refused. Connections that never signed in cannot be found by user.
+ */
+export function pusherPublisher(
+  client: () => Pusher | null | undefined,
+  revokeInProcess?: (revocation: Revocation) => void,
+): Publisher {
+  const connected = () => {
+    const pusher = client();
+    if (!pusher) throw new Error("The embedded gateway is not listening yet");
+    return pusher;
+  };
+  return {
+    async publish(events) {
+      const pusher = connected();
+      for (const part of chunk(events, MAX_BATCH_EVENTS)) {
+        try {
+          const res = await pusher.triggerBatch(part.map((e) => ({ ...e })));
+          await res.text(); // consume the body so the connection is released
+        } catch (err) {
+          throw classify(err);
+        }
+      }
+    },
+    async revoke(revocation) {
+      if (revokeInProcess) return revokeInProcess(revocation);
+      try {
+        const res = await connected().terminateUserConnections(revocation.userId);
+        await res.text();
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+  };
+}
+
+/** A 400/413 from the events API will never pass: the batch goes to the dead-letter area at once. */
+function classify(err: unknown): unknown {
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === "number" && isPermanentStatus(status)) {
+    const body = String((err as { body?: unknown }).body ?? "").slice(0, 200);
+    return new PermanentDeliveryError(`Pusher refused the events: HTTP ${status} ${body}`, { cause: err });
+  }
+  return err;
+}
