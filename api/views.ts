@@ -7,11 +7,9 @@
 import { z } from "@hono/zod-openapi";
 import { activeMemberIds, directPeer, memberOf, readAtByOthers, unreadCount } from "../actors/room_head.ts";
 import {
-  type MessageExtra,
   messageExtras,
   type Presence,
   type Profile,
-  type Role,
   type RoomState,
   type StoredMessage,
 } from "../storage/records.ts";

@@ -4,7 +4,8 @@
  * without the outbox rows (so the server's watcher has nothing to drain).
  * Only for bench data: the measured reads go through a real server's HTTP API.
  */
-import { applyCommand, emptyFacts, type RoomCommand, startBatch } from "../actors/room_step.ts";
+import { emptyFacts, startBatch } from "../actors/commands/command.ts";
+import { applyCommand, type RoomCommand } from "../actors/commands/registry.ts";
 import { buildRoomUnit } from "../actors/room_writes.ts";
 import { signToken } from "../auth/jwt.ts";
 import type { CommitUnit } from "../storage/commit_batcher.ts";

@@ -4,7 +4,7 @@
  */
 import { memberOf, unreadCount } from "../actors/room_head.ts";
 import type { RoomActors } from "../actors/room_actor.ts";
-import type { SendInput } from "../actors/room_step.ts";
+import type { SendInput } from "../actors/commands/send.ts";
 import { HttpError } from "../http_error.ts";
 import { directRoomId, groupRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
 import type { Profile, Role, RoomState } from "../storage/records.ts";
