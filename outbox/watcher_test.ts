@@ -192,15 +192,29 @@ Deno.test("OutboxWatcher sends a batch that can never pass to the dead letters a
 });
 
 Deno.test("OutboxWatcher leaves a stream alone while another process holds its lease", async () => {
-  await using t = await harness({ leaseMs: 400 });
-  const lease = keys.outboxLease("realtime", roomStream("r"));
-  await t.kv.set(lease, { owner: "another-process", until: Date.now() + 300 });
-  t.watcher.start();
-  await t.write("r", 1);
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  assert.equal(t.sink.delivered.length, 0);
-  await until(() => t.sink.delivered.length === 1); // the lease expired: taken over
-  assert.deepEqual(t.sink.orders(roomStream("r")), [1]);
+  const clock = FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+  try {
+    await using t = await harness({ leaseMs: 400 });
+    const lease = keys.outboxLease("realtime", roomStream("r"));
+    await t.kv.set(lease, { owner: "another-process", until: Date.now() + 300 });
+    await t.kv.set(keys.outboxOwner("another-process"), { until: Date.now() + 60_000 });
+    t.watcher.start();
+    await t.write("r", 1);
+    for (let i = 0; i < 3; i++) { // 150 ms of the other process's 300
+      await clock.tickAsync(50);
+      await realSleep(3);
+    }
+    assert.equal(t.sink.delivered.length, 0);
+    for (let i = 0; i < 100 && t.sink.delivered.length === 0; i++) { // the lease runs out: taken over
+      await clock.tickAsync(50);
+      await realSleep(3);
+    }
+    assert.deepEqual(t.sink.orders(roomStream("r")), [1]);
+  } finally {
+    clock.uninstall();
+  }
 });
 
 Deno.test("OutboxWatcher delivers a backlog larger than one page, in order", async () => {
@@ -245,7 +259,16 @@ Deno.test("OutboxWatcher respects a lease whose owner still beats", async () => 
   await t.kv.set(keys.outboxOwner("alive"), { until: Date.now() + 60_000 });
   t.watcher.start();
   await t.write("r", 1);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Time passes (on the fake clock) while the owner beats: the stream stays with it.
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    for (let i = 0; i < 10; i++) {
+      await clock.tickAsync(100);
+      await realSleep(3);
+    }
+  } finally {
+    clock.uninstall();
+  }
   assert.equal(t.sink.delivered.length, 0);
 });
 
