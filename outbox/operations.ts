@@ -16,7 +16,7 @@ import {
   SINKS,
   type WakeMessage,
 } from "./outbox.ts";
-import { wakeQueueMessage } from "./watcher.ts";
+import { wakeQueueMessage } from "./wake.ts";
 
 /** Batches by state: waiting for a first attempt, waiting for a retry, dead. */
 export interface OutboxCounts {

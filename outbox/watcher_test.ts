@@ -12,7 +12,8 @@ import {
   roomStream,
 } from "./outbox.ts";
 import { type OutboxSink, PermanentDeliveryError } from "./sink.ts";
-import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./watcher.ts";
+import { OutboxWatcher, type WatcherOptions } from "./watcher.ts";
+import { wakeQueueMessage } from "./wake.ts";
 
 /** A sink that records what it got, and fails while `failing` says so. */
 class RecordingSink implements OutboxSink {
