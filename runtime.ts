@@ -13,7 +13,7 @@ import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
 import { outboxCounts } from "./outbox/operations.ts";
 import type { Sink } from "./outbox/outbox.ts";
 import { resolvePusherCredentials } from "./realtime/credentials.ts";
-import { createPusherClient, pusherPublisher } from "./realtime/publisher.ts";
+import { createPusherClient, gatewayPublisher, pusherPublisher } from "./realtime/publisher.ts";
 import { createRealtimeSink } from "./realtime/realtime_sink.ts";
 import { TypingRelay } from "./realtime/typing_relay.ts";
 import { applyPresenceWebhook } from "./realtime/webhooks.ts";
@@ -44,7 +44,7 @@ export interface Runtime {
   gateway?: Gateway;
   /**
    * Starts forwarding: the outbox watcher (queue, boot sweep, periodic sweep).
-   * `port` is where this server listens; the embedded gateway is published to there.
+   * `port` is where this server listens (the client config names it).
    */
   start(options: { port: number }): void;
   /** Finishes the commits in flight, stops the watcher and the gateway. Does not close KV. */
@@ -93,19 +93,12 @@ export async function createRuntime(
         presence.track(await applyPresenceWebhook(kv, events, { ttlMs: presence.ttlMs })),
     })
     : undefined;
-  // Embedded: the same npm:pusher client publishes over HTTP to our own port, once we listen.
-  let pusher = config.realtime.kind === "pusher"
+  // Pusher Channels (or another Pusher-protocol server) through npm:pusher; our own gateway in process.
+  const pusher = config.realtime.kind === "pusher"
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = pusherPublisher(
-    () =>
-      pusher ??= port === undefined
-        ? undefined
-        : createPusherClient({ ...credentials, host: "127.0.0.1", port, useTLS: false, timeoutMs }),
-    // In stream order with the events: the removal's events, then this, then what follows.
-    gateway ? (revocation) => void gateway.revokeUser(revocation.userId, revocation.channels) : undefined,
-  );
+  const publisher = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
   const sinks: Partial<Record<Sink, OutboxSink>> = {
     realtime: createRealtimeSink(kv, publisher) as OutboxSink,
   };

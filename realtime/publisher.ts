@@ -5,6 +5,7 @@
  */
 import Pusher from "pusher";
 import { isPermanentStatus, PermanentDeliveryError } from "../outbox/sink.ts";
+import type { Gateway } from "./gateway_api.ts";
 import { chunk, MAX_BATCH_EVENTS, type PusherEvent, type Revocation } from "./pusher_events.ts";
 
 /** Sends Pusher events and revocations; every call must be safe to repeat. */
@@ -43,29 +44,18 @@ export function createPusherClient(target: PusherTarget): Pusher {
 }
 
 /**
- * Publishes through `triggerBatch`, ten events per call, in order. `client`
- * returns null while it cannot publish yet (the embedded gateway before the
- * server listens): that is a failed, retried attempt.
+ * Publishes through `triggerBatch`, ten events per call, in order: the path to
+ * Pusher Channels and other Pusher-protocol servers.
  *
- * Revocations go to `revokeInProcess` when the gateway runs in this process (it
- * drops the user's subscriptions to the room's channels only). Otherwise they
- * call Pusher's `terminateUserConnections`: Pusher closes every connection the
- * user signed in on (`pusher.signin()`, through `POST /api/pusher/user-auth`),
- * pusher-js reconnects and authorizes each channel afresh, and the removed room
- * is refused. Connections that never signed in cannot be found by user.
+ * Revocations call Pusher's `terminateUserConnections`: Pusher closes every
+ * connection the user signed in on (`pusher.signin()`, through `POST
+ * /api/pusher/user-auth`), pusher-js reconnects and authorizes each channel
+ * afresh, and the removed room is refused. Connections that never signed in
+ * cannot be found by user.
  */
-export function pusherPublisher(
-  client: () => Pusher | null | undefined,
-  revokeInProcess?: (revocation: Revocation) => void,
-): Publisher {
-  const connected = () => {
-    const pusher = client();
-    if (!pusher) throw new Error("The embedded gateway is not listening yet");
-    return pusher;
-  };
+export function pusherPublisher(pusher: Pusher): Publisher {
   return {
     async publish(events) {
-      const pusher = connected();
       for (const part of chunk(events, MAX_BATCH_EVENTS)) {
         try {
           const res = await pusher.triggerBatch(part.map((e) => ({ ...e })));
@@ -76,9 +66,8 @@ export function pusherPublisher(
       }
     },
     async revoke(revocation) {
-      if (revokeInProcess) return revokeInProcess(revocation);
       try {
-        const res = await connected().terminateUserConnections(revocation.userId);
+        const res = await pusher.terminateUserConnections(revocation.userId);
         await res.text();
       } catch (err) {
         throw classify(err);
@@ -87,11 +76,35 @@ export function pusherPublisher(
   };
 }
 
+/**
+ * Publishes to the embedded gateway in this process: ten events per call, in
+ * order, each call checked by the events API's rules before any of it is sent
+ * (an event it refuses can never pass, as a 400 or 413 cannot), with no
+ * signing, HTTP or JSON parsing in between. A revocation drops the user's
+ * subscriptions to the room's channels at once, between the events around it.
+ */
+export function gatewayPublisher(gateway: Pick<Gateway, "publish" | "revokeUser">): Publisher {
+  return {
+    publish(events) {
+      try {
+        for (const part of chunk(events, MAX_BATCH_EVENTS)) gateway.publish(part);
+      } catch (err) {
+        return Promise.reject(classify(err));
+      }
+      return Promise.resolve();
+    },
+    revoke(revocation) {
+      gateway.revokeUser(revocation.userId, revocation.channels);
+      return Promise.resolve();
+    },
+  };
+}
+
 /** A 400/413 from the events API will never pass: the batch goes to the dead-letter area at once. */
 function classify(err: unknown): unknown {
   const status = (err as { status?: unknown }).status;
   if (typeof status === "number" && isPermanentStatus(status)) {
-    const body = String((err as { body?: unknown }).body ?? "").slice(0, 200);
+    const body = String((err as { body?: unknown }).body ?? (err as Error).message ?? "").slice(0, 200);
     return new PermanentDeliveryError(`Pusher refused the events: HTTP ${status} ${body}`, { cause: err });
   }
   return err;
