@@ -78,6 +78,51 @@ export const RoomSchema = z.object({
   createdAt: Iso,
 }).openapi("Room");
 
+export const UserViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  avatar: z.string().nullable(),
+  online: z.boolean(),
+  lastSeenAt: Iso.nullable().openapi({ description: "When the user last connected or disconnected" }),
+  followers: z.number().int(),
+  following: z.number().int(),
+  isFollowing: z.boolean().openapi({ description: "The caller follows this user" }),
+  followsYou: z.boolean().openapi({ description: "This user follows the caller" }),
+  isBlocked: z.boolean().openapi({ description: "The caller blocked this user" }),
+}).openapi("UserProfile");
+
+export const NotificationSchema = z.object({
+  id: z.string(),
+  type: z.string().openapi({ example: "follow" }),
+  title: z.string().openapi({ example: "Alice started following you" }),
+  body: z.string(),
+  link: z.string().nullable().openapi({ example: "/users/alice" }),
+  metadata: z.record(z.string(), z.unknown()),
+  isRead: z.boolean(),
+  createdAt: Iso,
+}).openapi("Notification");
+
+export const PreferencesSchema = z.object({
+  enableAllPush: z.boolean(),
+  enableAllInApp: z.boolean(),
+  oneSignalPlayerId: z.string().nullable(),
+  mutedRoomIds: z.array(z.string()),
+}).openapi("Preferences");
+
+export const MeResponse = z.object({
+  success: z.literal(true),
+  id: z.string(),
+  name: z.string(),
+  avatar: z.string().nullable(),
+  online: z.boolean(),
+  lastSeenAt: Iso.nullable(),
+  followers: z.number().int(),
+  following: z.number().int(),
+  preferences: PreferencesSchema,
+  unreadNotifications: z.number().int(),
+  totalUnread: z.number().int().openapi({ description: "Unread messages over every active room" }),
+}).openapi("Me");
+
 /** The API's `Message`. */
 export type MessageView = z.infer<typeof MessageSchema>;
 /** A reaction as clients see it. */
@@ -86,6 +131,12 @@ export type ReactionView = z.infer<typeof ReactionSchema>;
 export type ParticipantView = z.infer<typeof ParticipantSchema>;
 /** A room as `GET /api/chat/rooms` shows it to one user. */
 export type RoomView = z.infer<typeof RoomSchema>;
+/** `GET /api/users/:id`: the profile, presence and follow counts, and the viewer's relation to the user. */
+export type UserView = z.infer<typeof UserViewSchema>;
+/** `GET /api/me`: the caller's profile with their preferences and unread totals. */
+export type MeView = Omit<z.infer<typeof MeResponse>, "success">;
+/** A notification as `GET /api/notifications` and the `notification` event show it. */
+export type NotificationView = z.infer<typeof NotificationSchema>;
 
 /** What a message's receipt depends on besides the message itself. */
 export interface Receipt {

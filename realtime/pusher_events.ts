@@ -63,12 +63,7 @@ export function toPusherEvents(event: RealtimeEvent, context: MappingContext): P
           readBy: event.readBy,
           readAt: iso(event.readAt),
         }),
-        encodeEvent(userChannel(event.readBy), "unread-updated", {
-          roomId: event.roomId,
-          seq: event.seq,
-          unreadCount: event.unreadCount,
-          totalUnread: context.totalUnread(event.readBy),
-        }),
+        unreadUpdated(event, event.readBy, event.unreadCount, context),
       ];
     }
     case "message.updated":
@@ -93,12 +88,7 @@ export function toPusherEvents(event: RealtimeEvent, context: MappingContext): P
           deletedAt: iso(event.deletedAt),
         }),
         ...Object.entries(event.unread).map(([userId, unreadCount]) =>
-          encodeEvent(userChannel(userId), "unread-updated", {
-            roomId: event.roomId,
-            seq: event.seq,
-            unreadCount,
-            totalUnread: context.totalUnread(userId),
-          })
+          unreadUpdated(event, userId, unreadCount, context)
         ),
       ];
     case "reaction.updated": {
@@ -210,6 +200,21 @@ function messageCreated(
     );
   }
   return out;
+}
+
+/** A user's `unread-updated`: the room's count after `event`, and their total read now. */
+function unreadUpdated(
+  event: { roomId: string; seq: number },
+  userId: string,
+  unreadCount: number,
+  context: MappingContext,
+): PusherEvent {
+  return encodeEvent(userChannel(userId), "unread-updated", {
+    roomId: event.roomId,
+    seq: event.seq,
+    unreadCount,
+    totalUnread: context.totalUnread(userId),
+  });
 }
 
 function notification(event: NotificationEvent): PusherEvent {

@@ -6,13 +6,8 @@ import { listBlocked } from "../social/blocks.ts";
 import type { SocialDeps } from "../social/deps.ts";
 import { meProfile } from "../social/profiles.ts";
 import { getPreferences, putPreferences } from "../storage/preferences.ts";
-import {
-  MeResponse,
-  PageQuery,
-  PreferencesBody,
-  PreferencesResponse,
-  UsersPageResponse,
-} from "./social_schemas.ts";
+import { PageQuery, PreferencesBody, PreferencesResponse, UsersPageResponse } from "./social_schemas.ts";
+import { MeResponse } from "../api/views.ts";
 import { apiRouter, errors, jsonBody, ok } from "./validate.ts";
 
 const tags = ["Me"];
