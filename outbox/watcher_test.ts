@@ -278,6 +278,7 @@ Deno.test("OutboxWatcher delivers many streams together: one sink call per round
   for (let room = 0; room < 40; room++) await t.write(`room${room}`, 1);
   t.watcher.start();
   await until(() => t.sink.delivered.length === 40);
+  await t.watcher.settled(); // the round deletes what it delivered before it ends
   assert.ok(t.sink.calls <= 2, `${t.sink.calls} sink calls for 40 streams`);
   assert.deepEqual(await pendingRows(t.kv), []);
 });
