@@ -540,9 +540,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     fanOut(events);
   }
 
-  /** Sends validated events: one serialization per event, the same string to every socket. */
+  /** Sends validated events: one serialization per event, the same string to every socket; none without one. */
   function fanOut(events: PublishEvent[]): void {
     for (const event of events) {
+      if (!registry.subscribers(event.channel)?.size) continue; // nobody listens: no frame to build
       const except = event.socketId === undefined ? undefined : connections.get(event.socketId);
       broadcast(event.channel, eventFrame(event.channel, event), except);
     }

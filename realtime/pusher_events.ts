@@ -169,7 +169,11 @@ export function encodeEvent(
   data: Record<string, unknown>,
   stub: Record<string, unknown> = pickStub(data),
 ): PusherEvent {
-  const json = JSON.stringify(data);
+  return encodeJson(channel, name, JSON.stringify(data), stub);
+}
+
+/** `encodeEvent` for data already serialized (as `JSON.stringify` would have written it). */
+function encodeJson(channel: string, name: string, json: string, stub: Record<string, unknown>): PusherEvent {
   if (!exceedsMessageLimit(json)) return { channel, name, data: json };
   return { channel, name, data: JSON.stringify({ ...stub, truncated: true }) };
 }
@@ -187,17 +191,16 @@ function messageCreated(
 ): PusherEvent[] {
   const message = messageView(event.message, { receiverId: event.receiverId, readAt: null });
   const stub = { roomId: message.roomId, seq: message.seq, messageId: message.id };
-  const out = [encodeEvent(roomChannel(message.roomId), "new-message", { ...message }, stub)];
+  // Serialized once for the room and every member: the same text JSON.stringify gives for each payload.
+  const messageJson = JSON.stringify(message);
+  const roomIdJson = JSON.stringify(message.roomId);
+  const out = [encodeJson(roomChannel(message.roomId), "new-message", messageJson, stub)];
   for (const [userId, unreadCount] of Object.entries(event.unread)) {
     const counts = { unreadCount, totalUnread: context.totalUnread(userId) };
-    out.push(
-      encodeEvent(
-        userChannel(userId),
-        "new-message",
-        { message, roomId: message.roomId, ...counts },
-        { ...stub, ...counts },
-      ),
-    );
+    const json = `{"message":${messageJson},"roomId":${roomIdJson},"unreadCount":${
+      JSON.stringify(counts.unreadCount)
+    },"totalUnread":${JSON.stringify(counts.totalUnread)}}`;
+    out.push(encodeJson(userChannel(userId), "new-message", json, { ...stub, ...counts }));
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { messageView } from "../api/views.ts";
 import type { StoredMessage } from "../storage/records.ts";
 import type { RealtimeEvent } from "../outbox/outbox.ts";
 import { utf8ByteLength } from "./protocol.ts";
@@ -47,6 +48,20 @@ Deno.test("toPusherEvents() sends a new message to the room and to every other m
   assert.equal(user.unreadCount, 2);
   assert.equal(user.totalUnread, 9);
   assert.deepEqual(user.message, room);
+});
+
+Deno.test("toPusherEvents() writes each member's new-message exactly as JSON.stringify of its payload", () => {
+  const group = { ...message, roomId: "g_1", id: "g_1:3", content: 'quote " and \\ and é' };
+  const events = toPusherEvents(
+    { type: "message.created", message: group, unread: { bob: 2, 'c"arol': 1 } },
+    totals,
+  );
+  const view = messageView(group, { readAt: null });
+  assert.equal(events[0]!.data, JSON.stringify(view));
+  assert.deepEqual(events.slice(1).map((e) => e.data), [
+    JSON.stringify({ message: view, roomId: "g_1", unreadCount: 2, totalUnread: 9 }),
+    JSON.stringify({ message: view, roomId: "g_1", unreadCount: 1, totalUnread: 0 }),
+  ]);
 });
 
 Deno.test("toPusherEvents() sends message-read to the room and unread-updated to the reader", () => {
