@@ -42,3 +42,16 @@ Deno.test("gatewayPublisher() revokes a user's channels at once", async () => {
   await publisher.revoke({ userId: "bob", channels: ["private-room-r", "presence-room-r"] });
   assert.deepEqual(revoked, [["bob", ["private-room-r", "presence-room-r"]]]);
 });
+
+Deno.test("gatewayPublisher() lets other tasks run during a long backlog", async () => {
+  const busy = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* a slow fan-out */ }
+  };
+  const publisher = gatewayPublisher({ publish: () => busy(1), revokeUser: () => 0 });
+  let ranAt = -1;
+  let calls = 0;
+  setTimeout(() => ranAt = calls, 0);
+  for (; calls < 50; calls++) await publisher.publish([event(calls)]);
+  assert.ok(ranAt >= 0 && ranAt < 20, `a timer due at once ran after ${ranAt} of 50 calls`);
+});
