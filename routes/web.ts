@@ -9,8 +9,25 @@ import pusherJs from "pusher-js/dist/web/pusher.min.js" with { type: "text" };
 import indexHtml from "../web/index.html" with { type: "text" };
 import appJs from "../web/app.js" with { type: "text" };
 import apiJs from "../web/api.js" with { type: "text" };
+import chatApiJs from "../web/chat_api.js" with { type: "text" };
 import liveJs from "../web/live.js" with { type: "text" };
+import storeJs from "../web/store.js" with { type: "text" };
+import storeRoomJs from "../web/store_room.js" with { type: "text" };
+import syncJs from "../web/sync.js" with { type: "text" };
+import syncEventsJs from "../web/sync_events.js" with { type: "text" };
 import viewJs from "../web/view.js" with { type: "text" };
+import viewComposerJs from "../web/view_composer.js" with { type: "text" };
+import viewConversationJs from "../web/view_conversation.js" with { type: "text" };
+import viewDialogsJs from "../web/view_dialogs.js" with { type: "text" };
+import viewLoginJs from "../web/view_login.js" with { type: "text" };
+import viewMenuJs from "../web/view_menu.js" with { type: "text" };
+import viewMessageJs from "../web/view_message.js" with { type: "text" };
+import viewMessagesJs from "../web/view_messages.js" with { type: "text" };
+import viewNotificationsJs from "../web/view_notifications.js" with { type: "text" };
+import viewProfileJs from "../web/view_profile.js" with { type: "text" };
+import viewRoomsJs from "../web/view_rooms.js" with { type: "text" };
+import viewSearchJs from "../web/view_search.js" with { type: "text" };
+import viewShellJs from "../web/view_shell.js" with { type: "text" };
 import docsJs from "../web/docs.js" with { type: "text" };
 import stylesCss from "../web/styles.css" with { type: "text" };
 import docsCss from "../web/docs.css" with { type: "text" };
@@ -24,8 +41,25 @@ const JS = "text/javascript; charset=utf-8";
 const FILES: Record<string, { body: string; type: string }> = {
   "/web/app.js": { body: appJs, type: JS },
   "/web/api.js": { body: apiJs, type: JS },
+  "/web/chat_api.js": { body: chatApiJs, type: JS },
   "/web/live.js": { body: liveJs, type: JS },
+  "/web/store.js": { body: storeJs, type: JS },
+  "/web/store_room.js": { body: storeRoomJs, type: JS },
+  "/web/sync.js": { body: syncJs, type: JS },
+  "/web/sync_events.js": { body: syncEventsJs, type: JS },
   "/web/view.js": { body: viewJs, type: JS },
+  "/web/view_composer.js": { body: viewComposerJs, type: JS },
+  "/web/view_conversation.js": { body: viewConversationJs, type: JS },
+  "/web/view_dialogs.js": { body: viewDialogsJs, type: JS },
+  "/web/view_login.js": { body: viewLoginJs, type: JS },
+  "/web/view_menu.js": { body: viewMenuJs, type: JS },
+  "/web/view_message.js": { body: viewMessageJs, type: JS },
+  "/web/view_messages.js": { body: viewMessagesJs, type: JS },
+  "/web/view_notifications.js": { body: viewNotificationsJs, type: JS },
+  "/web/view_profile.js": { body: viewProfileJs, type: JS },
+  "/web/view_rooms.js": { body: viewRoomsJs, type: JS },
+  "/web/view_search.js": { body: viewSearchJs, type: JS },
+  "/web/view_shell.js": { body: viewShellJs, type: JS },
   "/web/docs.js": { body: docsJs, type: JS },
   "/web/styles.css": { body: stylesCss, type: "text/css; charset=utf-8" },
   "/web/docs.css": { body: docsCss, type: "text/css; charset=utf-8" },
