@@ -29,6 +29,10 @@ import viewRoomsJs from "../web/view_rooms.js" with { type: "text" };
 import viewSearchJs from "../web/view_search.js" with { type: "text" };
 import viewShellJs from "../web/view_shell.js" with { type: "text" };
 import docsJs from "../web/docs.js" with { type: "text" };
+import docsMarkdownJs from "../web/docs_markdown.js" with { type: "text" };
+import docsOperationsJs from "../web/docs_operations.js" with { type: "text" };
+import docsSchemaJs from "../web/docs_schema.js" with { type: "text" };
+import docsTryJs from "../web/docs_try.js" with { type: "text" };
 import stylesCss from "../web/styles.css" with { type: "text" };
 import docsCss from "../web/docs.css" with { type: "text" };
 import faviconSvg from "../web/favicon.svg" with { type: "text" };
@@ -61,6 +65,10 @@ const FILES: Record<string, { body: string; type: string }> = {
   "/web/view_search.js": { body: viewSearchJs, type: JS },
   "/web/view_shell.js": { body: viewShellJs, type: JS },
   "/web/docs.js": { body: docsJs, type: JS },
+  "/web/docs_markdown.js": { body: docsMarkdownJs, type: JS },
+  "/web/docs_operations.js": { body: docsOperationsJs, type: JS },
+  "/web/docs_schema.js": { body: docsSchemaJs, type: JS },
+  "/web/docs_try.js": { body: docsTryJs, type: JS },
   "/web/styles.css": { body: stylesCss, type: "text/css; charset=utf-8" },
   "/web/docs.css": { body: docsCss, type: "text/css; charset=utf-8" },
   "/web/favicon.svg": { body: faviconSvg, type: "image/svg+xml" },

@@ -109,15 +109,18 @@ async function messageAction(page: Page, text: string, action: string): Promise<
   await item.click();
 }
 
-Deno.test("GET / serves the client, every module it imports, and pusher-js from the pinned package", async () => {
-  await using t = await setup();
-  const page = await t.request("/");
-  assert.equal(page.status, 200);
+/** Fetches a page and every file it loads, following the imports of its modules; returns what it fetched. */
+async function crawl(
+  t: Awaited<ReturnType<typeof setup>>,
+  path: string,
+  entries: string[],
+): Promise<Set<string>> {
+  const page = await t.request(path);
+  assert.equal(page.status, 200, path);
   assert.match(page.headers.get("Content-Type") ?? "", /text\/html/);
-  assert.match(page.headers.get("Content-Security-Policy") ?? "", /script-src 'self'/);
   const html = await page.text();
   const assets = [...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]!);
-  assert.ok(assets.includes("/web/vendor/pusher.min.js") && assets.includes("/web/app.js"));
+  for (const entry of entries) assert.ok(assets.includes(entry), `${path} loads ${entry}`);
   for (const asset of assets) assert.ok(asset.startsWith("/"), `${asset} would leave this server`);
   const queue = assets.filter((a) => a.startsWith("/web/"));
   const seen = new Set<string>();
@@ -135,17 +138,30 @@ Deno.test("GET / serves the client, every module it imports, and pusher-js from 
       }
     }
   }
+  return seen;
+}
+
+Deno.test("GET / and /docs serve every module they import, and pusher-js from the pinned package", async () => {
+  await using t = await setup();
+  const page = await t.request("/");
+  assert.match(page.headers.get("Content-Security-Policy") ?? "", /script-src 'self'/);
+  await page.body?.cancel();
+  const seen = await crawl(t, "/", ["/web/vendor/pusher.min.js", "/web/app.js"]);
   for (
     const module of [
       "/web/api.js",
       "/web/live.js",
       "/web/view.js",
+      "/web/store.js",
+      "/web/sync.js",
       "/common/preview.js",
       "/common/channels.js",
     ]
   ) {
     assert.ok(seen.has(module), module);
   }
+  const docs = await crawl(t, "/docs", ["/web/docs.js"]);
+  assert.ok(docs.has("/web/docs_operations.js") && docs.has("/web/view.js"));
 
   const pusher = await t.request("/web/vendor/pusher.min.js");
   const served = await pusher.text();
