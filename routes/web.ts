@@ -34,12 +34,18 @@ import docsOperationsJs from "../web/docs_operations.js" with { type: "text" };
 import docsSchemaJs from "../web/docs_schema.js" with { type: "text" };
 import docsTryJs from "../web/docs_try.js" with { type: "text" };
 import stylesCss from "../web/styles.css" with { type: "text" };
+import layoutCss from "../web/layout.css" with { type: "text" };
+import messagesCss from "../web/messages.css" with { type: "text" };
+import composerCss from "../web/composer.css" with { type: "text" };
+import overlaysCss from "../web/overlays.css" with { type: "text" };
+import phoneCss from "../web/phone.css" with { type: "text" };
 import docsCss from "../web/docs.css" with { type: "text" };
 import faviconSvg from "../web/favicon.svg" with { type: "text" };
 import channelsJs from "../common/channels.js" with { type: "text" };
 import previewJs from "../common/preview.js" with { type: "text" };
 
 const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
 
 /** The client's files by path: `/web/*`, and `/common/*` (modules the server imports too). */
 const FILES: Record<string, { body: string; type: string }> = {
@@ -69,8 +75,13 @@ const FILES: Record<string, { body: string; type: string }> = {
   "/web/docs_operations.js": { body: docsOperationsJs, type: JS },
   "/web/docs_schema.js": { body: docsSchemaJs, type: JS },
   "/web/docs_try.js": { body: docsTryJs, type: JS },
-  "/web/styles.css": { body: stylesCss, type: "text/css; charset=utf-8" },
-  "/web/docs.css": { body: docsCss, type: "text/css; charset=utf-8" },
+  "/web/styles.css": { body: stylesCss, type: CSS },
+  "/web/layout.css": { body: layoutCss, type: CSS },
+  "/web/messages.css": { body: messagesCss, type: CSS },
+  "/web/composer.css": { body: composerCss, type: CSS },
+  "/web/overlays.css": { body: overlaysCss, type: CSS },
+  "/web/phone.css": { body: phoneCss, type: CSS },
+  "/web/docs.css": { body: docsCss, type: CSS },
   "/web/favicon.svg": { body: faviconSvg, type: "image/svg+xml" },
   "/web/vendor/pusher.min.js": { body: stripSourceMap(pusherJs), type: JS },
   "/common/channels.js": { body: channelsJs, type: JS },
