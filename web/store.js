@@ -79,8 +79,8 @@ export function createStore(state = initialState()) {
 }
 
 /**
- * The state after `action`. Unknown actions, and actions about a room that is no longer open,
- * return the same state object.
+ * The state after `action`; an action about a room that is no longer open returns the same state.
+ * @throws {TypeError} for an action type no reducer knows (a typo, not a server's new event)
  * @param {State} state
  * @param {{type: string} & Record<string, any>} action
  * @returns {State}
@@ -92,8 +92,9 @@ export function reduce(state, action) {
 }
 
 const REDUCERS = {
-  "session/started": (_, { session }) => ({ ...initialState(), session }),
-  "session/ended": () => initialState(),
+  // Visits keep counting across sessions, so an answer for a room opened before can never pass for one opened now.
+  "session/started": (state, { session }) => ({ ...initialState(), visits: state.visits, session }),
+  "session/ended": (state) => ({ ...initialState(), visits: state.visits }),
   "connection/changed": (state, { state: current, label = null }) => ({
     ...state,
     connection: { state: current, label },
@@ -113,8 +114,8 @@ const REDUCERS = {
   "user/newMessage": userNewMessage,
   "unread/updated": (state, { roomId, unreadCount, totalUnread }) => {
     let next = state;
-    const room = listedRoom(state, roomId);
-    if (room && typeof unreadCount === "number") next = withSummary(next, { ...room, unreadCount });
+    const summary = listedRoom(state, roomId);
+    if (summary && typeof unreadCount === "number") next = withSummary(next, { ...summary, unreadCount });
     return typeof totalUnread === "number" ? { ...next, totalUnread } : next;
   },
   "focus/requested": (state, { roomId, seq }) => ({ ...state, focus: { roomId, seq } }),
@@ -298,33 +299,33 @@ function readMarked(state, { roomId, unreadCount }) {
 
 // ---- Rooms ---------------------------------------------------------------------------------------
 
-function roomsLoaded(state, { rooms, totalUnread, archived }) {
+function roomsLoaded(state, { rooms: list, totalUnread, archived }) {
   // A list asked for before the archived toggle changed is not the list on screen.
   if (archived !== state.rooms.showArchived) return state;
   const byId = { ...state.rooms.byId };
-  for (const room of rooms) byId[room.id] = room;
+  for (const summary of list) byId[summary.id] = summary;
   return {
     ...state,
-    rooms: { ...state.rooms, byId, ids: rooms.map((r) => r.id), loaded: true },
+    rooms: { ...state.rooms, byId, ids: list.map((r) => r.id), loaded: true },
     totalUnread,
   };
 }
 
 function roomArchived(state, { roomId, archived }) {
-  const room = state.rooms.byId[roomId];
-  if (!room) return state;
-  const next = withSummary(state, { ...room, archived });
+  const summary = state.rooms.byId[roomId];
+  if (!summary) return state;
+  const next = withSummary(state, { ...summary, archived });
   // Unarchiving the open room takes the list back to the active chats, where it now is.
   return archived ? next : { ...next, rooms: { ...next.rooms, showArchived: false } };
 }
 
 function userNewMessage(state, { roomId, message, unreadCount, totalUnread }) {
   let next = state;
-  const room = listedRoom(state, roomId);
-  if (room && message) {
+  const summary = listedRoom(state, roomId);
+  if (summary && message) {
     next = withSummary(next, {
-      ...withPreview(room, message),
-      unreadCount: unreadCount ?? room.unreadCount + 1,
+      ...withPreview(summary, message),
+      unreadCount: unreadCount ?? summary.unreadCount + 1,
     });
   }
   if (typeof totalUnread === "number") next = { ...next, totalUnread };
@@ -338,7 +339,7 @@ function userNewMessage(state, { roomId, message, unreadCount, totalUnread }) {
 }
 
 /** The summary with `message` as its newest message, unless it already has a newer one. */
-export function withPreview(summary, message) {
+function withPreview(summary, message) {
   if (message.seq < (summary.lastSeq ?? 0)) return summary;
   return {
     ...summary,
@@ -351,7 +352,7 @@ export function withPreview(summary, message) {
 }
 
 /** The state with one room summary replaced. */
-export function withSummary(state, summary) {
+function withSummary(state, summary) {
   return { ...state, rooms: { ...state.rooms, byId: { ...state.rooms.byId, [summary.id]: summary } } };
 }
 
@@ -360,7 +361,7 @@ function withProfile(state, userId, fn) {
 }
 
 /** The state with one more screen-reader announcement. */
-export function announce(state, text) {
+function announce(state, text) {
   const { next, items } = state.announcements;
   return {
     ...state,

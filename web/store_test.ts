@@ -85,6 +85,18 @@ Deno.test("createStore() calls listeners with the new and previous state, and no
   assert.equal(calls.length, 1);
 });
 
+Deno.test("room visits keep counting across sessions, so an old answer never matches a new visit", () => {
+  const first = openRoom();
+  const visit = open(first).visit;
+  const again = run(
+    first,
+    { type: "session/ended" },
+    { type: "session/started", session: { token: "t2", user: ME } },
+    { type: "room/opened", roomId: "r1" },
+  );
+  assert.ok(open(again).visit > visit);
+});
+
 Deno.test("rooms/loaded lists the rooms most recent first and keeps every summary seen", () => {
   let state = run(initialState(), {
     type: "rooms/loaded",

@@ -9,7 +9,7 @@ import { listedRoom, messageById, messageBySeq, newestFromOthers, skipsAhead, su
 import { routeEvents } from "./sync_events.js";
 
 /** Messages per page of history. */
-export const PAGE_SIZE = 30;
+const PAGE_SIZE = 30;
 /** Messages per `afterSeq` request while filling a gap (the API's maximum). */
 const GAP_PAGE = 100;
 const POLL_MS = 5000;
