@@ -32,12 +32,14 @@ export class Live {
     this.roomId = null;
     this.roomChannel = null;
     this.state = "initialized";
+    this.stopped = false;
   }
 
   /** Reads the pusher-js options from the server and connects. Throws when realtime is unavailable. */
   async start() {
     if (typeof globalThis.Pusher !== "function") throw new Error("pusher-js did not load");
     const config = await this.loadConfig();
+    if (this.stopped) return; // signed out while the config was on its way
     const secure = location.protocol === "https:";
     const port = Number(location.port) || (secure ? 443 : 80);
     const embedded = !config.cluster || config.wsHost;
@@ -123,6 +125,7 @@ export class Live {
 
   /** Disconnects for good (sign out). */
   stop() {
+    this.stopped = true;
     this.pusher?.disconnect();
     this.pusher = null;
   }
