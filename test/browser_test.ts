@@ -661,3 +661,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "web client signed out while its realtime config is loading never connects",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "durable-chat-browser-" });
+    await using server = await startServer({ KV_PATH: `${dir}/chat.kv` });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu"],
+    });
+    try {
+      const { context, page, problems } = await signIn(browser, server.url, "dana", "Dana");
+      const sockets: string[] = [];
+      page.on("websocket", (ws) => sockets.push(ws.url()));
+      const asked = Promise.withResolvers<void>();
+      const release = Promise.withResolvers<void>();
+      await page.route("**/api/realtime/config", async (route) => {
+        asked.resolve();
+        await release.promise;
+        await route.continue();
+      });
+      await page.goto(server.url);
+      await page.fill("#login-user", "dana");
+      await page.click("#login-form button[type=submit]");
+      await asked.promise; // signed in, and the realtime config is on its way
+      await page.click("#signout-button");
+      await page.waitForSelector("#login-screen:not([hidden])");
+      const loaded = page.waitForEvent(
+        "requestfinished",
+        (req) => req.url().endsWith("/api/realtime/config"),
+      );
+      release.resolve();
+      await loaded;
+      // A round trip after the config arrived: the client has acted on it by then.
+      await page.evaluate(() => fetch("/healthz").then((r) => r.text()));
+      // deno-lint-ignore no-explicit-any
+      assert.equal(await page.evaluate(() => (globalThis as any).Pusher.instances.length), 0);
+      assert.deepEqual(sockets, []);
+      assert.deepEqual(problems, []);
+      await context.close();
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
