@@ -29,7 +29,9 @@ const MAX_FOCUS_PAGES = 10;
  */
 
 /**
- * The sync layer of one signed-in client.
+ * The sync layer of one client. Views call its commands (load, open, close, page back, send,
+ * retry, edit, react, remove, archive, reveal a search result, mark read); the realtime
+ * connection feeds `onUserEvent`, `onRoomEvent` and `resync`; `start()`/`stop()` bracket a session.
  * @param {{
  *   store: ReturnType<typeof import("./store.js").createStore>,
  *   chat: ReturnType<typeof import("./chat_api.js").chatApi>,
@@ -401,7 +403,6 @@ export function createSync(options) {
     openRoom,
     closeRoom,
     loadOlder,
-    fillGap,
     resync,
     reveal,
     markReadSoon,

@@ -5,12 +5,10 @@
  */
 import { previewText } from "../common/preview.js";
 import { lastOwnText } from "./store.js";
-import { h, icon, isHttpUrl, toast } from "./view.js";
+import { $, h, icon, isHttpUrl, toast } from "./view.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_IDLE_MS = 4000;
-
-const $ = (id) => document.getElementById(id);
 
 /**
  * Mounts the composer; returns `startReply(message)` and `startEdit(message)` for the message menu.

@@ -4,9 +4,7 @@
  * messages themselves are web/view_messages.js.
  */
 import { peerOf, summaryOf, typingNames } from "./store.js";
-import { avatar, h, toast } from "./view.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, avatar, h, toast } from "./view.js";
 
 /**
  * Mounts the chat pane.

@@ -4,9 +4,7 @@
  */
 import { ApiError } from "./api.js";
 import { me, summaryOf } from "./store.js";
-import { avatar, h } from "./view.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, avatar, h } from "./view.js";
 
 /**
  * Mounts the dialogs; returns `openMembers()` and `startChat(userId)`.

@@ -4,11 +4,9 @@
  */
 import { ApiError, createRequest, tokenClaims } from "./api.js";
 import { chatApi } from "./chat_api.js";
-import { isHttpUrl } from "./view.js";
+import { $, isHttpUrl } from "./view.js";
 
 const USER_ID = /^[A-Za-z0-9_\-=@,.;]{1,128}$/;
-
-const $ = (id) => document.getElementById(id);
 
 /**
  * Mounts the sign-in form; `onSignedIn(session)` gets the new session. Returns `show()`, which

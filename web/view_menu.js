@@ -4,11 +4,9 @@
  * that gives focus back to the button it came from.
  */
 import { me, summaryOf } from "./store.js";
-import { h, icon, toast } from "./view.js";
+import { $, h, icon, toast } from "./view.js";
 
 const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
-
-const $ = (id) => document.getElementById(id);
 
 /**
  * Mounts the menu; returns `open(message, anchor)` and `react(message, emoji)`.

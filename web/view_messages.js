@@ -6,11 +6,10 @@
  */
 import { summaryOf } from "./store.js";
 import { messageItem, pendingItem } from "./view_message.js";
+import { $ } from "./view.js";
 
 /** Consecutive messages of one sender within this long share one header. */
 const GROUP_GAP_MS = 5 * 60 * 1000;
-
-const $ = (id) => document.getElementById(id);
 
 /**
  * Mounts the message list. Returns `focusMessage(seq)`, which scrolls to a shown message and

@@ -2,9 +2,7 @@
  * @module The notifications bell: its unread badge and the dialog that lists the notifications
  * (follows, group invites, …), marking them read when opened.
  */
-import { avatar, h, shortTime } from "./view.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, avatar, h, shortTime } from "./view.js";
 
 /**
  * Mounts the bell and its dialog.

@@ -3,11 +3,9 @@
  * Message. Whom the user follows is remembered per browser, for servers that do not say.
  */
 import { me } from "./store.js";
-import { avatar, fullTime, toast } from "./view.js";
+import { $, avatar, fullTime, toast } from "./view.js";
 
 const FOLLOWING_KEY = "durable-chat.following";
-
-const $ = (id) => document.getElementById(id);
 
 /**
  * Mounts the dialog; returns `openProfile(userId)`.

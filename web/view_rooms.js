@@ -3,9 +3,7 @@
  * time and unread badge, the total unread badge, and the switch to the archived chats.
  */
 import { me, peerOf, sortedRooms } from "./store.js";
-import { avatar, h, shortTime } from "./view.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, avatar, h, shortTime } from "./view.js";
 
 /**
  * Mounts the room list.

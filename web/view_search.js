@@ -4,12 +4,10 @@
  */
 import { previewText } from "../common/preview.js";
 import { summaryOf } from "./store.js";
-import { avatar, h, shortTime } from "./view.js";
+import { $, avatar, h, shortTime } from "./view.js";
 
 const DEBOUNCE_MS = 250;
 const RESULTS = 30;
-
-const $ = (id) => document.getElementById(id);
 
 /**
  * Mounts the search box and its results.

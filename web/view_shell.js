@@ -5,9 +5,7 @@
  */
 import { STATES } from "./live.js";
 import { me, summaryOf } from "./store.js";
-import { avatar, h } from "./view.js";
-
-const $ = (id) => document.getElementById(id);
+import { $, avatar, h } from "./view.js";
 
 /**
  * Mounts the frame.
