@@ -11,8 +11,8 @@ export const DEFAULT_RETRY: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 30_000
 
 /**
  * How long to wait before the next attempt after `attempt` failed ones: the server's
- * `Retry-After` when it sent one (capped at `maxDelayMs`), else a random delay between half
- * and all of `baseDelayMs · 2^(attempt-1)` (capped at `maxDelayMs`).
+ * `Retry-After` in full when it sent one (an earlier attempt would only be refused again), else
+ * a random delay between half and all of `baseDelayMs · 2^(attempt-1)`, at most `maxDelayMs`.
  */
 export function retryDelay(
   policy: RetryPolicy,
@@ -20,7 +20,7 @@ export function retryDelay(
   retryAfterMs?: number,
   random: () => number = Math.random,
 ): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxDelayMs);
+  if (retryAfterMs !== undefined) return retryAfterMs;
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling * (0.5 + random() / 2));
 }
@@ -36,6 +36,7 @@ export function parseRetryAfter(
   if (value === null || value === undefined || value.trim() === "") return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (!/^[A-Za-z]{3}, /.test(trimmed)) return undefined; // an IMF-fixdate: "Thu, 01 Jan 2026 00:00:30 GMT"
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
@@ -87,7 +88,8 @@ export async function withRetry<T>(attempt: () => Promise<T>, context: RetryCont
     try {
       return await attempt();
     } catch (error) {
-      if (!isRetryable(error) || signal.aborted) throw error;
+      if (signal.aborted) throw new ChatClosedError();
+      if (!isRetryable(error)) throw error;
       failures++;
       if (error instanceof ChatApiError) {
         answered++;

@@ -10,7 +10,7 @@ export type TokenSource = string | (() => string | Promise<string>);
 export interface RetryPolicy {
   /** First backoff ceiling (ms); it doubles with each attempt. */
   baseDelayMs: number;
-  /** Longest wait between two attempts (ms), also for a `Retry-After` beyond it. */
+  /** Longest backoff between two attempts (ms); a `Retry-After` is waited out in full. */
   maxDelayMs: number;
   /** Attempts that got an answer (5xx, 429) before giving up; network failures do not count. */
   maxAttempts: number;

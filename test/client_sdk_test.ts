@@ -4,6 +4,7 @@
  * answer is lost, and a token that expired. The network is a TCP proxy that fails on demand.
  */
 import assert from "node:assert/strict";
+import { SignJWT } from "jose";
 import { ChatApiError, type ChatClient, createChatClient, type Message } from "../client/mod.ts";
 import { eventually, FAST_RETRY, startOutboxServer } from "./support/outbox_harness.ts";
 import { type ServerProcess, startServer } from "./support/server_process.ts";
@@ -190,5 +191,63 @@ Deno.test("send() holds sends while the server is unreachable and stores each on
     ]);
   } finally {
     alice.close();
+  }
+});
+
+Deno.test("a 401 asks token() again once and retries the call: REST, sends and realtime", async () => {
+  const secret = "a-secret-for-the-token-refresh-test-0123456789";
+  await using t = await startOutboxServer({ AUTH_JWT_SECRET: secret }, { outbox: FAST_RETRY });
+  const sign = (sub: string, expiresAt: number) =>
+    new SignJWT({ name: sub }).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime(
+      expiresAt,
+    )
+      .sign(new TextEncoder().encode(secret));
+  const now = Math.floor(Date.now() / 1000);
+  /** A token function that first gives an expired token, then fresh ones; counts its calls. */
+  const expiringFor = (sub: string) => {
+    const source = {
+      asked: 0,
+      token: async () => await sign(sub, source.asked++ === 0 ? now - 5 : now + 600),
+    };
+    return source;
+  };
+  const alice = expiringFor("alice");
+  const bob = expiringFor("bob");
+  const aliceChat = createChatClient({ baseUrl: t.url, token: alice.token });
+  const bobChat = createChatClient({ baseUrl: t.url, token: bob.token });
+  try {
+    await bobChat.me(); // bob exists once he made an authenticated request
+    assert.equal(bob.asked, 2);
+    const { message } = await aliceChat.send({ receiverId: "bob", content: "after a refresh" });
+    assert.equal(alice.asked, 2, "the expired token was not replaced exactly once");
+    await aliceChat.rooms();
+    assert.equal(alice.asked, 2, "a working token was asked for again");
+
+    const realtime = expiringFor("bob");
+    const listener = createChatClient({ baseUrl: t.url, token: realtime.token });
+    try {
+      const feed = listen(listener, message.roomId, 0);
+      await feed.until(1, "the history, through a refreshed token");
+      await aliceChat.send({ roomId: message.roomId, content: "live" });
+      await feed.until(2, "a live message");
+      assert.equal(realtime.asked, 2);
+    } finally {
+      listener.close();
+    }
+
+    let asked = 0;
+    const stuck = createChatClient({ baseUrl: t.url, token: () => (asked++, sign("alice", now - 5)) });
+    const fixed = createChatClient({ baseUrl: t.url, token: await sign("alice", now - 5) });
+    try {
+      await assert.rejects(stuck.rooms(), (e) => e instanceof ChatApiError && e.status === 401);
+      assert.equal(asked, 2, "token() was not asked exactly once more");
+      await assert.rejects(fixed.rooms(), (e) => e instanceof ChatApiError && e.status === 401);
+    } finally {
+      stuck.close();
+      fixed.close();
+    }
+  } finally {
+    aliceChat.close();
+    bobChat.close();
   }
 });
