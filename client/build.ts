@@ -17,11 +17,17 @@ const BUNDLES = [
   { entry: "node.ts", output: "chat.node.js", platform: "deno" }, // runs on Node: node: imports
 ] as const;
 
-/** Writes every bundle and its declarations into `outDir`; returns the bundles' paths. */
-export async function buildClient(outDir: string = `${CLIENT}dist`): Promise<string[]> {
+/** A bundle's file name. */
+export type BundleName = (typeof BUNDLES)[number]["output"];
+
+/** Writes the bundles (default: all) and their declarations into `outDir`; returns their paths. */
+export async function buildClient(
+  outDir: string = `${CLIENT}dist`,
+  only: BundleName[] = BUNDLES.map((b) => b.output),
+): Promise<string[]> {
   await Deno.mkdir(outDir, { recursive: true });
   const written: string[] = [];
-  for (const { entry, output, platform } of BUNDLES) {
+  for (const { entry, output, platform } of BUNDLES.filter((b) => only.includes(b.output))) {
     const file = `${outDir}/${output}`;
     const { success, stderr } = await new Deno.Command(Deno.execPath(), {
       args: [

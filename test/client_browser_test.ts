@@ -43,7 +43,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "durable-chat-sdk-browser-" });
-    await buildClient(dir);
+    await buildClient(dir, ["chat.js"]);
     await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
     await using site = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
       const path = new URL(req.url).pathname;

@@ -35,7 +35,7 @@ console.log(JSON.stringify({ node: process.version, seqs, unread: rooms[0].unrea
 Deno.test("the Node build runs under node: send, rooms, messages and onMessage against a real server", async () => {
   const dir = await Deno.makeTempDir({ prefix: "durable-chat-sdk-node-" });
   try {
-    await buildClient(dir);
+    await buildClient(dir, ["chat.node.js"]);
     await Deno.writeTextFile(`${dir}/use_sdk.mjs`, SCRIPT);
     await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
     const env = { BASE_URL: t.url, ALICE: await t.login("alice"), BOB: await t.login("bob") };
