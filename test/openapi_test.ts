@@ -486,6 +486,20 @@ for (const [name, env] of Object.entries(ROUTE_CONFIGURATIONS)) {
   });
 }
 
+Deno.test("GET /openapi.json documents the same admin operations whether the admin API is on or off", async () => {
+  const adminOperations = async (env: Record<string, string>) => {
+    await using t = await setup(env);
+    const doc = await loadDocument(t);
+    return operations(doc).filter((e) => e.op.security?.some((s) => "adminKey" in s)).map((e) => ({
+      key: e.key,
+      operationId: e.op.operationId,
+    }));
+  };
+  const on = await adminOperations(ENV);
+  assert.ok(on.length > 0);
+  assert.deepEqual(await adminOperations({}), on);
+});
+
 Deno.test("GET /openapi.json gives every operation a unique camelCase operationId and explicit security", async () => {
   await using t = await setup(ENV);
   const doc = await loadDocument(t);
