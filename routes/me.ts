@@ -19,6 +19,7 @@ const tags = ["Me"];
 const security = [{ bearer: [] }];
 
 const me = createRoute({
+  operationId: "getMe",
   method: "get",
   path: "/",
   tags,
@@ -30,6 +31,7 @@ const me = createRoute({
 });
 
 const getPrefs = createRoute({
+  operationId: "getPreferences",
   method: "get",
   path: "/preferences",
   tags,
@@ -40,6 +42,7 @@ const getPrefs = createRoute({
 });
 
 const putPrefs = createRoute({
+  operationId: "updatePreferences",
   method: "put",
   path: "/preferences",
   tags,
@@ -55,6 +58,7 @@ const putPrefs = createRoute({
 });
 
 const blocked = createRoute({
+  operationId: "listBlockedUsers",
   method: "get",
   path: "/blocked",
   tags,
