@@ -5,18 +5,34 @@ import { timingSafeEqual } from "node:crypto";
 import type { AppEnv } from "../auth/middleware.ts";
 import { HttpError } from "../http_error.ts";
 import type { UserStore } from "../storage/users.ts";
-import { Id, ProvisionBody, UserSchema } from "./schemas.ts";
+import { ErrorSchema, Id, ProvisionBody, UserSchema } from "./schemas.ts";
 import { apiRouter, errors, jsonBody, ok } from "./validate.ts";
 
 const provision = createRoute({
+  operationId: "provisionUser",
   method: "put",
   path: "/users/{id}",
   tags: ["Admin"],
   security: [{ adminKey: [] }],
   summary: "Create or update a user",
+  description: "Provisions a user before their first sign-in (their profile is otherwise upserted from " +
+    "their token's claims). The admin API exists only when `ADMIN_API_KEY` is set (at least 16 characters).",
   request: { params: z.object({ id: Id }), ...jsonBody(ProvisionBody) },
-  responses: { ...ok(UserSchema, "The user as stored"), ...errors(400, 401, 415) },
+  responses: {
+    ...ok(UserSchema, "The user as stored"),
+    ...errors(400, 401, 415),
+    404: {
+      content: { "application/json": { schema: ErrorSchema } },
+      description: 'The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}`',
+    },
+  },
 });
+
+/**
+ * The admin routes' definitions, paths relative to `/api/admin`: the OpenAPI document shows
+ * them also when the admin API is off.
+ */
+export const ADMIN_ROUTES = [provision];
 
 /** The admin routes, mounted at `/api/admin` only when `ADMIN_API_KEY` is set. */
 export function adminRoutes(deps: { users: UserStore; adminApiKey: string }): OpenAPIHono<AppEnv> {

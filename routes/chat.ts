@@ -61,6 +61,7 @@ const tags = ["Chat"];
 const security = [{ bearer: [] }];
 
 const send = createRoute({
+  operationId: "sendMessage",
   method: "post",
   path: "/send",
   tags,
@@ -79,6 +80,7 @@ const send = createRoute({
 });
 
 const rooms = createRoute({
+  operationId: "listRooms",
   method: "get",
   path: "/rooms",
   tags,
@@ -91,6 +93,7 @@ const rooms = createRoute({
 });
 
 const messages = createRoute({
+  operationId: "listMessages",
   method: "get",
   path: "/messages",
   tags,
@@ -104,6 +107,7 @@ const messages = createRoute({
 });
 
 const start = createRoute({
+  operationId: "startDirectRoom",
   method: "post",
   path: "/start",
   tags,
@@ -117,6 +121,7 @@ const start = createRoute({
 });
 
 const read = createRoute({
+  operationId: "markRoomRead",
   method: "post",
   path: "/read",
   tags,
@@ -132,6 +137,7 @@ const read = createRoute({
 });
 
 const typing = createRoute({
+  operationId: "setTyping",
   method: "post",
   path: "/typing",
   tags,
@@ -147,6 +153,7 @@ const typing = createRoute({
 });
 
 const groups = createRoute({
+  operationId: "createGroup",
   method: "post",
   path: "/groups",
   tags,
@@ -161,6 +168,7 @@ const groups = createRoute({
 });
 
 const editMessageRoute = createRoute({
+  operationId: "editMessage",
   method: "patch",
   path: "/messages/{id}",
   tags,
@@ -175,6 +183,7 @@ const editMessageRoute = createRoute({
 });
 
 const deleteMessageRoute = createRoute({
+  operationId: "deleteMessage",
   method: "delete",
   path: "/messages/{id}",
   tags,
@@ -190,6 +199,7 @@ const deleteMessageRoute = createRoute({
 });
 
 const reactRoute = createRoute({
+  operationId: "toggleReaction",
   method: "post",
   path: "/messages/{id}/reactions",
   tags,
@@ -207,6 +217,7 @@ const reactRoute = createRoute({
 });
 
 const addMembersRoute = createRoute({
+  operationId: "addMembers",
   method: "post",
   path: "/rooms/{id}/members",
   tags,
@@ -221,6 +232,7 @@ const addMembersRoute = createRoute({
 });
 
 const removeMemberRoute = createRoute({
+  operationId: "removeMember",
   method: "delete",
   path: "/rooms/{id}/members/{userId}",
   tags,
@@ -237,6 +249,7 @@ const removeMemberRoute = createRoute({
 });
 
 const roleRoute = createRoute({
+  operationId: "setMemberRole",
   method: "patch",
   path: "/rooms/{id}/members/{userId}",
   tags,
@@ -250,6 +263,7 @@ const roleRoute = createRoute({
 });
 
 const updateRoomRoute = createRoute({
+  operationId: "updateRoom",
   method: "patch",
   path: "/rooms/{id}",
   tags,
@@ -263,6 +277,7 @@ const updateRoomRoute = createRoute({
 });
 
 const archiveRoute = createRoute({
+  operationId: "archiveRoom",
   method: "post",
   path: "/rooms/{id}/archive",
   tags,
@@ -279,6 +294,7 @@ const archiveRoute = createRoute({
 });
 
 const searchRoute = createRoute({
+  operationId: "searchMessages",
   method: "get",
   path: "/search",
   tags,

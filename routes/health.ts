@@ -36,9 +36,11 @@ export interface HealthDeps {
 }
 
 const health = createRoute({
+  operationId: "getHealth",
   method: "get",
   path: "/healthz",
   tags: ["Operations"],
+  security: [],
   summary: "Health and configuration",
   description: "Cheap at any backlog: one read of the outbox counters.",
   responses: ok(HealthSchema, "The server is up"),

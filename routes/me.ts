@@ -14,6 +14,7 @@ const tags = ["Me"];
 const security = [{ bearer: [] }];
 
 const me = createRoute({
+  operationId: "getMe",
   method: "get",
   path: "/",
   tags,
@@ -25,6 +26,7 @@ const me = createRoute({
 });
 
 const getPrefs = createRoute({
+  operationId: "getPreferences",
   method: "get",
   path: "/preferences",
   tags,
@@ -35,6 +37,7 @@ const getPrefs = createRoute({
 });
 
 const putPrefs = createRoute({
+  operationId: "updatePreferences",
   method: "put",
   path: "/preferences",
   tags,
@@ -50,6 +53,7 @@ const putPrefs = createRoute({
 });
 
 const blocked = createRoute({
+  operationId: "listBlockedUsers",
   method: "get",
   path: "/blocked",
   tags,

@@ -5,9 +5,11 @@ import type { AppEnv } from "../auth/middleware.ts";
 import { apiRouter } from "./validate.ts";
 
 const metrics = createRoute({
+  operationId: "getMetrics",
   method: "get",
   path: "/metrics",
   tags: ["Operations"],
+  security: [],
   summary: "Prometheus metrics",
   description: "Outbox gauges `outbox_batches{state=pending|retrying|dead}` and, per sink (realtime, push, " +
     "social), `outbox_sink_batches{sink,state}`, read from counters kept with the outbox's writes (cheap at " +

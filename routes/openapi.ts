@@ -6,6 +6,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { Hono } from "hono";
 import type { AppEnv } from "../auth/middleware.ts";
 import docsPage from "../web/docs.html" with { type: "text" };
+import { ADMIN_ROUTES } from "./admin.ts";
 import { CONTENT_SECURITY_POLICY } from "./web.ts";
 
 /** The API version the document announces. */
@@ -103,17 +104,42 @@ export function openapiDocument(app: OpenAPIHono<AppEnv>): () => OpenApiDocument
     name: "X-Admin-Key",
     description: "The server's `ADMIN_API_KEY`",
   });
+  app.openAPIRegistry.registerComponent("responses", "MalformedRequest", {
+    description: "A malformed HTTP request (bad request line or headers, headers over the server's limit), " +
+      "refused by the HTTP server itself before the app sees it: the body is empty. Any route can answer so; " +
+      "it is listed where the route documents no 400 of its own.",
+  });
   let document: OpenApiDocument | undefined;
   return () => {
     if (document) return document;
+    documentAdminRoutes(app);
     const generated = app.getOpenAPI31Document({
       openapi: "3.1.0",
       info: { title: "durable-chat API", version: API_VERSION, description: DESCRIPTION },
+      // Relative: the server that served this document, whatever name or proxy it was reached through.
+      servers: [{ url: "/", description: "This server" }],
     });
     addMiddlewareResponses(generated);
     generated.tags = usedTags(generated);
     return document = generated;
   };
+}
+
+/** Mount point of the admin routes (app.ts). */
+const ADMIN_BASE = "/api/admin";
+
+/**
+ * Adds the admin routes to the document when the admin API is off (`ADMIN_API_KEY` unset), so
+ * the document is the same API whichever way the server runs; those routes then answer 404.
+ */
+function documentAdminRoutes(app: OpenAPIHono<AppEnv>): void {
+  const mounted = app.openAPIRegistry.definitions.some((d) =>
+    d.type === "route" && d.route.path.startsWith(`${ADMIN_BASE}/`)
+  );
+  if (mounted) return;
+  for (const route of ADMIN_ROUTES) {
+    app.openAPIRegistry.registerPath({ ...route, path: ADMIN_BASE + route.path });
+  }
 }
 
 /** Tag descriptions, in the order the reference shows them. */
@@ -138,9 +164,9 @@ type OperationObject = {
 const ERROR_BODY = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
 
 /**
- * Documents the answers that come from app-wide middleware rather than from a route:
- * 401 from authentication on every bearer route, and 413 from the body limit on every
- * `/api/*` route that takes a body.
+ * Documents the answers that come from app-wide middleware or the HTTP server rather than
+ * from a route: 401 from authentication on every bearer route, 413 from the body limit on
+ * every `/api/*` route that takes a body, and the HTTP server's own 400 where a route has none.
  */
 function addMiddlewareResponses(document: OpenApiDocument): void {
   for (const [path, item] of Object.entries(document.paths ?? {})) {
@@ -157,6 +183,7 @@ function addMiddlewareResponses(document: OpenApiDocument): void {
       if (path.startsWith("/api/") && op.requestBody && !op.responses["413"]) {
         op.responses["413"] = { description: "Body larger than 64 KB", ...ERROR_BODY };
       }
+      op.responses["400"] ??= { $ref: "#/components/responses/MalformedRequest" };
     }
   }
 }
@@ -178,10 +205,7 @@ function usedTags(document: OpenApiDocument): { name: string; description?: stri
 export function openapiRoutes(app: OpenAPIHono<AppEnv>): Hono<AppEnv> {
   const document = openapiDocument(app);
   return new Hono<AppEnv>()
-    .get("/openapi.json", (c) => {
-      const servers = [{ url: new URL(c.req.url).origin, description: "This server" }];
-      return c.json({ ...document(), servers });
-    })
+    .get("/openapi.json", (c) => c.json(document()))
     .get("/docs", (c) => {
       c.header("Cache-Control", "no-cache");
       c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);

@@ -55,8 +55,18 @@ const AuthResponse = z.object({
 
 const WebhookBody = z.object({
   time_ms: z.number().openapi({ description: "When Pusher sent it (ms); more than 5 minutes off → 401" }),
-  events: z.array(z.object({ name: z.string(), channel: z.string(), user_id: z.string().optional() })),
-}).openapi("PusherWebhook");
+  events: z.array(z.object({
+    name: z.string().openapi({
+      description:
+        "`channel_occupied`, `channel_vacated`, `member_added` or `member_removed` (others are ignored)",
+    }),
+    channel: z.string(),
+    user_id: z.string().optional().openapi({ description: "Presence events: the member" }),
+  })),
+}).openapi("PusherWebhook", {
+  description: "Pusher's webhook body, signed with `X-Pusher-Signature`",
+  example: { time_ms: 1764000000000, events: [{ name: "channel_occupied", channel: "private-user-alice" }] },
+});
 
 const ClientConfigSchema = z.object({
   key: z.string(),
@@ -77,6 +87,7 @@ const ClientConfigSchema = z.object({
 const tags = ["Realtime"];
 
 const auth = createRoute({
+  operationId: "authorizeChannel",
   method: "post",
   path: "/pusher/auth",
   tags,
@@ -109,6 +120,7 @@ const auth = createRoute({
 });
 
 const userAuth = createRoute({
+  operationId: "authenticateUser",
   method: "post",
   path: "/pusher/user-auth",
   tags,
@@ -137,9 +149,11 @@ const userAuth = createRoute({
 });
 
 const webhook = createRoute({
+  operationId: "receivePusherWebhook",
   method: "post",
   path: "/pusher/webhook",
   tags,
+  security: [],
   summary: "Receive Pusher webhooks (presence)",
   description: "No bearer token: `X-Pusher-Key` must be the app key and `X-Pusher-Signature` the hex " +
     "HMAC-SHA256 of the raw body with the app secret (401 otherwise). `channel_occupied` / `channel_vacated` " +
@@ -148,6 +162,14 @@ const webhook = createRoute({
     "`{time_ms, events: [{name, channel, user_id?}]}` (read raw, so the signature covers exactly what was sent). " +
     "A body whose `time_ms` is more than 5 minutes from the server clock is refused with 401, so a captured " +
     "webhook cannot be replayed later.",
+  request: {
+    body: {
+      // A schema reference rather than the zod schema: zod-openapi would parse the JSON before the
+      // handler checks the signature over the raw bytes. Registered in realtimeRoutes().
+      content: { "application/json": { schema: { $ref: "#/components/schemas/PusherWebhook" } } },
+      required: true,
+    },
+  },
   responses: {
     ...ok(z.object({ ok: z.boolean() }), "Applied"),
     ...errors(400, 401),
@@ -155,6 +177,7 @@ const webhook = createRoute({
 });
 
 const config = createRoute({
+  operationId: "getRealtimeConfig",
   method: "get",
   path: "/realtime/config",
   tags,
@@ -169,6 +192,7 @@ const config = createRoute({
 /** The realtime routes, mounted at `/api` after authentication (the webhook is public). */
 export function realtimeRoutes(deps: RealtimeRouteDeps): OpenAPIHono<AppEnv> {
   const app = apiRouter();
+  app.openAPIRegistry.register("PusherWebhook", WebhookBody);
   app.openapi(auth, async (c) => {
     const parsed = AuthBody.safeParse({ ...c.req.valid("json"), ...c.req.valid("form") });
     if (!parsed.success) throw new HttpError(400, describeZodError(parsed.error));

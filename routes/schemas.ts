@@ -181,9 +181,17 @@ export const DeleteResponse = z.object({
   seq: z.number().int(),
 });
 
+/**
+ * No white space and no control characters (`\p{Cc}`: U+0000–U+001F, U+007F–U+009F), spelled without
+ * `\p{…}` and without flags: the OpenAPI document carries the pattern's source, and JSON Schema
+ * validators compile it with or without `u`. Either way it takes 👍, ZWJ sequences and `:shortcodes:`.
+ */
+// deno-lint-ignore no-control-regex
+const EMOJI_PATTERN = /^[^\s\x00-\x1F\x7F-\x9F]+$/;
+
 export const ReactionBody = z.object({
   emoji: z.string().min(1).max(MAX_EMOJI_LENGTH).regex(
-    /^[^\s\p{Cc}]+$/u,
+    EMOJI_PATTERN,
     "must be an emoji or a short code without spaces",
   ).openapi({ example: "👍" }),
 }).openapi("ReactionRequest");

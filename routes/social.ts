@@ -30,6 +30,7 @@ type PageOptions = { limit: number; cursor?: string };
 const users = ["Social"];
 
 const getUser = createRoute({
+  operationId: "getUser",
   method: "get",
   path: "/{id}",
   tags: users,
@@ -46,6 +47,7 @@ const followRoute = (method: "post" | "delete") =>
   createRoute({
     method,
     path: "/{id}/follow",
+    operationId: method === "post" ? "followUser" : "unfollowUser",
     tags: users,
     security,
     summary: method === "post" ? "Follow a user" : "Stop following a user",
@@ -65,6 +67,7 @@ const blockRoute = (method: "post" | "delete") =>
   createRoute({
     method,
     path: "/{id}/block",
+    operationId: method === "post" ? "blockUser" : "unblockUser",
     tags: users,
     security,
     summary: method === "post" ? "Block a user" : "Unblock a user",
@@ -84,6 +87,7 @@ const followList = (direction: "followers" | "following") =>
   createRoute({
     method: "get",
     path: `/{id}/${direction}`,
+    operationId: direction === "followers" ? "listFollowers" : "listFollowing",
     tags: users,
     security,
     summary: direction === "followers" ? "Who follows a user" : "Whom a user follows",
@@ -134,6 +138,7 @@ export function userRoutes(deps: SocialDeps): OpenAPIHono<AppEnv> {
 const notifications = ["Notifications"];
 
 const listRoute = createRoute({
+  operationId: "listNotifications",
   method: "get",
   path: "/",
   tags: notifications,
@@ -150,6 +155,7 @@ const listRoute = createRoute({
 });
 
 const unreadRoute = createRoute({
+  operationId: "getNotificationUnreadCount",
   method: "get",
   path: "/unread-count",
   tags: notifications,
@@ -159,6 +165,7 @@ const unreadRoute = createRoute({
 });
 
 const readRoute = createRoute({
+  operationId: "markNotificationsRead",
   method: "post",
   path: "/read",
   tags: notifications,

@@ -9,26 +9,79 @@ import pusherJs from "pusher-js/dist/web/pusher.min.js" with { type: "text" };
 import indexHtml from "../web/index.html" with { type: "text" };
 import appJs from "../web/app.js" with { type: "text" };
 import apiJs from "../web/api.js" with { type: "text" };
+import chatApiJs from "../web/chat_api.js" with { type: "text" };
 import liveJs from "../web/live.js" with { type: "text" };
+import storeJs from "../web/store.js" with { type: "text" };
+import storeRoomJs from "../web/store_room.js" with { type: "text" };
+import syncJs from "../web/sync.js" with { type: "text" };
+import syncEventsJs from "../web/sync_events.js" with { type: "text" };
 import viewJs from "../web/view.js" with { type: "text" };
+import viewComposerJs from "../web/view_composer.js" with { type: "text" };
+import viewConversationJs from "../web/view_conversation.js" with { type: "text" };
+import viewDialogsJs from "../web/view_dialogs.js" with { type: "text" };
+import viewLoginJs from "../web/view_login.js" with { type: "text" };
+import viewMenuJs from "../web/view_menu.js" with { type: "text" };
+import viewMessageJs from "../web/view_message.js" with { type: "text" };
+import viewMessagesJs from "../web/view_messages.js" with { type: "text" };
+import viewNotificationsJs from "../web/view_notifications.js" with { type: "text" };
+import viewProfileJs from "../web/view_profile.js" with { type: "text" };
+import viewRoomsJs from "../web/view_rooms.js" with { type: "text" };
+import viewSearchJs from "../web/view_search.js" with { type: "text" };
+import viewShellJs from "../web/view_shell.js" with { type: "text" };
 import docsJs from "../web/docs.js" with { type: "text" };
+import docsMarkdownJs from "../web/docs_markdown.js" with { type: "text" };
+import docsOperationsJs from "../web/docs_operations.js" with { type: "text" };
+import docsSchemaJs from "../web/docs_schema.js" with { type: "text" };
+import docsTryJs from "../web/docs_try.js" with { type: "text" };
 import stylesCss from "../web/styles.css" with { type: "text" };
+import layoutCss from "../web/layout.css" with { type: "text" };
+import messagesCss from "../web/messages.css" with { type: "text" };
+import composerCss from "../web/composer.css" with { type: "text" };
+import overlaysCss from "../web/overlays.css" with { type: "text" };
+import phoneCss from "../web/phone.css" with { type: "text" };
 import docsCss from "../web/docs.css" with { type: "text" };
 import faviconSvg from "../web/favicon.svg" with { type: "text" };
 import channelsJs from "../common/channels.js" with { type: "text" };
 import previewJs from "../common/preview.js" with { type: "text" };
 
 const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
 
 /** The client's files by path: `/web/*`, and `/common/*` (modules the server imports too). */
 const FILES: Record<string, { body: string; type: string }> = {
   "/web/app.js": { body: appJs, type: JS },
   "/web/api.js": { body: apiJs, type: JS },
+  "/web/chat_api.js": { body: chatApiJs, type: JS },
   "/web/live.js": { body: liveJs, type: JS },
+  "/web/store.js": { body: storeJs, type: JS },
+  "/web/store_room.js": { body: storeRoomJs, type: JS },
+  "/web/sync.js": { body: syncJs, type: JS },
+  "/web/sync_events.js": { body: syncEventsJs, type: JS },
   "/web/view.js": { body: viewJs, type: JS },
+  "/web/view_composer.js": { body: viewComposerJs, type: JS },
+  "/web/view_conversation.js": { body: viewConversationJs, type: JS },
+  "/web/view_dialogs.js": { body: viewDialogsJs, type: JS },
+  "/web/view_login.js": { body: viewLoginJs, type: JS },
+  "/web/view_menu.js": { body: viewMenuJs, type: JS },
+  "/web/view_message.js": { body: viewMessageJs, type: JS },
+  "/web/view_messages.js": { body: viewMessagesJs, type: JS },
+  "/web/view_notifications.js": { body: viewNotificationsJs, type: JS },
+  "/web/view_profile.js": { body: viewProfileJs, type: JS },
+  "/web/view_rooms.js": { body: viewRoomsJs, type: JS },
+  "/web/view_search.js": { body: viewSearchJs, type: JS },
+  "/web/view_shell.js": { body: viewShellJs, type: JS },
   "/web/docs.js": { body: docsJs, type: JS },
-  "/web/styles.css": { body: stylesCss, type: "text/css; charset=utf-8" },
-  "/web/docs.css": { body: docsCss, type: "text/css; charset=utf-8" },
+  "/web/docs_markdown.js": { body: docsMarkdownJs, type: JS },
+  "/web/docs_operations.js": { body: docsOperationsJs, type: JS },
+  "/web/docs_schema.js": { body: docsSchemaJs, type: JS },
+  "/web/docs_try.js": { body: docsTryJs, type: JS },
+  "/web/styles.css": { body: stylesCss, type: CSS },
+  "/web/layout.css": { body: layoutCss, type: CSS },
+  "/web/messages.css": { body: messagesCss, type: CSS },
+  "/web/composer.css": { body: composerCss, type: CSS },
+  "/web/overlays.css": { body: overlaysCss, type: CSS },
+  "/web/phone.css": { body: phoneCss, type: CSS },
+  "/web/docs.css": { body: docsCss, type: CSS },
   "/web/favicon.svg": { body: faviconSvg, type: "image/svg+xml" },
   "/web/vendor/pusher.min.js": { body: stripSourceMap(pusherJs), type: JS },
   "/common/channels.js": { body: channelsJs, type: JS },

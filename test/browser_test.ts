@@ -1,12 +1,13 @@
 /**
  * The web client in real Chromium (Debian's `/usr/bin/chromium`, driven by playwright-core)
  * against a real server process: two users in two browser contexts chat live, with unread
- * badges, typing, receipts, reactions, edits, a dropped connection, a reload and follows.
+ * badges, typing, receipts, reactions, edits, a dropped connection (the gap filled once, in order), a
+ * reload, follows and a refused send retried.
  * Screenshots go to `test/screenshots/`; `UPDATE_README_SCREENSHOT=1` also writes
  * `docs/screenshot.png`.
  */
 import assert from "node:assert/strict";
-import { type Browser, chromium, type Page, type WebSocketRoute } from "playwright-core";
+import { type Browser, chromium, type Page, type Response, type WebSocketRoute } from "playwright-core";
 import pusherBuild from "pusher-js/dist/web/pusher.min.js" with { type: "text" };
 import { setup } from "./helpers.ts";
 import { startServer } from "./support/server_process.ts";
@@ -83,6 +84,7 @@ async function login(page: Page, base: string, userId: string, name: string): Pr
   await until(page, `${userId} connected`, () => document.body.dataset.connection === "connected");
 }
 
+/** Sends `text` from the composer; resolves once its pending bubble is replaced by the one confirmed message. */
 async function send(page: Page, text: string): Promise<void> {
   await page.fill("#composer-input", text);
   await page.press("#composer-input", "Enter");
@@ -95,6 +97,41 @@ async function send(page: Page, text: string): Promise<void> {
       ),
     text,
   );
+  await until(
+    page,
+    `"${text}" shown once, not pending`,
+    (t) =>
+      [...document.querySelectorAll("#message-list .msg .text")].filter((e) => e.textContent === t).length ===
+        1 && document.querySelector("#message-list .msg.pending") === null,
+    text,
+  );
+}
+
+/** The seqs each `afterSeq` page answered (gap filling), recorded from the page's responses. */
+function recordGapFills(page: Page) {
+  const fills: { afterSeq: number; seqs: number[] }[] = [];
+  const pending: Promise<void>[] = [];
+  const onResponse = (res: Response) => {
+    const url = new URL(res.url());
+    if (url.pathname !== "/api/chat/messages" || !url.searchParams.has("afterSeq")) return;
+    if (url.searchParams.get("limit") === "1") return; // refetching one message, not filling a gap
+    pending.push(
+      res.json().then((body: { messages: { seq: number }[] }) => {
+        fills.push({
+          afterSeq: Number(url.searchParams.get("afterSeq")),
+          seqs: body.messages.map((m) => m.seq),
+        });
+      }),
+    );
+  };
+  page.on("response", onResponse);
+  return {
+    async stop() {
+      page.off("response", onResponse);
+      await Promise.all(pending);
+      return fills;
+    },
+  };
 }
 
 /** Opens the message actions menu of the message whose text is `text`. */
@@ -109,15 +146,18 @@ async function messageAction(page: Page, text: string, action: string): Promise<
   await item.click();
 }
 
-Deno.test("GET / serves the client, every module it imports, and pusher-js from the pinned package", async () => {
-  await using t = await setup();
-  const page = await t.request("/");
-  assert.equal(page.status, 200);
+/** Fetches a page and every file it loads, following the imports of its modules; returns what it fetched. */
+async function crawl(
+  t: Awaited<ReturnType<typeof setup>>,
+  path: string,
+  entries: string[],
+): Promise<Set<string>> {
+  const page = await t.request(path);
+  assert.equal(page.status, 200, path);
   assert.match(page.headers.get("Content-Type") ?? "", /text\/html/);
-  assert.match(page.headers.get("Content-Security-Policy") ?? "", /script-src 'self'/);
   const html = await page.text();
   const assets = [...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]!);
-  assert.ok(assets.includes("/web/vendor/pusher.min.js") && assets.includes("/web/app.js"));
+  for (const entry of entries) assert.ok(assets.includes(entry), `${path} loads ${entry}`);
   for (const asset of assets) assert.ok(asset.startsWith("/"), `${asset} would leave this server`);
   const queue = assets.filter((a) => a.startsWith("/web/"));
   const seen = new Set<string>();
@@ -135,17 +175,30 @@ Deno.test("GET / serves the client, every module it imports, and pusher-js from 
       }
     }
   }
+  return seen;
+}
+
+Deno.test("GET / and /docs serve every module they import, and pusher-js from the pinned package", async () => {
+  await using t = await setup();
+  const page = await t.request("/");
+  assert.match(page.headers.get("Content-Security-Policy") ?? "", /script-src 'self'/);
+  await page.body?.cancel();
+  const seen = await crawl(t, "/", ["/web/vendor/pusher.min.js", "/web/app.js"]);
   for (
     const module of [
       "/web/api.js",
       "/web/live.js",
       "/web/view.js",
+      "/web/store.js",
+      "/web/sync.js",
       "/common/preview.js",
       "/common/channels.js",
     ]
   ) {
     assert.ok(seen.has(module), module);
   }
+  const docs = await crawl(t, "/docs", ["/web/docs.js"]);
+  assert.ok(docs.has("/web/docs_operations.js") && docs.has("/web/view.js"));
 
   const pusher = await t.request("/web/vendor/pusher.min.js");
   const served = await pusher.text();
@@ -163,7 +216,7 @@ Deno.test("GET / serves the client, every module it imports, and pusher-js from 
 
 Deno.test({
   name:
-    "web client: two users chat live (badges, typing, receipts), survive a dropped socket and a reload, archive, search and follow",
+    "web client: two users chat live (badges, typing, receipts), survive a dropped socket and a reload, archive, search, follow and retry a refused send",
   ignore: !hasChromium,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -311,6 +364,11 @@ Deno.test({
 
       // The network drops: Bob misses two messages, then reconnects and fills the gap with afterSeq.
       const before = await texts(bob.page);
+      const seqsBefore = await bob.page.$$eval(
+        "#message-list .msg",
+        (els) => els.map((e) => Number(e.dataset.seq)),
+      );
+      const gapFills = recordGapFills(bob.page);
       dropping = true;
       await send(alice.page, "Can we invite Carol too?");
       await send(alice.page, "She just joined the team 🎉");
@@ -343,6 +401,16 @@ Deno.test({
         [...seqs].sort((a, b) => a - b),
       );
       assert.equal(new Set(seqs).size, seqs.length);
+      const gap = seqs.slice(-2);
+      const fills = await gapFills.stop();
+      assert.ok(fills.length > 0, "the gap was filled with afterSeq");
+      assert.ok(
+        fills[0]!.afterSeq >= Math.max(...seqsBefore) && fills[0]!.afterSeq < gap[0]!,
+        `the fill starts after what Bob had (${Math.max(...seqsBefore)}), before the gap (${gap}): ${
+          JSON.stringify(fills)
+        }`,
+      );
+      assert.deepEqual(fills.flatMap((f) => f.seqs), gap, "each missed message fetched once, in order");
 
       // A reload keeps the session, the open room, its messages and receipts.
       await alice.page.reload();
@@ -534,9 +602,108 @@ Deno.test({
         await alice.page.screenshot({ path: README_SHOT.pathname });
       }
 
+      // A send the server refuses (429) stays as "Not sent" with a Retry, which sends it once.
+      await alice.page.locator("#room-list .room", { hasText: "Lunch crew" }).click();
+      await until(
+        alice.page,
+        "group open again",
+        () => document.getElementById("room-name")!.textContent === "Lunch crew",
+      );
+      await alice.page.route("**/api/chat/send", (route) =>
+        route.fulfill({
+          status: 429,
+          headers: { "Retry-After": "7", "Content-Type": "application/json" },
+          body: JSON.stringify({ error: "Too many messages" }),
+        }));
+      const problemsBefore = alice.problems.length;
+      await alice.page.fill("#composer-input", "Noon works for everyone?");
+      await alice.page.press("#composer-input", "Enter");
+      await until(
+        alice.page,
+        "send shown as failed",
+        () => document.querySelector(".msg.pending.failed")?.textContent?.includes("Not sent") === true,
+      );
+      await until(
+        alice.page,
+        "rate limit explained",
+        () =>
+          /Slow down: you can send again in 7 seconds/.test(document.getElementById("toasts")!.textContent!),
+      );
+      await alice.page.unroute("**/api/chat/send");
+      // The refused request logs a failed resource load, which is what was asked for here.
+      alice.problems.splice(problemsBefore).forEach((p) => assert.match(p, /status of 429/));
+      await alice.page.click(".msg.pending.failed .link-btn");
+      await until(
+        alice.page,
+        "retried send confirmed once",
+        () =>
+          [...document.querySelectorAll("#message-list .msg:not(.pending) .text")].filter((e) =>
+              e.textContent === "Noon works for everyone?"
+            ).length === 1 && document.querySelector("#message-list .msg.pending") === null,
+      );
+      const groupId = decodeURIComponent(new URL(alice.page.url()).hash.replace(/^#room=/, ""));
+      const stored = await fetch(`${server.url}/api/chat/messages?roomId=${encodeURIComponent(groupId)}`, {
+        headers: { Authorization: `Bearer ${carol}` },
+      });
+      const { messages } = await stored.json();
+      assert.equal(
+        messages.filter((m: { content: string }) => m.content === "Noon works for everyone?").length,
+        1,
+        "the server has it once",
+      );
+
       assert.deepEqual([...alice.problems, ...bob.problems], [], "no page errors");
       await alice.context.close();
       await bob.context.close();
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "web client signed out while its realtime config is loading never connects",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "durable-chat-browser-" });
+    await using server = await startServer({ KV_PATH: `${dir}/chat.kv` });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu"],
+    });
+    try {
+      const { context, page, problems } = await signIn(browser, server.url, "dana", "Dana");
+      const sockets: string[] = [];
+      page.on("websocket", (ws) => sockets.push(ws.url()));
+      const asked = Promise.withResolvers<void>();
+      const release = Promise.withResolvers<void>();
+      await page.route("**/api/realtime/config", async (route) => {
+        asked.resolve();
+        await release.promise;
+        await route.continue();
+      });
+      await page.goto(server.url);
+      await page.fill("#login-user", "dana");
+      await page.click("#login-form button[type=submit]");
+      await asked.promise; // signed in, and the realtime config is on its way
+      await page.click("#signout-button");
+      await page.waitForSelector("#login-screen:not([hidden])");
+      const loaded = page.waitForEvent(
+        "requestfinished",
+        (req) => req.url().endsWith("/api/realtime/config"),
+      );
+      release.resolve();
+      await loaded;
+      // A round trip after the config arrived: the client has acted on it by then.
+      await page.evaluate(() => fetch("/healthz").then((r) => r.text()));
+      // deno-lint-ignore no-explicit-any
+      assert.equal(await page.evaluate(() => (globalThis as any).Pusher.instances.length), 0);
+      assert.deepEqual(sockets, []);
+      assert.deepEqual(problems, []);
+      await context.close();
     } finally {
       await browser.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

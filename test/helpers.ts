@@ -31,12 +31,7 @@ export interface TestContext extends AsyncDisposable {
 export async function setup(env: Record<string, string> = {}): Promise<TestContext> {
   const dir = await Deno.makeTempDir({ prefix: "durable-chat-test-" });
   const kvPath = `${dir}/chat.kv`;
-  const config = loadConfig({
-    KV_PATH: kvPath,
-    RATE_LIMIT_SEND_PER_MIN: "0",
-    RATE_LIMIT_WRITE_PER_MIN: "0",
-    ...env,
-  });
+  const config = loadConfig(testEnv(kvPath, env));
   const kv = await openKv(config.kvPath);
   const runtime = await createRuntime(config, kv);
   const tokens = new Map<string, string>();
@@ -57,10 +52,7 @@ export async function setup(env: Record<string, string> = {}): Promise<TestConte
     login,
     async api(userId, method, path, body) {
       const token = tokens.get(userId) ?? await login(userId);
-      return await request(path, {
-        ...json(method, body),
-        headers: { ...jsonHeaders(body), Authorization: `Bearer ${token}` },
-      });
+      return await request(path, authorized(token, method, body));
     },
     async [Symbol.asyncDispose]() {
       await runtime.close();
@@ -68,6 +60,16 @@ export async function setup(env: Record<string, string> = {}): Promise<TestConte
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** The environment of a test server over `kvPath`: no rate limits unless `env` sets them. */
+export function testEnv(kvPath: string, env: Record<string, string> = {}): Record<string, string> {
+  return { KV_PATH: kvPath, RATE_LIMIT_SEND_PER_MIN: "0", RATE_LIMIT_WRITE_PER_MIN: "0", ...env };
+}
+
+/** A request init as a signed-in client sends it: the bearer token, and a JSON body when given. */
+export function authorized(token: string, method: string, body?: unknown): RequestInit {
+  return { ...json(method, body), headers: { ...jsonHeaders(body), Authorization: `Bearer ${token}` } };
 }
 
 /** A request init with a JSON body (when given). */

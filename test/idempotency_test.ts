@@ -5,12 +5,10 @@
  * applied again, even without a client id.
  */
 import assert from "node:assert/strict";
-import { loadConfig } from "../config.ts";
-import { createRuntime } from "../runtime.ts";
-import { retryingCommits } from "../storage/kv.ts";
 import { expectStatus, setup } from "./helpers.ts";
 import { type Faults, faultyKv, writes } from "./support/faulty_kv.ts";
 import { eventually, startOutboxServer } from "./support/outbox_harness.ts";
+import { type RuntimeGroup, type RuntimeHandle, startRuntimes } from "./support/two_runtimes.ts";
 
 type Message = { id: string; seq: number; roomId: string; content: string; reactions: { emoji: string }[] };
 
@@ -99,44 +97,16 @@ Deno.test("POST /api/chat/groups with a clientGroupId: a retry returns the same 
   assert.notEqual(bobs.roomId, first.roomId);
 });
 
-/** A runtime over one KV file whose commits misbehave as `faults` says. */
-async function faultyRuntime(faults: Faults) {
-  const dir = await Deno.makeTempDir({ prefix: "durable-chat-faulty-" });
-  const path = `${dir}/chat.kv`;
-  const kv = retryingCommits(faultyKv(await Deno.openKv(path), faults));
-  // The faults are those of a remote store (its commit answers can be lost), so receipts are on as there.
-  const runtime = await createRuntime(
-    loadConfig({ KV_PATH: path, RATE_LIMIT_SEND_PER_MIN: "0", RATE_LIMIT_WRITE_PER_MIN: "0" }),
-    kv,
-    { commitReceipts: true },
-  );
-  const tokens = new Map<string, string>();
-  const api = async (user: string, method: string, path: string, body?: unknown) => {
-    if (!tokens.has(user)) {
-      const res = await runtime.app.request("http://localhost/api/dev/login", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ userId: user, name: user }),
-      });
-      tokens.set(user, (await res.json()).token);
-    }
-    return await runtime.app.request(`http://localhost${path}`, {
-      method,
-      headers: {
-        Authorization: `Bearer ${tokens.get(user)}`,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  };
-  return {
-    api,
-    async [Symbol.asyncDispose]() {
-      await runtime.close();
-      kv.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+/**
+ * One runtime whose commits misbehave as `faults` says. They are the faults of a remote store (a commit's
+ * answer can be lost), so commit receipts are on, as they are on such a store.
+ */
+async function faultyRuntime(faults: Faults): Promise<RuntimeGroup & RuntimeHandle> {
+  const group = await startRuntimes(1, {}, {
+    wrapKv: (kv) => faultyKv(kv, faults),
+    runtime: { commitReceipts: true },
+  });
+  return Object.assign(group, group.runtimes[0]!);
 }
 
 Deno.test("a send whose commit happened but whose answer was lost is stored once, without a clientMessageId", async () => {

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../config.ts";
 import { createRuntime } from "../runtime.ts";
-import { openKv, retryingCommits } from "../storage/kv.ts";
-import { expectStatus, setup } from "./helpers.ts";
+import { retryingCommits } from "../storage/kv.ts";
+import { authorized, expectStatus, setup, testEnv } from "./helpers.ts";
 import { faultyKv, writes } from "./support/faulty_kv.ts";
 
 /** A valid user id of exactly 128 characters. */
@@ -154,27 +154,18 @@ Deno.test("a block committed by another process just before a group add commits 
       }
     },
   }));
-  const racing = await createRuntime(loadConfig({ KV_PATH: t.kvPath, RATE_LIMIT_SEND_PER_MIN: "0" }), kv);
+  const racing = await createRuntime(loadConfig(testEnv(t.kvPath)), kv);
   try {
     const token = await t.login("alice");
-    const add = await racing.app.request(`http://localhost/api/chat/rooms/${roomId}/members`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ userIds: ["bob"] }),
-    });
+    const add = await racing.app.request(
+      `http://localhost/api/chat/rooms/${roomId}/members`,
+      authorized(token, "POST", { userIds: ["bob"] }),
+    );
     assert.equal(armed, false, "the block ran inside the add's commit window");
     assert.equal(add.status, 403);
     await add.body?.cancel();
-    const check = await openKv(t.kvPath);
-    try {
-      const bobs = await expectStatus<{ rooms: unknown[] }>(
-        await t.api("bob", "GET", "/api/chat/rooms"),
-        200,
-      );
-      assert.equal(bobs.rooms.length, 0);
-    } finally {
-      check.close();
-    }
+    const bobs = await expectStatus<{ rooms: unknown[] }>(await t.api("bob", "GET", "/api/chat/rooms"), 200);
+    assert.equal(bobs.rooms.length, 0);
   } finally {
     await racing.close();
     kv.close();

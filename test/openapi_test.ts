@@ -12,17 +12,27 @@ type Document = {
   openapi: string;
   info: { title: string; version: string; description?: string };
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas?: Record<string, Schema>; securitySchemes?: Record<string, Schema> };
+  components: {
+    schemas?: Record<string, Schema>;
+    securitySchemes?: Record<string, Schema>;
+    responses?: Record<string, Schema>;
+  };
   tags?: { name: string }[];
 };
 type Operation = {
+  operationId?: string;
   tags?: string[];
   summary?: string;
   security?: Record<string, string[]>[];
   parameters?: { name: string; in: string; required?: boolean; schema?: Schema }[];
   requestBody?: { content: Record<string, { schema: Schema }>; required?: boolean };
-  responses: Record<string, { description: string; content?: Record<string, { schema: Schema }> }>;
+  responses: Record<
+    string,
+    { $ref?: string; description: string; content?: Record<string, { schema: Schema }> }
+  >;
 };
+
+const MALFORMED_REQUEST = "#/components/responses/MalformedRequest";
 
 const ADMIN_KEY = "admin-key-for-openapi-tests";
 const PUSHER = {
@@ -430,20 +440,108 @@ Deno.test("GET /openapi.json is an OpenAPI 3.1 document with info, tags and both
   }
 });
 
-Deno.test("GET /openapi.json lists every API route the app serves, and only those", async () => {
-  await using t = await setup(ENV);
-  const doc = await loadDocument(t);
-  const documented = new Set(operations(doc).map((e) => `${e.method.toUpperCase()} ${e.path}`));
+/** Server settings whose route sets differ: admin API on or off, dev login on or off. */
+const ROUTE_CONFIGURATIONS: Record<string, Record<string, string>> = {
+  "demo mode with ADMIN_API_KEY": ENV,
+  "demo mode": {},
+  "production (HS256 secret, no dev login)": { AUTH_JWT_SECRET: "a-production-secret-of-at-least-32-bytes!" },
+};
+
+/** `METHOD /path` of every route the app serves that belongs to the HTTP API, OpenAPI-style. */
+function servedApiRoutes(t: TestContext): Set<string> {
   // Not part of the HTTP API: the web client (and the modules it shares with the server), this
   // reference, and the Pusher-protocol gateway.
   const notApi = /^\/($|web\/|common\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
-  const served = new Set(
+  return new Set(
     t.runtime.app.routes
       .filter((r) => r.method !== "ALL" && !notApi.test(r.path))
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)(\{[^}]*\})?/g, "{$1}")}`),
   );
-  assert.deepEqual([...served].filter((r) => !documented.has(r)), [], "served but not documented");
-  assert.deepEqual([...documented].filter((r) => !served.has(r)), [], "documented but not served");
+}
+
+for (const [name, env] of Object.entries(ROUTE_CONFIGURATIONS)) {
+  Deno.test(`GET /openapi.json lists every API route the app serves, and admin routes always (${name})`, async () => {
+    await using t = await setup(env);
+    const doc = await loadDocument(t);
+    const documented = new Set(operations(doc).map((e) => `${e.method.toUpperCase()} ${e.path}`));
+    const served = servedApiRoutes(t);
+    assert.deepEqual([...served].filter((r) => !documented.has(r)), [], "served but not documented");
+    const admin = [...documented].filter((r) => r.split(" ")[1]!.startsWith("/api/admin/"));
+    assert.ok(admin.length > 0, "no admin route documented");
+    const adminServed = "ADMIN_API_KEY" in env;
+    const expectedAbsent = adminServed ? [] : admin;
+    assert.deepEqual(
+      [...documented].filter((r) => !served.has(r)),
+      expectedAbsent,
+      "documented but not served",
+    );
+    if (adminServed) return;
+    // Without ADMIN_API_KEY the admin routes answer the 404 they document.
+    for (const entry of operations(doc).filter((e) => e.path.startsWith("/api/admin/"))) {
+      const call = buildCall(entry, { params: { id: "erin" }, body: { name: "Erin" } }, {
+        "X-Admin-Key": ADMIN_KEY,
+      });
+      assert.equal(await check(t, doc, entry, call, "admin API off"), 404, entry.key);
+    }
+  });
+}
+
+Deno.test("GET /openapi.json documents the same admin operations whether the admin API is on or off", async () => {
+  const adminOperations = async (env: Record<string, string>) => {
+    await using t = await setup(env);
+    const doc = await loadDocument(t);
+    return operations(doc).filter((e) => e.op.security?.some((s) => "adminKey" in s)).map((e) => ({
+      key: e.key,
+      operationId: e.op.operationId,
+    }));
+  };
+  const on = await adminOperations(ENV);
+  assert.ok(on.length > 0);
+  assert.deepEqual(await adminOperations({}), on);
+});
+
+Deno.test("GET /openapi.json gives every operation a unique camelCase operationId and explicit security", async () => {
+  await using t = await setup(ENV);
+  const doc = await loadDocument(t);
+  const ids = new Map<string, string>();
+  const publicOps: string[] = [];
+  for (const entry of operations(doc)) {
+    const id = entry.op.operationId;
+    assert.match(id ?? "", /^[a-z][a-zA-Z0-9]*$/, `${entry.key} has no camelCase operationId`);
+    assert.equal(ids.get(id!), undefined, `${entry.key} reuses the operationId of ${ids.get(id!)}`);
+    ids.set(id!, entry.key);
+    assert.ok(Array.isArray(entry.op.security), `${entry.key} does not state its security`);
+    if (entry.path.startsWith("/api/admin/")) {
+      assert.deepEqual(entry.op.security, [{ adminKey: [] }], `${entry.key} is not behind adminKey`);
+    } else if (entry.op.security!.length === 0) publicOps.push(entry.key);
+    else assert.deepEqual(entry.op.security, [{ bearer: [] }], entry.key);
+  }
+  assert.deepEqual(publicOps.sort(), [
+    "GET /healthz",
+    "GET /metrics",
+    "POST /api/dev/login",
+    "POST /api/pusher/webhook",
+  ]);
+});
+
+Deno.test("GET /openapi.json documents the Pusher webhook's body: Pusher's {time_ms, events}", async () => {
+  await using t = await setup(ENV);
+  const doc = await loadDocument(t);
+  const body = doc.paths["/api/pusher/webhook"]?.post?.requestBody;
+  assert.ok(body?.required, "the webhook body is not documented as required");
+  const schema = body.content["application/json"]?.schema;
+  assert.ok(schema, "no application/json body");
+  const valid = {
+    time_ms: Date.now(),
+    events: [{ name: "member_added", channel: "presence-room-r", user_id: "u" }],
+  };
+  assert.deepEqual(validate(doc, schema, valid), []);
+  assert.notDeepEqual(validate(doc, schema, { events: [] }), [], "time_ms is not required");
+  assert.notDeepEqual(
+    validate(doc, schema, { time_ms: 1, events: [{ channel: "c" }] }),
+    [],
+    "name not required",
+  );
 });
 
 Deno.test("GET /openapi.json gives every error status an {error} body and every operation a 2xx", async () => {
@@ -453,12 +551,35 @@ Deno.test("GET /openapi.json gives every error status an {error} body and every 
     const statuses = Object.keys(entry.op.responses);
     assert.ok(statuses.some((s) => s.startsWith("2")), `${entry.key} documents no success`);
     for (const status of statuses.filter((s) => Number(s) >= 400)) {
+      // The HTTP server's own 400 (empty body) is tested on the wire below.
+      if (entry.op.responses[status]?.$ref === MALFORMED_REQUEST) continue;
       const schema = entry.op.responses[status]?.content?.["application/json"]?.schema;
       assert.ok(schema, `${entry.key} ${status} has no JSON body`);
       assert.deepEqual(validate(doc, schema, { error: "x" }), [], `${entry.key} ${status}`);
       assert.notDeepEqual(validate(doc, schema, {}), [], `${entry.key} ${status} does not require error`);
     }
     if (bearerAuth(entry.op)) assert.ok(entry.op.responses["401"], `${entry.key} lacks 401`);
+  }
+});
+
+Deno.test("operations documenting the HTTP server's 400 get it, with an empty body, for a malformed request", async () => {
+  await using t = await setup(ENV);
+  const doc = await loadDocument(t);
+  assert.ok(doc.components.responses?.MalformedRequest, "MalformedRequest is not a component");
+  const entries = operations(doc).filter((e) => e.op.responses["400"]?.$ref === MALFORMED_REQUEST);
+  assert.ok(entries.some((e) => e.key === "GET /healthz"), "GET /healthz documents no 400");
+  await using server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    t.runtime.app.fetch,
+  );
+  for (const entry of entries) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    // A header line without a colon: no HTTP/1.1 parser takes it.
+    const request = `${entry.method.toUpperCase()} ${entry.path} HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    assert.match(answer, /^HTTP\/1\.1 400 /, entry.key);
+    assert.match(answer, /content-length: 0\r\n/i, `${entry.key}: the body is not empty`);
   }
 });
 

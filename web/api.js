@@ -61,51 +61,48 @@ function tokenExpiry(token) {
   }
 }
 
-/** Called with every 401, so the app can sign out. */
-let onUnauthorized = () => {};
-
-/** Sets what happens when the server rejects the token. */
-export function whenUnauthorized(handler) {
-  onUnauthorized = handler;
-}
-
 /**
- * Calls the API and returns its JSON body.
- * @param {string} method
- * @param {string} path
- * @param {unknown} [body] sent as JSON
- * @param {{token?: string, signal?: AbortSignal}} [options]
- * @throws {ApiError} for any non-2xx answer
+ * A function that calls the API and returns its JSON body:
+ * `request(method, path, body?, {signal}?)`, throwing {@link ApiError} for any non-2xx answer.
+ * @param {{
+ *   token?: () => string | null | undefined,
+ *   onUnauthorized?: () => void,
+ *   fetch?: (path: string, init: RequestInit) => Promise<Response>,
+ * }} options `token` gives the bearer token of each call; `onUnauthorized` runs on a 401 of a
+ * call that carried one (the token was rejected); `fetch` defaults to the browser's.
  */
-export async function request(method, path, body, options = {}) {
-  const token = options.token ?? loadSession()?.token;
-  const headers = { Accept: "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let res;
-  try {
-    res = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: options.signal,
-    });
-  } catch (err) {
-    if (err?.name === "AbortError") throw err;
-    throw new ApiError(0, "Cannot reach the server");
-  }
-  const text = await res.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!res.ok) {
-    if (res.status === 401 && token) onUnauthorized();
-    throw new ApiError(res.status, data?.error ?? `${res.status} ${res.statusText}`, res.headers);
-  }
-  return data;
+export function createRequest(options = {}) {
+  const { token = () => null, onUnauthorized = () => {}, fetch = globalThis.fetch } = options;
+  return async function request(method, path, body, { signal } = {}) {
+    const bearer = token();
+    const headers = { Accept: "application/json" };
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      if (err?.name === "AbortError") throw err;
+      throw new ApiError(0, "Cannot reach the server");
+    }
+    const text = await res.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!res.ok) {
+      if (res.status === 401 && bearer) onUnauthorized();
+      throw new ApiError(res.status, data?.error ?? `${res.status} ${res.statusText}`, res.headers);
+    }
+    return data;
+  };
 }
 
 /** A query string from the defined entries of `params`. */

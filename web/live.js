@@ -1,10 +1,9 @@
 /**
  * @module Live events through pusher-js (the global `Pusher` from /web/vendor/pusher.min.js):
  * the caller's user channel, the open room's channel, and a resync hook after every
- * (re)subscription so the app can fill gaps with `afterSeq`.
+ * (re)subscription so that web/sync.js can fill gaps with `afterSeq`.
  */
 import { roomChannel, userChannel } from "../common/channels.js";
-import { request } from "./api.js";
 
 /** How the connection is doing, for the status pill. */
 export const STATES = {
@@ -17,27 +16,30 @@ export const STATES = {
 };
 
 /**
- * One realtime session. Handlers:
+ * One realtime session; `loadConfig()` answers `GET /api/realtime/config`. Handlers:
  * - `onUserEvent(name, data)` for `private-user-{id}` events,
  * - `onRoomEvent(roomId, name, data)` for the open room's events,
  * - `onResync(roomId | null)` after a (re)subscription: fetch what may have been missed,
  * - `onState(state)` on connection state changes.
  */
 export class Live {
-  constructor({ token, userId, onUserEvent, onRoomEvent, onResync, onState }) {
+  constructor({ token, userId, loadConfig, onUserEvent, onRoomEvent, onResync, onState }) {
     this.token = token;
     this.userId = userId;
+    this.loadConfig = loadConfig;
     this.handlers = { onUserEvent, onRoomEvent, onResync, onState };
     this.pusher = null;
     this.roomId = null;
     this.roomChannel = null;
     this.state = "initialized";
+    this.stopped = false;
   }
 
   /** Reads the pusher-js options from the server and connects. Throws when realtime is unavailable. */
   async start() {
     if (typeof globalThis.Pusher !== "function") throw new Error("pusher-js did not load");
-    const config = await request("GET", "/api/realtime/config", undefined, { token: this.token });
+    const config = await this.loadConfig();
+    if (this.stopped) return; // signed out while the config was on its way
     const secure = location.protocol === "https:";
     const port = Number(location.port) || (secure ? 443 : 80);
     const embedded = !config.cluster || config.wsHost;
@@ -123,6 +125,7 @@ export class Live {
 
   /** Disconnects for good (sign out). */
   stop() {
+    this.stopped = true;
     this.pusher?.disconnect();
     this.pusher = null;
   }

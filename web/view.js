@@ -1,5 +1,10 @@
 /** @module Small DOM helpers: element building (text only, never HTML), avatars and times. */
 
+/** The page's element with this id. */
+export function $(id) {
+  return document.getElementById(id);
+}
+
 /**
  * Builds an element. `props` sets properties (`className`, `onclick`, …), keys starting
  * with `aria-`, `data-` or `role` set attributes; children are nodes or text.
@@ -107,7 +112,7 @@ export function isHttpUrl(url) {
 
 /** Shows a short message at the bottom of the screen (also read by screen readers). */
 export function toast(text, kind = "info") {
-  const region = document.getElementById("toasts");
+  const region = $("toasts");
   if (!region) return;
   const item = h(
     "div",

@@ -6,6 +6,7 @@
 import { loadConfig } from "../../config.ts";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../runtime.ts";
 import { openKv } from "../../storage/kv.ts";
+import { authorized, json, testEnv } from "../helpers.ts";
 
 /** A served runtime and request helpers. */
 export interface OutboxServer extends AsyncDisposable {
@@ -58,12 +59,7 @@ export async function startOutboxServer(
     ? await Deno.makeTempDir({ prefix: "durable-chat-outbox-" })
     : null;
   const kvPath = options.kvPath ?? `${dir}/chat.kv`;
-  const config = loadConfig({
-    KV_PATH: kvPath,
-    RATE_LIMIT_SEND_PER_MIN: "0",
-    RATE_LIMIT_WRITE_PER_MIN: "0",
-    ...env,
-  });
+  const config = loadConfig(testEnv(kvPath, env));
   const kv = await openKv(config.kvPath);
   const runtime = await createRuntime(config, kv, options);
   const server = Deno.serve(
@@ -82,11 +78,10 @@ export async function startOutboxServer(
     name = userId[0]!.toUpperCase() + userId.slice(1),
     avatar?: string,
   ) => {
-    const res = await fetch(`${url}/api/dev/login`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ userId, name, ...(avatar ? { avatar } : {}) }),
-    });
+    const res = await fetch(
+      `${url}/api/dev/login`,
+      json("POST", { userId, name, ...(avatar ? { avatar } : {}) }),
+    );
     if (res.status !== 200) throw new Error(`login ${userId}: ${res.status} ${await res.text()}`);
     const { token } = await res.json();
     tokens.set(userId, token);
@@ -94,14 +89,7 @@ export async function startOutboxServer(
   };
   const api = async (userId: string, method: string, path: string, body?: unknown) => {
     const token = tokens.get(userId) ?? await login(userId);
-    return await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    return await fetch(`${url}${path}`, authorized(token, method, body));
   };
   return {
     runtime,

@@ -4,8 +4,9 @@
  * Each runtime has its own room actors, head cache and batcher.
  */
 import { loadConfig } from "../../config.ts";
-import { createRuntime, type Runtime } from "../../runtime.ts";
-import { openKv } from "../../storage/kv.ts";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../../runtime.ts";
+import { openKv, retryingCommits } from "../../storage/kv.ts";
+import { authorized, json, testEnv } from "../helpers.ts";
 
 /** One runtime of the group, with a caller that speaks HTTP to it in-process. */
 export interface RuntimeHandle {
@@ -21,6 +22,16 @@ export interface RuntimeGroup extends AsyncDisposable {
   runtimes: RuntimeHandle[];
 }
 
+/** How the runtimes are made, beyond their environment. */
+export interface RuntimeGroupOptions {
+  /**
+   * Wraps each runtime's store under its commit retries, where a remote
+   * transport sits (e.g. `faultyKv`, to lose commit answers).
+   */
+  wrapKv?: (kv: Deno.Kv) => Deno.Kv;
+  runtime?: RuntimeOptions;
+}
+
 /**
  * Starts `count` runtimes over one fresh KV file with the same environment.
  *
@@ -31,30 +42,28 @@ export interface RuntimeGroup extends AsyncDisposable {
  * await a.api("alice", "POST", "/api/chat/send", { receiverId: "bob", content: "hi" });
  * ```
  */
-export async function startRuntimes(count: number, env: Record<string, string> = {}): Promise<RuntimeGroup> {
+export async function startRuntimes(
+  count: number,
+  env: Record<string, string> = {},
+  options: RuntimeGroupOptions = {},
+): Promise<RuntimeGroup> {
   const dir = await Deno.makeTempDir({ prefix: "durable-chat-runtimes-" });
   const kvPath = `${dir}/chat.kv`;
-  const config = loadConfig({
-    KV_PATH: kvPath,
-    RATE_LIMIT_SEND_PER_MIN: "0",
-    RATE_LIMIT_WRITE_PER_MIN: "0",
-    ...env,
-  });
+  const config = loadConfig(testEnv(kvPath, env));
   const tokens = new Map<string, string>();
   const opened: { runtime: Runtime; kv: Deno.Kv }[] = [];
   for (let i = 0; i < count; i++) {
-    const kv = await openKv(kvPath);
-    opened.push({ runtime: await createRuntime(config, kv), kv });
+    const kv = options.wrapKv
+      ? retryingCommits(options.wrapKv(await Deno.openKv(kvPath)))
+      : await openKv(kvPath);
+    opened.push({ runtime: await createRuntime(config, kv, options.runtime), kv });
   }
   const first = opened[0]!.runtime;
   const tokenOf = async (userId: string): Promise<string> => {
     const known = tokens.get(userId);
     if (known) return known;
-    const res = await first.app.request("http://localhost/api/dev/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ userId, name: userId.charAt(0).toUpperCase() + userId.slice(1) }),
-    });
+    const name = userId.charAt(0).toUpperCase() + userId.slice(1);
+    const res = await first.app.request("http://localhost/api/dev/login", json("POST", { userId, name }));
     if (res.status !== 200) throw new Error(`login ${userId}: ${res.status} ${await res.text()}`);
     const { token } = await res.json();
     tokens.set(userId, token);
@@ -64,15 +73,10 @@ export async function startRuntimes(count: number, env: Record<string, string> =
     runtime,
     kv,
     async api(userId, method, path, body) {
-      const token = await tokenOf(userId);
-      return await runtime.app.request(`http://localhost${path}`, {
-        method,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      return await runtime.app.request(
+        `http://localhost${path}`,
+        authorized(await tokenOf(userId), method, body),
+      );
     },
   }));
   return {
