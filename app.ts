@@ -7,6 +7,7 @@ import { type AppEnv, requireUser } from "./auth/middleware.ts";
 import type { Verifier } from "./auth/jwt.ts";
 import type { ChatDeps } from "./chat/service.ts";
 import { HttpError } from "./http_error.ts";
+import type { NotifyDeps } from "./social/deps.ts";
 import { securityHeaders } from "./security_headers.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { chatRoutes } from "./routes/chat.ts";
@@ -38,6 +39,8 @@ export interface AppDeps extends ChatDeps {
   ) => Promise<string>;
   adminApiKey?: string;
   corsOrigins: string[];
+  /** What social commits (follows, notifications) go through: the batcher, and whether push is on. */
+  social: Pick<NotifyDeps, "batcher" | "push">;
   health: HealthDeps;
   /** Channel auth, webhooks and client config; absent in apps built without realtime. */
   realtime?: RealtimeRouteDeps;

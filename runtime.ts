@@ -4,7 +4,7 @@
  * embedded gateway and the app. Used by `main.ts` and by tests.
  */
 import { RoomActors } from "./actors/room_actor.ts";
-import { BackgroundIndexer } from "./chat/background_indexer.ts";
+import { BackgroundIndexer } from "./search/background_indexer.ts";
 import { type AppDeps, createApp } from "./app.ts";
 import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
@@ -12,17 +12,16 @@ import { OutboxMetrics } from "./outbox/metrics.ts";
 import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
 import { outboxCounts } from "./outbox/operations.ts";
 import type { Sink } from "./outbox/outbox.ts";
-import {
-  createPusherClient,
-  createRealtimeSink,
-  pusherPublisher,
-  resolvePusherCredentials,
-  TypingRelay,
-} from "./outbox/pusher.ts";
-import { applyPresenceWebhook } from "./outbox/realtime_access.ts";
+import { resolvePusherCredentials } from "./realtime/credentials.ts";
+import { createPusherClient, gatewayPublisher, pusherPublisher } from "./realtime/publisher.ts";
+import { createRealtimeSink } from "./realtime/realtime_sink.ts";
+import { TypingRelay } from "./realtime/typing_relay.ts";
+import { applyPresenceWebhook } from "./realtime/webhooks.ts";
 import type { OutboxSink } from "./outbox/sink.ts";
-import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./outbox/watcher.ts";
-import { createGateway, type Gateway } from "./realtime/gateway.ts";
+import { wakeQueueMessage } from "./outbox/wake.ts";
+import { OutboxWatcher, type WatcherOptions } from "./outbox/watcher.ts";
+import { createGateway } from "./realtime/gateway.ts";
+import type { Gateway } from "./realtime/gateway_api.ts";
 import { createSocialSink } from "./social/group_added.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
 import { CommitBatcher } from "./storage/commit_batcher.ts";
@@ -45,7 +44,7 @@ export interface Runtime {
   gateway?: Gateway;
   /**
    * Starts forwarding: the outbox watcher (queue, boot sweep, periodic sweep).
-   * `port` is where this server listens; the embedded gateway is published to there.
+   * `port` is where this server listens (the client config names it).
    */
   start(options: { port: number }): void;
   /** Finishes the commits in flight, stops the watcher and the gateway. Does not close KV. */
@@ -94,19 +93,12 @@ export async function createRuntime(
         presence.track(await applyPresenceWebhook(kv, events, { ttlMs: presence.ttlMs })),
     })
     : undefined;
-  // Embedded: the same npm:pusher client publishes over HTTP to our own port, once we listen.
-  let pusher = config.realtime.kind === "pusher"
+  // Pusher Channels (or another Pusher-protocol server) through npm:pusher; our own gateway in process.
+  const pusher = config.realtime.kind === "pusher"
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = pusherPublisher(
-    () =>
-      pusher ??= port === undefined
-        ? undefined
-        : createPusherClient({ ...credentials, host: "127.0.0.1", port, useTLS: false, timeoutMs }),
-    // In stream order with the events: the removal's events, then this, then what follows.
-    gateway ? (revocation) => void gateway.revokeUser(revocation.userId, revocation.channels) : undefined,
-  );
+  const publisher = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
   const sinks: Partial<Record<Sink, OutboxSink>> = {
     realtime: createRealtimeSink(kv, publisher) as OutboxSink,
   };

@@ -7,28 +7,17 @@
  */
 import { HttpError } from "../http_error.ts";
 import { type CommitBatcher, type CommitResult, OverloadedError } from "../storage/commit_batcher.ts";
-import { parseMessageId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
+import { backoff } from "../storage/commit_retry.ts";
 import { getManyChunked, isTransientKvError } from "../storage/kv.ts";
 import { valueBytes } from "../storage/kv_size.ts";
-import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
-import { MemoryRateLimiter, type RateKind } from "./rate_limit.ts";
+import type { Profile, RoomState } from "../storage/records.ts";
+import { MemoryRateLimiter } from "./rate_limit.ts";
 import { isActive, memberOf } from "./room_head.ts";
-import {
-  actorOf,
-  applyCommand,
-  blockKey,
-  clientMessageKey,
-  type ClientMessageRecord,
-  emptyFacts,
-  type Facts,
-  rateKindOf,
-  rateLogKey,
-  type ResultOf,
-  type RoomCommand,
-  startBatch,
-} from "./room_step.ts";
-import { buildRoomUnit, hasWrites, type LoadedHead, type RateLogVersions } from "./room_writes.ts";
+import { startBatch } from "./commands/command.ts";
+import { applyCommand, commandBytes, type ResultOf, type RoomCommand } from "./commands/registry.ts";
+import { type Loaded, loadFacts } from "./room_loader.ts";
+import { buildRoomUnit, hasWrites, type LoadedHead } from "./room_writes.ts";
 
 /** What the room actors need from the rest of the app. */
 export interface RoomActorsOptions {
@@ -106,18 +95,6 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 interface Unsure {
   receipt: string;
   outcomes: Outcome[];
-}
-
-/** What a batch read besides the head. */
-interface Loaded {
-  facts: Facts;
-  rateLogVersions: RateLogVersions;
-  /** Rows the batch decides on but does not write; the commit checks them. */
-  readChecks: Deno.AtomicCheck[];
-  /** A direct room's block rows (cached with the head). */
-  blocks: Deno.KvEntryMaybe<unknown>[];
-  /** Which of the unsure attempts' receipts exist: those attempts were committed. */
-  receipts: Set<string>;
 }
 
 /** The room actors of this process, one mailbox per room. */
@@ -232,12 +209,13 @@ export class RoomActors {
     }
   }
 
-  #remember(slot: Slot, head: LoadedHead, blocks: Deno.KvEntryMaybe<unknown>[]): void {
+  /** Keeps the head (and a direct room's block rows, when the batch used them) as a hint for the next batch. */
+  #remember(slot: Slot, head: LoadedHead, blocks: Deno.KvEntryMaybe<unknown>[] | undefined): void {
     const bytes = head.state === null ? 0 : valueBytes(head.state);
     this.#cachedBytes += bytes - slot.headBytes;
     slot.head = head;
     slot.headBytes = bytes;
-    slot.blocks = blocks.length > 0 ? blocks : undefined;
+    if (blocks !== undefined) slot.blocks = blocks.length > 0 ? blocks : undefined;
     this.#evictIdle();
   }
 
@@ -263,16 +241,23 @@ export class RoomActors {
     const unsure: Unsure[] = [];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const cachedHead = slot.head !== undefined;
-      const cachedBlocks = slot.blocks !== undefined;
       let head: LoadedHead;
       let loaded: Loaded;
       try {
         head = slot.head ?? await this.#loadHead(slot.roomId);
-        loaded = await this.#loadFacts(slot, head.state, batch, unsure);
+        loaded = await loadFacts(this.#kv, {
+          roomId: slot.roomId,
+          state: head.state,
+          commands: batch.map((p) => p.cmd),
+          cachedBlocks: slot.blocks,
+          receipts: unsure.map((u) => u.receipt),
+          sendLimit: this.#options.sendLimit,
+          writeLimit: this.#options.writeLimit,
+        });
       } catch (err) {
         this.#forget(slot);
         if (isTransientKvError(err)) {
-          await backoff(attempt);
+          await backoff(attempt, { capMs: 100 });
           continue;
         }
         return rejectAll(batch, err);
@@ -291,18 +276,15 @@ export class RoomActors {
 
       if (!hasWrites(head, work)) {
         // Nothing to commit, so no check verifies what the answers rest on: read it again if it was cached.
+        const cachedBlocks = loaded.directBlocks?.cached ? loaded.directBlocks.entries : [];
         if (
-          (cachedHead || cachedBlocks) &&
-          !(await this.#stillCurrent(
-            slot.roomId,
-            cachedHead ? head : undefined,
-            cachedBlocks ? loaded.blocks : [],
-          ))
+          (cachedHead || cachedBlocks.length > 0) &&
+          !(await this.#stillCurrent(slot.roomId, cachedHead ? head : undefined, cachedBlocks))
         ) {
           this.#forget(slot);
           continue;
         }
-        this.#remember(slot, head, loaded.blocks);
+        this.#remember(slot, head, loaded.directBlocks?.entries);
         return settle(batch, outcomes);
       }
 
@@ -343,11 +325,15 @@ export class RoomActors {
         if (!isTransientKvError(err)) return rejectAll(batch, err);
         // The commit may or may not have happened: its receipt tells, on the next read.
         if (receipt !== undefined) unsure.push({ receipt, outcomes });
-        await backoff(attempt);
+        await backoff(attempt, { capMs: 100 });
         continue;
       }
       if (result.ok) {
-        this.#remember(slot, { state: work.state, versionstamp: result.versionstamp }, loaded.blocks);
+        this.#remember(
+          slot,
+          { state: work.state, versionstamp: result.versionstamp },
+          loaded.directBlocks?.entries,
+        );
         if (slot.cap !== undefined) {
           slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
         }
@@ -357,7 +343,7 @@ export class RoomActors {
       // or a retried commit of ours found its own first try. Reload, learn which, re-apply if needed.
       if (receipt !== undefined) unsure.push({ receipt, outcomes });
       this.#forget(slot);
-      await backoff(attempt);
+      await backoff(attempt, { capMs: 100 });
     }
     rejectAll(batch, busy("Room is busy, retry the request"));
   }
@@ -380,134 +366,6 @@ export class RoomActors {
     const entries = await getManyChunked<unknown>(this.#kv, wanted.map((w) => w.key));
     return entries.every((entry, i) => entry.versionstamp === wanted[i]!.versionstamp);
   }
-
-  /**
-   * Reads what the batch's commands consult besides the head. Reading after the
-   * head is safe: every write to the room's own rows also changes the head, so
-   * the head's check fails if they moved. Rows written elsewhere (rate logs,
-   * blocks) are checked by the commit itself.
-   */
-  async #loadFacts(slot: Slot, state: RoomState | null, batch: Pending[], unsure: Unsure[]): Promise<Loaded> {
-    const roomId = slot.roomId;
-    const facts = emptyFacts();
-    const rateLogVersions: RateLogVersions = new Map();
-    const clientIds: [string, string][] = [];
-    const seqs = new Set<number>();
-    const rateLogs = new Map<string, [RateKind, string]>();
-    const adds = new Map<string, Set<string>>(); // actor → users they put into a group
-    for (const { cmd } of batch) {
-      const kind = rateKindOf(cmd);
-      const limit = kind === "send" ? this.#options.sendLimit : this.#options.writeLimit;
-      if (kind !== undefined && limit > 0) rateLogs.set(rateLogKey(kind, actorOf(cmd)), [kind, actorOf(cmd)]);
-      if (cmd.kind === "edit" || cmd.kind === "delete" || cmd.kind === "react") seqs.add(cmd.seq);
-      if (cmd.kind === "createGroup" || cmd.kind === "addMembers") {
-        const actor = actorOf(cmd);
-        const targets = adds.get(actor) ?? new Set();
-        for (const id of cmd.memberIds) if (id !== actor) targets.add(id);
-        adds.set(actor, targets);
-      }
-      if (cmd.kind !== "send") continue;
-      if (cmd.input.clientMessageId !== undefined) clientIds.push([cmd.sender.id, cmd.input.clientMessageId]);
-      const reply = cmd.input.replyToId === undefined ? null : parseMessageId(cmd.input.replyToId);
-      if (reply?.roomId === roomId) seqs.add(reply.seq);
-    }
-    const pair = directPair(state, batch);
-    const directBlockKeys = slot.blocks || !pair
-      ? []
-      : [keys.block(pair[0], pair[1]), keys.block(pair[1], pair[0])];
-    const addBlockKeys = [...adds].flatMap(([actor, targets]) =>
-      [...targets].map((id) => keys.block(id, actor))
-    );
-    const logs = [...rateLogs];
-    const groups = [
-      clientIds.map(([sender, id]) => keys.clientMessage(roomId, sender, id)),
-      logs.map(([, [kind, userId]]) => keys.rateLog(kind, userId)),
-      directBlockKeys,
-      addBlockKeys,
-      [...adds.keys()].map((actor) => keys.blockedEpoch(actor)),
-      unsure.map((u) => keys.commitReceipt(roomId, u.receipt)),
-    ] as const;
-    const all = await getManyChunked<unknown>(this.#kv, groups.flat());
-    const [clientRows, logRows, directBlocks, addBlocks, epochs, receiptRows] = sliceBy(all, groups);
-
-    const blocks = slot.blocks ?? directBlocks;
-    for (const { key, value } of [...blocks, ...addBlocks]) {
-      facts.blocks.set(blockKey(key[1] as string, key[2] as string), value !== null);
-    }
-    clientIds.forEach(([sender, id], i) => {
-      const record = clientRecord(clientRows[i]!.value);
-      facts.clientMessages.set(clientMessageKey(sender, id), record);
-      if (record !== null) seqs.add(record.seq);
-    });
-    logs.forEach(([logKey], i) => {
-      const entry = logRows[i]!;
-      facts.rateLogs.set(logKey, (entry.value as number[] | null) ?? []);
-      rateLogVersions.set(logKey, entry.versionstamp);
-    });
-    const wanted = [...seqs];
-    const rows = await getManyChunked<StoredMessage>(
-      this.#kv,
-      wanted.map((seq) => keys.message(roomId, seq)),
-    );
-    wanted.forEach((seq, i) => facts.messages.set(seq, rows[i]!.value));
-    if (state !== null) await this.#loadRecent(roomId, state, batch, facts);
-    return {
-      facts,
-      rateLogVersions,
-      readChecks: [...blocks, ...epochs].map(({ key, versionstamp }) => ({ key, versionstamp })),
-      blocks,
-      receipts: new Set(unsure.filter((_, i) => receiptRows[i]!.versionstamp !== null).map((u) => u.receipt)),
-    };
-  }
-
-  /**
-   * When a delete in the batch may hit the room's latest visible message, reads
-   * the newest rows until one more visible message than the batch has deletes
-   * is found (or the history ends), so that the preview can fall back.
-   */
-  async #loadRecent(roomId: string, state: RoomState, batch: Pending[], facts: Facts): Promise<void> {
-    const deletes = batch.flatMap((p) => p.cmd.kind === "delete" ? [p.cmd.seq] : []);
-    const latest = state.lastMessage?.seq;
-    if (latest === undefined) {
-      // No visible message at all: anything the batch deletes falls back to nothing.
-      facts.recent = { floor: state.lastSeq + 1, noneBelow: true };
-      return;
-    }
-    if (!deletes.some((seq) => seq >= latest)) return;
-    let visible = 0;
-    let floor = state.lastSeq + 1;
-    const selector = { start: keys.message(roomId, 1), end: keys.message(roomId, state.lastSeq + 1) };
-    for await (const entry of this.#kv.list<StoredMessage>(selector, { reverse: true, batchSize: 64 })) {
-      facts.messages.set(entry.value.seq, entry.value);
-      floor = entry.value.seq;
-      if (entry.value.deletedAt === undefined && ++visible > deletes.length) break;
-    }
-    facts.recent = { floor, noneBelow: visible <= deletes.length };
-  }
-}
-
-/** An idempotency record as stored: `{seq, fingerprint}`, or a bare seq in rows written before. */
-function clientRecord(value: unknown): ClientMessageRecord | null {
-  if (typeof value === "number") return { seq: value };
-  return (value as ClientMessageRecord | null) ?? null;
-}
-
-/** Splits `all` into consecutive pieces as long as each of `groups`. */
-function sliceBy<T, G extends readonly (readonly unknown[])[]>(all: T[], groups: G): { [K in keyof G]: T[] } {
-  let at = 0;
-  return groups.map((group) => all.slice(at, at += group.length)) as { [K in keyof G]: T[] };
-}
-
-/** The two users of a direct room, existing or about to be opened by the batch; undefined for groups. */
-function directPair(state: RoomState | null, batch: Pending[]): [string, string] | undefined {
-  if (state !== null) {
-    return state.type === "DIRECT" ? [...state.members.keys()] as [string, string] : undefined;
-  }
-  for (const { cmd } of batch) {
-    if (cmd.kind === "send" && cmd.peer) return [cmd.sender.id, cmd.peer.id];
-    if (cmd.kind === "openDirect") return [cmd.user.id, cmd.peer.id];
-  }
-  return undefined;
 }
 
 /** Takes the next batch off a mailbox: at most `max` commands and about `BATCH_BYTES`. */
@@ -522,13 +380,6 @@ function takeBatch(queue: Pending[], max: number): Pending[] {
   return queue.splice(0, count);
 }
 
-/** A high estimate of what a command adds to a commit (message row, outbox copy, push text). */
-function commandBytes(cmd: RoomCommand): number {
-  if (cmd.kind === "send") return 4 * JSON.stringify(cmd.input).length + 2048;
-  if (cmd.kind === "edit") return 8 * cmd.content.length + 2048; // row, kept version, event
-  return 1024;
-}
-
 /** Whether a commit was refused for its size: ours (`RangeError`) or KV's ("too large", "too many"). */
 function isTooBig(err: unknown): boolean {
   return err instanceof RangeError || (err instanceof TypeError && /too large|too many/i.test(err.message));
@@ -536,11 +387,6 @@ function isTooBig(err: unknown): boolean {
 
 function busy(message: string): HttpError {
   return new HttpError(503, message, { "Retry-After": "1" });
-}
-
-/** A short jittered pause before the next attempt, growing with each one. */
-function backoff(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
 }
 
 function outcomeOf(fn: () => unknown): Outcome {

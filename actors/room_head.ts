@@ -2,7 +2,7 @@
  * @module What follows from a room head alone: membership, unread counts and
  * read receipts. Derived rather than stored, so they cannot drift.
  */
-import { valueBytes } from "../storage/commit_batcher.ts";
+import { valueBytes } from "../storage/kv_size.ts";
 import type { Member, RoomState } from "../storage/records.ts";
 
 /** Whether the member still belongs to the room (has not left or been removed). */

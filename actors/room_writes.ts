@@ -6,12 +6,13 @@
 import { isDeepStrictEqual } from "node:util";
 import { outboxWrite, roomStream } from "../outbox/outbox.ts";
 import type { CommitUnit } from "../storage/commit_batcher.ts";
+import { sumMutation } from "../storage/counters.ts";
 import { keys } from "../storage/keys.ts";
 import { estimateBytes } from "../storage/kv_size.ts";
 import type { RoomState } from "../storage/records.ts";
 import { RATE_WINDOW_MS } from "./rate_limit.ts";
 import { previewText } from "../common/preview.js";
-import { parseRateLogKey, type Working } from "./room_step.ts";
+import { type Batch, parseRateLogKey } from "./commands/command.ts";
 import { isActive, memberOf, unreadCount } from "./room_head.ts";
 
 /** The head as it was read, with the versionstamp the commit checks. */
@@ -27,7 +28,7 @@ export type RateLogVersions = Map<string, string | null>;
 export const RECEIPT_TTL_MS = 10 * 60_000;
 
 /** Whether the batch changed anything that must be committed. */
-export function hasWrites(before: LoadedHead, work: Working): boolean {
+export function hasWrites(before: LoadedHead, work: Batch): boolean {
   return work.events.length > 0 || work.changedMessages.size > 0 || work.changedRateLogs.size > 0 ||
     !isDeepStrictEqual(before.state, work.state);
 }
@@ -38,7 +39,7 @@ export function hasWrites(before: LoadedHead, work: Working): boolean {
  */
 export function buildRoomUnit(
   before: LoadedHead,
-  work: Working,
+  work: Batch,
   options: {
     now: number;
     push: boolean;
@@ -74,14 +75,9 @@ export function buildRoomUnit(
   for (const version of work.newVersions) {
     set(keys.messageVersion(work.roomId, version.seq, version.version), version);
   }
-  // Edited and deleted messages are re-indexed for search after the commit.
-  const reindex = new Set(
-    work.events.flatMap((e) => e.type === "message.updated" || e.type === "message.deleted" ? [e.seq] : []),
-  );
-  for (const seq of reindex) set(keys.searchTodo(work.roomId, seq), null);
-  for (const [senderId, clientMessageId, record] of work.newClientMessages) {
-    set(keys.clientMessage(work.roomId, senderId, clientMessageId), record);
-  }
+  // What the commands' entries derive (search to-dos, idempotency records); for one key, the last row.
+  const derived = new Map(work.derivedRows.map((row) => [JSON.stringify(row.key), row]));
+  for (const row of derived.values()) set(row.key, row.value);
   for (const logKey of work.changedRateLogs) {
     const { kind, userId } = parseRateLogKey(logKey);
     const key = keys.rateLog(kind, userId);
@@ -131,7 +127,7 @@ function writeMemberIndexes(unit: CommitUnit, before: RoomState | null, after: R
     const delta = unreadCount(after, userId) - (before ? unreadCount(before, userId) : 0);
     if (delta !== 0) {
       const key = keys.unreadTotal(userId);
-      unit.mutations.push({ type: "sum", key, value: wrappingU64(delta) });
+      unit.mutations.push(sumMutation(key, delta));
       unit.bytes += estimateBytes(key) + 16;
     }
   }
@@ -141,9 +137,4 @@ function listKey(state: RoomState, userId: string): Deno.KvKey | null {
   const member = memberOf(state, userId);
   if (!isActive(member)) return null;
   return keys.userRoom(userId, member.archived, state.lastActivityAt, state.id);
-}
-
-/** `sum` adds modulo 2^64, so adding 2^64 − n subtracts n. */
-function wrappingU64(delta: number): Deno.KvU64 {
-  return new Deno.KvU64(BigInt.asUintN(64, BigInt(delta)));
 }

@@ -4,7 +4,8 @@ import fc from "fast-check";
 import { keys } from "../storage/keys.ts";
 import type { Profile } from "../storage/records.ts";
 import { unreadCount } from "./room_head.ts";
-import { applyCommand, emptyFacts, startBatch } from "./room_step.ts";
+import { emptyFacts, startBatch } from "./commands/command.ts";
+import { applyCommand } from "./commands/registry.ts";
 import { buildRoomUnit, type LoadedHead } from "./room_writes.ts";
 
 const people: Profile[] = ["alice", "bob", "carol", "dave"].map((id) => ({ id, name: id, avatar: null }));

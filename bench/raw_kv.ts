@@ -4,9 +4,10 @@
  * pure code (`startBatch` → `applyCommand` → `buildRoomUnit`) ahead of time, so
  * the timed loop does nothing but commit.
  */
-import { applyCommand, emptyFacts, startBatch } from "../actors/room_step.ts";
+import { emptyFacts, startBatch } from "../actors/commands/command.ts";
+import { applyCommand } from "../actors/commands/registry.ts";
 import { buildRoomUnit } from "../actors/room_writes.ts";
-import { wakeQueueMessage } from "../outbox/watcher.ts";
+import { wakeQueueMessage } from "../outbox/wake.ts";
 import type { CommitUnit } from "../storage/commit_batcher.ts";
 import type { Profile, RoomState } from "../storage/records.ts";
 import { type LatencySummary, round, summarize } from "./stats.ts";

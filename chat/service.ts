@@ -4,7 +4,7 @@
  */
 import { memberOf, unreadCount } from "../actors/room_head.ts";
 import type { RoomActors } from "../actors/room_actor.ts";
-import type { SendInput } from "../actors/room_step.ts";
+import type { SendInput } from "../actors/commands/send.ts";
 import { HttpError } from "../http_error.ts";
 import { directRoomId, groupRoomId, newGroupRoomId, parseMessageId } from "../storage/ids.ts";
 import type { Profile, Role, RoomState } from "../storage/records.ts";
@@ -17,9 +17,9 @@ import {
   type RoomListPosition,
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
-import type { BackgroundIndexer } from "./background_indexer.ts";
-import type { NotifyDeps } from "../social/commit.ts";
-import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "./views.ts";
+import type { BackgroundIndexer } from "../search/background_indexer.ts";
+import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "../api/views.ts";
+import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** What the chat use cases work with. */
 export interface ChatDeps {
@@ -28,8 +28,6 @@ export interface ChatDeps {
   users: UserStore;
   /** Brings a room's search index up to date in the background. */
   indexer: Pick<BackgroundIndexer, "schedule">;
-  /** What social commits (follows, notifications) go through: the batcher, and whether push is on. */
-  social: Pick<NotifyDeps, "batcher" | "push">;
 }
 
 /** Where a message goes: a direct conversation with a user, or an existing room. */
@@ -215,18 +213,17 @@ async function resolveDirect(
 }
 
 function encodeRoomCursor(position: RoomListPosition): string {
-  return btoa(JSON.stringify([position.lastActivityAt, position.roomId]))
-    .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return encodeCursor([position.lastActivityAt, position.roomId]);
 }
 
 function decodeRoomCursor(cursor: string): RoomListPosition {
-  try {
-    const [lastActivityAt, roomId] = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
-    if (Number.isSafeInteger(lastActivityAt) && typeof roomId === "string") return { lastActivityAt, roomId };
-  } catch {
-    // fall through to the 400 below
-  }
-  throw new HttpError(400, "cursor: not a cursor this server returned");
+  return decodeCursor(
+    cursor,
+    ([lastActivityAt, roomId]) =>
+      Number.isSafeInteger(lastActivityAt) && typeof roomId === "string"
+        ? { lastActivityAt: lastActivityAt as number, roomId }
+        : null,
+  );
 }
 
 /**

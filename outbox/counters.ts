@@ -5,7 +5,8 @@
  * make the change itself happen once. `sum` never conflicts, and reading the
  * counts is one `getMany` whatever the backlog.
  */
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
+import { sumMutation } from "../storage/counters.ts";
 import { keys } from "../storage/keys.ts";
 
 /** What a batch is waiting for: a first attempt, a retry, or an operator (dead). */
@@ -39,17 +40,8 @@ export function countMove(sink: string, from: BatchState | null, to: BatchState 
 
 /** `n` batches of `sink` entering (n > 0) or leaving (n < 0) `state`. */
 export function countDelta(sink: string, state: BatchState, n: number): Deno.KvMutation {
-  return {
-    type: "sum",
-    key: keys.outboxCount(sink, state),
-    value: new Deno.KvU64(BigInt.asUintN(64, BigInt(n))),
-  };
+  return sumMutation(keys.outboxCount(sink, state), n);
 }
 
 /** What a counter mutation weighs in a commit (for `CommitUnit.bytes`). */
 export const COUNT_MUTATION_BYTES = estimateBytes(keys.outboxCount("realtime", "retrying")) + 16;
-
-/** A counter's value: `sum` wraps modulo 2^64, so it is read back as a signed number. */
-export function countValue(entry: Deno.KvEntryMaybe<unknown>): number {
-  return entry.value instanceof Deno.KvU64 ? Number(BigInt.asIntN(64, entry.value.value)) : 0;
-}

@@ -2,9 +2,11 @@
  * @module What operators do with the outbox (the `deno task outbox` CLI, health
  * and metrics): count batches, list dead ones, replay them, purge them.
  */
+import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
-import { BATCH_STATES, countDelta, countMove, countValue } from "./counters.ts";
+import { counterValue } from "../storage/counters.ts";
+import { BATCH_STATES, countDelta, countMove } from "./counters.ts";
 import {
   batchId,
   type DeadBatch,
@@ -14,7 +16,7 @@ import {
   SINKS,
   type WakeMessage,
 } from "./outbox.ts";
-import { wakeQueueMessage } from "./watcher.ts";
+import { wakeQueueMessage } from "./wake.ts";
 
 /** Batches by state: waiting for a first attempt, waiting for a retry, dead. */
 export interface OutboxCounts {
@@ -44,7 +46,7 @@ export async function outboxCounts(kv: Deno.Kv): Promise<OutboxCountsBySink> {
   SINKS.forEach((sink, i) => {
     const counts = { pending: 0, retrying: 0, dead: 0 };
     BATCH_STATES.forEach((state, j) => {
-      counts[state] = countValue(entries[i * BATCH_STATES.length + j]!);
+      counts[state] = counterValue(entries[i * BATCH_STATES.length + j]!);
       out[state] += counts[state];
     });
     out.bySink[sink] = counts;
@@ -80,11 +82,11 @@ export async function outboxStats(
   };
   const sinkCounts = (sink: string) => stats.bySink[sink] ??= { pending: 0, retrying: 0, dead: 0 };
   let rows = 0;
-  for await (const entry of kv.list<OutboxBatch>({ prefix: ["outbox"] }, { limit })) {
+  for await (const entry of kv.list<OutboxBatch>({ prefix: keys.outboxPending() }, { limit })) {
     rows++;
     const state = entry.value.attempts > 0 ? "retrying" : "pending";
     stats[state]++;
-    sinkCounts(String(entry.key[1]))[state]++;
+    sinkCounts(parseKey.outbox(entry.key).sink)[state]++;
     const age = now - entry.value.createdAt;
     if (stats.oldestPendingAgeMs === null || age > stats.oldestPendingAgeMs) stats.oldestPendingAgeMs = age;
   }
@@ -92,7 +94,7 @@ export async function outboxStats(
   for await (const entry of kv.list<DeadBatch>({ prefix: keys.outboxDeadAll() }, { limit })) {
     dead++;
     stats.dead++;
-    sinkCounts(String(entry.key[1])).dead++;
+    sinkCounts(parseKey.outboxDead(entry.key).sink).dead++;
   }
   stats.capped = rows >= limit || dead >= limit;
   return stats;

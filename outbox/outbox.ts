@@ -3,7 +3,8 @@
  * causes them, one batch per stream and sink, and the wake-ups that get them
  * forwarded afterwards.
  */
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import { truncate } from "../common/preview.js";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import type { Profile, RoomEvent, RoomState } from "../storage/records.ts";
 import { COUNT_MUTATION_BYTES, countMove } from "./counters.ts";
@@ -235,7 +236,7 @@ function toPush(event: Extract<RoomEvent, { type: "message.created" }>, text: st
     messageId: message.id,
     seq: message.seq,
     sender: message.sender,
-    text: [...text].slice(0, PUSH_TEXT_LENGTH).join(""),
+    text: truncate(text, PUSH_TEXT_LENGTH),
     recipients: Object.keys(event.unread),
   };
 }

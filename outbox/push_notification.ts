@@ -5,6 +5,7 @@
  * preferences change in between. Pure.
  */
 import { createHash } from "node:crypto";
+import { truncate } from "../common/preview.js";
 import { allowsPush } from "../storage/preferences.ts";
 import type { Preferences } from "../storage/records.ts";
 import { PUSH_TEXT_LENGTH, type PushMessageEvent, type PushNotificationEvent } from "./outbox.ts";
@@ -142,5 +143,5 @@ function envelope(appId: string, target: PushTarget) {
 
 /** A push body: at most `PUSH_TEXT_LENGTH` characters, never empty. */
 function pushText(text: string): string {
-  return [...text].slice(0, PUSH_TEXT_LENGTH).join("") || "…";
+  return truncate(text, PUSH_TEXT_LENGTH) || "…";
 }

@@ -5,7 +5,7 @@
  * streams of a crashed watcher are taken over within seconds.
  */
 import type { CommitBatcher, CommitUnit } from "../storage/commit_batcher.ts";
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 

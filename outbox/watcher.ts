@@ -5,22 +5,25 @@
  * Every commit it makes fits KV's limits whatever the backlog, and a delivered
  * batch is deleted before its stream is listed again.
  */
-import type { CommitBatcher, CommitUnit, QueueMessage } from "../storage/commit_batcher.ts";
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import type { CommitBatcher } from "../storage/commit_batcher.ts";
+import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
-import { COUNT_MUTATION_BYTES, countDelta, countMove, pendingState } from "./counters.ts";
+import { countMove, pendingState } from "./counters.ts";
 import type { OutboxMetrics } from "./metrics.ts";
+import { batchId, type DeadBatch, type OutboxBatch, type Sink, type WakeMessage } from "./outbox.ts";
 import {
-  batchId,
-  type DeadBatch,
-  isSink,
-  type OutboxBatch,
-  type Sink,
-  type Wake,
-  type WakeMessage,
-} from "./outbox.ts";
+  chunkRows,
+  deleteUnit,
+  leadingDue,
+  type Row,
+  safeDeliver,
+  sameKey,
+  sliceByBatches,
+  type StreamWork,
+} from "./round_rows.ts";
+import { isWakeMessage, streamId, uniqueWakes, wakeQueueMessage } from "./wake.ts";
 import { describeError, type OutboxSink, PermanentDeliveryError } from "./sink.ts";
 import { HEARTBEAT_MS, StreamLeases } from "./stream_leases.ts";
 
@@ -44,10 +47,6 @@ export interface WatcherOptions {
   random?: () => number;
 }
 
-/** The queue options of a wake message: the queue retries a failing handler, then parks it. */
-const WAKE_BACKOFF_SCHEDULE = [1000, 5000, 30_000, 120_000];
-/** A wake message stays well below KV's 64 KiB value limit; bigger ones ask for a sweep. */
-const MAX_WAKE_MESSAGE_BYTES = 32 * 1024;
 /** Streams drained together in one round: their leases taken together, their events published together. */
 const STREAMS_PER_ROUND = 64;
 /**
@@ -55,50 +54,10 @@ const STREAMS_PER_ROUND = 64;
  * went out and drops streams whose lease it lost, so a long round stays in step.
  */
 const BATCHES_PER_CALL = 100;
-/** Rows deleted per commit: one check each, within KV's 100 checks, plus two counter sums. */
-const DELETES_PER_COMMIT = 90;
-/** Key bytes (checks and mutations) per commit, well below KV's 80 KiB of keys. */
-const KEY_BYTES_PER_COMMIT = 48 * 1024;
 /** Attempts at a commit that throws (a busy or failing store) before the watcher tries again later. */
 const COMMIT_ATTEMPTS = 5;
 /** When to look again at a stream whose delivered rows could not be deleted yet, or whose round failed. */
 const RECOVER_MS = 1000;
-
-/**
- * The one queue message a commit enqueues for its wake items (the batcher's
- * `toQueueMessage`). `delayMs` makes it a safety net behind the in-process
- * nudge; `keysIfUndelivered` parks it where the sweep finds it.
- */
-export function wakeQueueMessage(wake: unknown[], options: { delayMs?: number } = {}): QueueMessage {
-  const unique = uniqueWakes(wake);
-  let value: WakeMessage = { kind: "outbox.wake", wake: unique };
-  if (JSON.stringify(value).length > MAX_WAKE_MESSAGE_BYTES) {
-    value = { kind: "outbox.wake", wake: [], sweep: true };
-  }
-  return {
-    value,
-    options: {
-      ...(options.delayMs ? { delay: options.delayMs } : {}),
-      keysIfUndelivered: [keys.outboxLostWake(crypto.randomUUID())],
-      backoffSchedule: WAKE_BACKOFF_SCHEDULE,
-    },
-  };
-}
-
-/** Whether a queue message is an outbox wake-up. */
-export function isWakeMessage(value: unknown): value is WakeMessage {
-  return typeof value === "object" && value !== null && (value as WakeMessage).kind === "outbox.wake" &&
-    Array.isArray((value as WakeMessage).wake);
-}
-
-type Row = Deno.KvEntry<OutboxBatch>;
-
-/** One leased stream in a round: its listed page and the rows due now. */
-interface StreamWork {
-  stream: string;
-  rows: Row[];
-  due: Row[];
-}
 
 /** Drains the outbox of one process. */
 export class OutboxWatcher {
@@ -243,7 +202,7 @@ export class OutboxWatcher {
         const selector = start ? { prefix, start } : { prefix };
         const first = await firstEntry<OutboxBatch>(this.#kv, selector);
         if (!first) break;
-        const stream = first.key[2] as string;
+        const { stream } = parseKey.outbox(first.key);
         const waitMs = (first.value.nextAttemptAt ?? 0) - this.#now();
         if (waitMs > 0) this.#later(sink, stream, waitMs);
         else found.push([sink, stream]);
@@ -570,99 +529,7 @@ export class OutboxWatcher {
   }
 }
 
-/** The rows at the head of the page that are due now; a row waiting for its retry stops the stream. */
-function leadingDue(rows: Row[], now: number): Row[] {
-  const stop = rows.findIndex((r) => (r.value.nextAttemptAt ?? 0) > now);
-  return stop < 0 ? rows : rows.slice(0, stop);
-}
-
-/** Consecutive streams, at most `max` due batches per slice (a stream is never split). */
-function sliceByBatches(work: StreamWork[], max: number): StreamWork[][] {
-  const slices: StreamWork[][] = [];
-  let current: StreamWork[] = [];
-  let size = 0;
-  for (const w of work) {
-    if (current.length > 0 && size + w.due.length > max) {
-      slices.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(w);
-    size += w.due.length;
-  }
-  if (current.length > 0) slices.push(current);
-  return slices;
-}
-
-/** Rows in groups that fit one delete commit: checks, mutations and key bytes. */
-function chunkRows(rows: Row[]): Row[][] {
-  const chunks: Row[][] = [];
-  let current: Row[] = [];
-  let keyBytes = 0;
-  for (const row of rows) {
-    const bytes = 2 * keySize(row.key); // the check and the delete
-    if (
-      current.length > 0 && (current.length >= DELETES_PER_COMMIT || keyBytes + bytes > KEY_BYTES_PER_COMMIT)
-    ) {
-      chunks.push(current);
-      current = [];
-      keyBytes = 0;
-    }
-    current.push(row);
-    keyBytes += bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-/** Deletes the rows under checks on their versions, and takes them off their counters. */
-function deleteUnit(sink: Sink, rows: Row[]): CommitUnit {
-  const byState = { pending: 0, retrying: 0 };
-  for (const row of rows) byState[pendingState(row.value)]++;
-  const counters = (["pending", "retrying"] as const).flatMap((state) =>
-    byState[state] > 0 ? [countDelta(sink, state, -byState[state])] : []
-  );
-  return {
-    checks: rows.map((r) => ({ key: r.key, versionstamp: r.versionstamp })),
-    mutations: [...rows.map((r): Deno.KvMutation => ({ type: "delete", key: r.key })), ...counters],
-    bytes: rows.reduce((n, r) => n + 2 * estimateBytes(r.key), 0) + counters.length * COUNT_MUTATION_BYTES,
-  };
-}
-
-/** A high estimate of a key's encoded size in bytes. */
-function keySize(key: Deno.KvKey): number {
-  return new TextEncoder().encode(JSON.stringify(key)).length + 16;
-}
-
-function sameKey(a: Row, b: Row): boolean {
-  return JSON.stringify(a.key) === JSON.stringify(b.key);
-}
-
-/** A sink that throws is treated as having delivered nothing. */
-async function safeDeliver(adapter: OutboxSink, batches: OutboxBatch[]) {
-  try {
-    const report = await adapter.deliver(batches);
-    return { delivered: Math.min(Math.max(0, report.delivered), batches.length), error: report.error };
-  } catch (error) {
-    return { delivered: 0, error: error ?? new Error("Sink failed") };
-  }
-}
-
 async function firstEntry<T>(kv: Deno.Kv, selector: Deno.KvListSelector): Promise<Deno.KvEntry<T> | null> {
   for await (const entry of kv.list<T>(selector, { limit: 1 })) return entry;
   return null;
-}
-
-function uniqueWakes(wake: unknown[]): Wake[] {
-  const seen = new Map<string, Wake>();
-  for (const w of wake) {
-    if (typeof w !== "object" || w === null) continue;
-    const { sink, stream } = w as Wake;
-    if (isSink(sink) && typeof stream === "string") seen.set(streamId(sink, stream), { sink, stream });
-  }
-  return [...seen.values()];
-}
-
-function streamId(sink: string, stream: string): string {
-  return `${sink}\u0000${stream}`;
 }

@@ -12,7 +12,8 @@ import {
   roomStream,
 } from "./outbox.ts";
 import { type OutboxSink, PermanentDeliveryError } from "./sink.ts";
-import { OutboxWatcher, wakeQueueMessage, type WatcherOptions } from "./watcher.ts";
+import { OutboxWatcher, type WatcherOptions } from "./watcher.ts";
+import { wakeQueueMessage } from "./wake.ts";
 
 /** A sink that records what it got, and fails while `failing` says so. */
 class RecordingSink implements OutboxSink {
@@ -192,15 +193,29 @@ Deno.test("OutboxWatcher sends a batch that can never pass to the dead letters a
 });
 
 Deno.test("OutboxWatcher leaves a stream alone while another process holds its lease", async () => {
-  await using t = await harness({ leaseMs: 400 });
-  const lease = keys.outboxLease("realtime", roomStream("r"));
-  await t.kv.set(lease, { owner: "another-process", until: Date.now() + 300 });
-  t.watcher.start();
-  await t.write("r", 1);
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  assert.equal(t.sink.delivered.length, 0);
-  await until(() => t.sink.delivered.length === 1); // the lease expired: taken over
-  assert.deepEqual(t.sink.orders(roomStream("r")), [1]);
+  const clock = FakeTimers.install({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+  });
+  try {
+    await using t = await harness({ leaseMs: 400 });
+    const lease = keys.outboxLease("realtime", roomStream("r"));
+    await t.kv.set(lease, { owner: "another-process", until: Date.now() + 300 });
+    await t.kv.set(keys.outboxOwner("another-process"), { until: Date.now() + 60_000 });
+    t.watcher.start();
+    await t.write("r", 1);
+    for (let i = 0; i < 3; i++) { // 150 ms of the other process's 300
+      await clock.tickAsync(50);
+      await realSleep(3);
+    }
+    assert.equal(t.sink.delivered.length, 0);
+    for (let i = 0; i < 100 && t.sink.delivered.length === 0; i++) { // the lease runs out: taken over
+      await clock.tickAsync(50);
+      await realSleep(3);
+    }
+    assert.deepEqual(t.sink.orders(roomStream("r")), [1]);
+  } finally {
+    clock.uninstall();
+  }
 });
 
 Deno.test("OutboxWatcher delivers a backlog larger than one page, in order", async () => {
@@ -245,7 +260,16 @@ Deno.test("OutboxWatcher respects a lease whose owner still beats", async () => 
   await t.kv.set(keys.outboxOwner("alive"), { until: Date.now() + 60_000 });
   t.watcher.start();
   await t.write("r", 1);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Time passes (on the fake clock) while the owner beats: the stream stays with it.
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    for (let i = 0; i < 10; i++) {
+      await clock.tickAsync(100);
+      await realSleep(3);
+    }
+  } finally {
+    clock.uninstall();
+  }
   assert.equal(t.sink.delivered.length, 0);
 });
 
@@ -254,6 +278,7 @@ Deno.test("OutboxWatcher delivers many streams together: one sink call per round
   for (let room = 0; room < 40; room++) await t.write(`room${room}`, 1);
   t.watcher.start();
   await until(() => t.sink.delivered.length === 40);
+  await t.watcher.settled(); // the round deletes what it delivered before it ends
   assert.ok(t.sink.calls <= 2, `${t.sink.calls} sink calls for 40 streams`);
   assert.deepEqual(await pendingRows(t.kv), []);
 });

@@ -4,7 +4,8 @@ import PusherServer from "pusher";
 // The worker build of pusher-js runs on the global WebSocket, as in a browser.
 import * as pusherJs from "pusher-js/worker/index.js";
 import type { Channel, PresenceChannel } from "pusher-js/worker/index.js";
-import { createGateway, type GatewayOptions, type WebhookEvent } from "./gateway.ts";
+import { createGateway } from "./gateway.ts";
+import type { GatewayOptions, WebhookEvent } from "./gateway_api.ts";
 import { gatewayRoutes } from "./routes.ts";
 import { signChannelAuth } from "./signature.ts";
 import { closeEventOf, type RawSocket, rawSocket, socketIdOf } from "../test/support/raw_socket.ts";

@@ -4,7 +4,7 @@
  */
 
 import { type Context, Hono } from "hono";
-import type { Gateway } from "./gateway.ts";
+import type { Gateway } from "./gateway_api.ts";
 
 /**
  * Mounts `GET /app/:key` (WebSocket), `POST /apps/:appId/events`,

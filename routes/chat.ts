@@ -2,8 +2,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware.ts";
-import { INLINE_INDEX_BUDGET, searchMessages } from "../chat/search.ts";
-import { SEARCH_LIMIT_PER_MIN } from "../chat/search_limit.ts";
+import { INLINE_INDEX_BUDGET, searchMessages } from "../search/search.ts";
+import { SEARCH_LIMIT_PER_MIN } from "../search/search_limit.ts";
 import {
   addMembers,
   archiveRoom,

@@ -3,16 +3,11 @@ import { createRoute } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware.ts";
 import { listBlocked } from "../social/blocks.ts";
-import type { SocialDeps } from "../social/commit.ts";
+import type { SocialDeps } from "../social/deps.ts";
 import { meProfile } from "../social/profiles.ts";
 import { getPreferences, putPreferences } from "../storage/preferences.ts";
-import {
-  MeResponse,
-  PageQuery,
-  PreferencesBody,
-  PreferencesResponse,
-  UsersPageResponse,
-} from "./social_schemas.ts";
+import { PageQuery, PreferencesBody, PreferencesResponse, UsersPageResponse } from "./social_schemas.ts";
+import { MeResponse } from "../api/views.ts";
 import { apiRouter, errors, jsonBody, ok } from "./validate.ts";
 
 const tags = ["Me"];

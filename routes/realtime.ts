@@ -9,15 +9,10 @@ import type Pusher from "pusher";
 import type { AppEnv } from "../auth/middleware.ts";
 import type { RealtimeConfig } from "../config.ts";
 import { HttpError } from "../http_error.ts";
-import {
-  applyPresenceWebhook,
-  authenticateUser,
-  authorizeChannel,
-  clientConfig,
-  isFreshWebhook,
-  type PusherCredentials,
-  verifyWebhook,
-} from "../outbox/realtime_access.ts";
+import { authenticateUser, authorizeChannel } from "../realtime/channel_auth.ts";
+import { clientConfig } from "../realtime/client_config.ts";
+import type { PusherCredentials } from "../realtime/credentials.ts";
+import { applyPresenceWebhook, isFreshWebhook, verifyWebhook } from "../realtime/webhooks.ts";
 import { apiRouter, describeZodError, errors, ok } from "./validate.ts";
 
 /** What the realtime routes need. */

@@ -5,13 +5,15 @@
 import { z } from "@hono/zod-openapi";
 import { isHttpUrl } from "../auth/jwt.ts";
 import { ID_PATTERN } from "../storage/ids.ts";
-
-/** Longest message text, after trimming. */
-export const MAX_CONTENT_LENGTH = 4000;
-/** Largest `metadata`, as JSON. */
-export const MAX_METADATA_BYTES = 2048;
-/** Longest `clientMessageId`. */
-export const MAX_CLIENT_MESSAGE_ID = 64;
+import { Iso, MessageSchema, ProfileSchema, RoomSchema } from "../api/views.ts";
+import {
+  MAX_CLIENT_MESSAGE_ID,
+  MAX_CONTENT_LENGTH,
+  MAX_EMOJI_LENGTH,
+  MAX_METADATA_BYTES,
+  MAX_NAME_LENGTH,
+  MAX_USERS_PER_REQUEST,
+} from "../limits.ts";
 
 export const ErrorSchema = z.object({ error: z.string() }).openapi("Error", {
   example: { error: "Unauthorized" },
@@ -21,68 +23,6 @@ export const ErrorSchema = z.object({ error: z.string() }).openapi("Error", {
 export const Id = z.string().regex(ID_PATTERN, "must be 1-128 of A-Z a-z 0-9 _ - = @ , . ;");
 const MessageId = z.string().min(3).max(160).openapi({ example: "g_4f1c…:42" });
 const HttpUrl = z.string().max(2048).refine(isHttpUrl, "must be an http(s) URL");
-const Iso = z.string().openapi({ format: "date-time", example: "2026-11-25T15:04:05.000Z" });
-
-export const ProfileSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  avatar: z.string().nullable(),
-}).openapi("Profile");
-
-export const ReactionSchema = z.object({
-  emoji: z.string(),
-  count: z.number().int(),
-  userIds: z.array(z.string()),
-}).openapi("Reaction");
-
-export const MessageSchema = z.object({
-  id: z.string(),
-  roomId: z.string(),
-  seq: z.number().int().openapi({ description: "The room's own sequence number: 1, 2, 3, … no gaps" }),
-  senderId: z.string(),
-  receiverId: z.string().optional(),
-  sender: ProfileSchema,
-  content: z.string(),
-  type: z.enum(["text", "image", "file"]),
-  attachmentUrl: z.string().optional(),
-  attachmentType: z.string().optional(),
-  attachmentName: z.string().optional(),
-  attachmentSize: z.number().int().optional(),
-  replyToId: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  reactions: z.array(ReactionSchema),
-  clientMessageId: z.string().optional(),
-  isDelivered: z.boolean(),
-  deliveredAt: Iso,
-  isRead: z.boolean().openapi({
-    description: "Direct room: the other member read it; group: every other member did",
-  }),
-  readAt: Iso.optional(),
-  isEdited: z.boolean(),
-  editedAt: Iso.optional(),
-  createdAt: Iso,
-}).openapi("Message");
-
-export const ParticipantSchema = ProfileSchema.extend({
-  role: z.enum(["owner", "admin", "member"]),
-  online: z.boolean(),
-}).openapi("Participant");
-
-export const RoomSchema = z.object({
-  id: z.string(),
-  type: z.enum(["DIRECT", "GROUP"]),
-  name: z.string(),
-  avatar: z.string().nullable(),
-  lastMessage: z.string().nullable().openapi({ description: "At most 100 characters" }),
-  lastMessageId: z.string().nullable(),
-  lastMessageSenderId: z.string().nullable(),
-  lastMessageAt: Iso.nullable(),
-  lastSeq: z.number().int(),
-  unreadCount: z.number().int(),
-  archived: z.boolean(),
-  participants: z.array(ParticipantSchema),
-  createdAt: Iso,
-}).openapi("Room");
 
 const Content = z.string().max(MAX_CONTENT_LENGTH * 2).transform((s) => s.trim());
 
@@ -182,8 +122,8 @@ export const TypingBody = z.object({ roomId: Id, isTyping: z.boolean() });
 export const AcceptedResponse = z.object({ success: z.literal(true) });
 
 export const GroupBody = z.object({
-  name: z.string().trim().min(1).max(100),
-  memberIds: z.array(Id).min(1).max(199),
+  name: z.string().trim().min(1).max(MAX_NAME_LENGTH),
+  memberIds: z.array(Id).min(1).max(MAX_USERS_PER_REQUEST),
   avatar: HttpUrl.nullable().optional(),
   clientGroupId: z.string().min(1).max(MAX_CLIENT_MESSAGE_ID).optional().openapi({
     description: "Makes the request idempotent: a retry with the same id returns the same room and creates " +
@@ -193,7 +133,7 @@ export const GroupBody = z.object({
 
 export const DevLoginBody = z.object({
   userId: Id,
-  name: z.string().trim().min(1).max(100),
+  name: z.string().trim().min(1).max(MAX_NAME_LENGTH),
   avatar: HttpUrl.optional(),
 });
 export const TokenResponse = z.object({ token: z.string() });
@@ -204,7 +144,7 @@ export const UserSchema = ProfileSchema.extend({
 }).openapi("User");
 
 export const ProvisionBody = z.object({
-  name: z.string().trim().min(1).max(100),
+  name: z.string().trim().min(1).max(MAX_NAME_LENGTH),
   avatar: HttpUrl.nullable().optional(),
 });
 
@@ -241,9 +181,6 @@ export const DeleteResponse = z.object({
   seq: z.number().int(),
 });
 
-/** Longest reaction, in UTF-16 code units: room for ZWJ sequences and `:shortcodes:`. */
-export const MAX_EMOJI_LENGTH = 32;
-
 /**
  * No white space and no control characters (`\p{Cc}`: U+0000–U+001F, U+007F–U+009F), spelled without
  * `\p{…}` and without flags: the OpenAPI document carries the pattern's source, and JSON Schema
@@ -265,7 +202,9 @@ export const ReactionResponse = z.object({
   message: MessageSchema,
 });
 
-export const AddMembersBody = z.object({ userIds: z.array(Id).min(1).max(199) }).openapi("AddMembersRequest");
+export const AddMembersBody = z.object({ userIds: z.array(Id).min(1).max(MAX_USERS_PER_REQUEST) }).openapi(
+  "AddMembersRequest",
+);
 
 export const AddMembersResponse = z.object({
   success: z.literal(true),
@@ -282,7 +221,7 @@ export const RemoveMemberResponse = z.object({
 });
 
 export const UpdateRoomBody = z.object({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: z.string().trim().min(1).max(MAX_NAME_LENGTH).optional(),
   avatar: HttpUrl.nullable().optional(),
 }).refine((b) => b.name !== undefined || b.avatar !== undefined, {
   path: ["name"],

@@ -4,7 +4,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware.ts";
 import { HttpError } from "../http_error.ts";
 import { block, unblock } from "../social/blocks.ts";
-import type { SocialDeps } from "../social/commit.ts";
+import type { SocialDeps } from "../social/deps.ts";
 import { follow, listFollows, unfollow } from "../social/follows.ts";
 import { GROUP_ADDED_PER_HOUR } from "../social/group_added.ts";
 import { listNotifications, markNotificationsRead, unreadNotifications } from "../social/notifications.ts";

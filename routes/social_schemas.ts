@@ -3,32 +3,18 @@
  * `/api/me`): they validate requests and generate the OpenAPI document.
  */
 import { z } from "@hono/zod-openapi";
-import { MAX_MUTED_ROOMS } from "../storage/preferences.ts";
-import { Id, ProfileSchema } from "./schemas.ts";
+import { MAX_MUTED_ROOMS } from "../limits.ts";
+import { NotificationSchema, PreferencesSchema, ProfileSchema, UserViewSchema } from "../api/views.ts";
+import { Id } from "./schemas.ts";
 
 /** Longest `oneSignalPlayerId` (OneSignal subscription ids are 36-character UUIDs). */
 export const MAX_PLAYER_ID_LENGTH = 128;
 /** Most notification ids one `POST /api/notifications/read` takes. */
 export const MAX_READ_IDS = 100;
 
-const Iso = z.string().openapi({ format: "date-time", example: "2026-11-25T15:04:05.000Z" });
-
 export const UserIdParam = z.object({
   id: Id.openapi({ param: { name: "id", in: "path" }, example: "alice" }),
 });
-
-export const UserViewSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  avatar: z.string().nullable(),
-  online: z.boolean(),
-  lastSeenAt: Iso.nullable().openapi({ description: "When the user last connected or disconnected" }),
-  followers: z.number().int(),
-  following: z.number().int(),
-  isFollowing: z.boolean().openapi({ description: "The caller follows this user" }),
-  followsYou: z.boolean().openapi({ description: "This user follows the caller" }),
-  isBlocked: z.boolean().openapi({ description: "The caller blocked this user" }),
-}).openapi("UserProfile");
 
 export const UserResponse = z.object({ success: z.literal(true) }).extend(UserViewSchema.shape);
 
@@ -55,17 +41,6 @@ export const UsersPageResponse = z.object({
   nextCursor: z.string().optional(),
 });
 
-export const NotificationSchema = z.object({
-  id: z.string(),
-  type: z.string().openapi({ example: "follow" }),
-  title: z.string().openapi({ example: "Alice started following you" }),
-  body: z.string(),
-  link: z.string().nullable().openapi({ example: "/users/alice" }),
-  metadata: z.record(z.string(), z.unknown()),
-  isRead: z.boolean(),
-  createdAt: Iso,
-}).openapi("Notification");
-
 const NotificationCursor = z.string().regex(/^n[1-9]\d{0,14}$/, "must be a notification id");
 
 export const NotificationsQuery = z.object({
@@ -89,13 +64,6 @@ export const ReadNotificationsBody = z.object({
 
 export const UnreadCountResponse = z.object({ success: z.literal(true), unreadCount: z.number().int() });
 
-export const PreferencesSchema = z.object({
-  enableAllPush: z.boolean(),
-  enableAllInApp: z.boolean(),
-  oneSignalPlayerId: z.string().nullable(),
-  mutedRoomIds: z.array(z.string()),
-}).openapi("Preferences");
-
 export const PreferencesBody = z.object({
   enableAllPush: z.boolean().optional(),
   enableAllInApp: z.boolean().optional(),
@@ -105,17 +73,3 @@ export const PreferencesBody = z.object({
 }).strict().openapi("PreferencesUpdate");
 
 export const PreferencesResponse = z.object({ success: z.literal(true) }).extend(PreferencesSchema.shape);
-
-export const MeResponse = z.object({
-  success: z.literal(true),
-  id: z.string(),
-  name: z.string(),
-  avatar: z.string().nullable(),
-  online: z.boolean(),
-  lastSeenAt: Iso.nullable(),
-  followers: z.number().int(),
-  following: z.number().int(),
-  preferences: PreferencesSchema,
-  unreadNotifications: z.number().int(),
-  totalUnread: z.number().int().openapi({ description: "Unread messages over every active room" }),
-}).openapi("Me");

@@ -8,9 +8,12 @@ import type { CommitUnit } from "../storage/commit_batcher.ts";
 import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import type { BlockRecord, FollowEdge, Profile } from "../storage/records.ts";
-import { commitRetrying, emptyUnit, type SocialDeps } from "./commit.ts";
+import { commitRetrying, emptyUnit } from "../storage/commit_retry.ts";
+import { sumMutation } from "../storage/counters.ts";
+import type { SocialDeps } from "./deps.ts";
 import { removeEdge, requireOther } from "./follows.ts";
-import { type IdPage, listIdPage } from "./id_page.ts";
+import { type IdPage, listIdPage } from "../storage/id_page.ts";
+import { parseKey } from "../storage/key_parsers.ts";
 import { lockFor } from "./keyed_lock.ts";
 
 /**
@@ -74,7 +77,7 @@ export async function unblock(deps: SocialDeps, actor: Profile, targetId: string
  */
 function bumpBlockedEpoch(unit: CommitUnit, blockedId: string): void {
   const key = keys.blockedEpoch(blockedId);
-  unit.mutations.push({ type: "sum", key, value: new Deno.KvU64(1n) });
+  unit.mutations.push(sumMutation(key, 1));
   unit.bytes += estimateBytes(key) + 16;
 }
 
@@ -84,7 +87,7 @@ export function listBlocked(
   userId: string,
   options: { limit: number; cursor?: string },
 ): Promise<IdPage> {
-  return listIdPage(kv, keys.blocks(userId), options);
+  return listIdPage(kv, keys.blocks(userId), { ...options, idOf: (key) => parseKey.block(key).blockedId });
 }
 
 /** Whether `userId` blocked `otherId` (`blocked`) and whether `otherId` blocked them (`blockedBy`). */

@@ -4,11 +4,15 @@
  * concurrency. A new follow notifies the followee in that commit too.
  */
 import { HttpError } from "../http_error.ts";
-import { type CommitUnit, estimateBytes } from "../storage/commit_batcher.ts";
+import type { CommitUnit } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import type { FollowEdge, Profile } from "../storage/records.ts";
-import { commitRetrying, counterDelta, counterValue, emptyUnit, type SocialDeps } from "./commit.ts";
-import { type IdPage, listIdPage } from "./id_page.ts";
+import { counterValue, sumMutation } from "../storage/counters.ts";
+import { commitRetrying, emptyUnit } from "../storage/commit_retry.ts";
+import type { SocialDeps } from "./deps.ts";
+import { type IdPage, listIdPage } from "../storage/id_page.ts";
+import { parseKey } from "../storage/key_parsers.ts";
 import { lockFor } from "./keyed_lock.ts";
 import { type NotificationInput, NotificationWriter } from "./notifications.ts";
 
@@ -61,8 +65,8 @@ export async function follow(deps: SocialDeps, actor: Profile, targetId: string)
       unit.mutations.push(
         { type: "set", key: edge.key, value },
         { type: "set", key: keys.follower(targetId, actor.id), value },
-        { type: "sum", key: keys.followingCount(actor.id), value: counterDelta(1) },
-        { type: "sum", key: keys.followersCount(targetId), value: counterDelta(1) },
+        sumMutation(keys.followingCount(actor.id), 1),
+        sumMutation(keys.followersCount(targetId), 1),
       );
       unit.bytes += 4 * estimateBytes(edge.key, value);
       if (notified.value === null) {
@@ -104,8 +108,8 @@ export function removeEdge(unit: CommitUnit, followerId: string, followeeId: str
   unit.mutations.push(
     { type: "delete", key },
     { type: "delete", key: keys.follower(followeeId, followerId) },
-    { type: "sum", key: keys.followingCount(followerId), value: counterDelta(-1) },
-    { type: "sum", key: keys.followersCount(followeeId), value: counterDelta(-1) },
+    sumMutation(keys.followingCount(followerId), -1),
+    sumMutation(keys.followersCount(followeeId), -1),
   );
   unit.bytes += 4 * estimateBytes(key);
 }
@@ -126,7 +130,9 @@ export function listFollows(
   direction: "followers" | "following",
   options: { limit: number; cursor?: string },
 ): Promise<IdPage> {
-  return listIdPage(kv, direction === "followers" ? keys.followers(userId) : keys.following(userId), options);
+  return direction === "followers"
+    ? listIdPage(kv, keys.followers(userId), { ...options, idOf: (key) => parseKey.follower(key).followerId })
+    : listIdPage(kv, keys.following(userId), { ...options, idOf: (key) => parseKey.follow(key).followeeId });
 }
 
 /**

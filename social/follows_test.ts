@@ -6,7 +6,7 @@ import { keys } from "../storage/keys.ts";
 import type { NotificationHead, StoredNotification } from "../storage/records.ts";
 import { UserStore } from "../storage/users.ts";
 import { block, unblock } from "./blocks.ts";
-import type { SocialDeps } from "./commit.ts";
+import type { SocialDeps } from "./deps.ts";
 import { follow, followCounts, followNotification, unfollow } from "./follows.ts";
 import { EMPTY_HEAD, isUnread, markNotificationsRead } from "./notifications.ts";
 

@@ -10,12 +10,13 @@
 import { takeRateSlot } from "../actors/rate_limit.ts";
 import type { GroupAddedEvent, OutboxBatch, SocialEvent } from "../outbox/outbox.ts";
 import type { OutboxSink } from "../outbox/sink.ts";
-import { estimateBytes } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import type { Profile, UserRecord } from "../storage/records.ts";
 import { toProfile } from "../storage/users.ts";
-import { commitRetrying, emptyUnit, type NotifyDeps } from "./commit.ts";
+import { commitRetrying, emptyUnit } from "../storage/commit_retry.ts";
+import type { NotifyDeps } from "./deps.ts";
 import { lockFor } from "./keyed_lock.ts";
 import { type NotificationInput, NotificationWriter } from "./notifications.ts";
 

@@ -9,7 +9,7 @@ import { CommitBatcher as Batcher } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import { UserStore } from "../storage/users.ts";
 import { block } from "./blocks.ts";
-import type { SocialDeps } from "./commit.ts";
+import type { SocialDeps } from "./deps.ts";
 import { follow, unfollow } from "./follows.ts";
 import { listNotifications, markNotificationsRead, notify } from "./notifications.ts";
 

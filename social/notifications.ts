@@ -4,14 +4,17 @@
  * forwarded through the outbox in the same commit (`notification` on
  * `private-user-{id}`, and a OneSignal push when the user's preferences allow).
  */
+import type { NotificationView } from "../api/views.ts";
 import { HttpError } from "../http_error.ts";
 import { outboxBatchWrite, type PushNotificationEvent, userStream } from "../outbox/outbox.ts";
-import { type CommitUnit, estimateBytes } from "../storage/commit_batcher.ts";
+import type { CommitUnit } from "../storage/commit_batcher.ts";
+import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { getManyPreferences } from "../storage/preferences.ts";
 import type { NotificationHead, Preferences, StoredNotification } from "../storage/records.ts";
-import { commitRetrying, emptyUnit, type NotifyDeps } from "./commit.ts";
+import { commitRetrying, emptyUnit } from "../storage/commit_retry.ts";
+import type { NotifyDeps } from "./deps.ts";
 import { lockFor } from "./keyed_lock.ts";
 
 /** Longest notification title and body; longer ones are cut. */
@@ -27,18 +30,6 @@ export interface NotificationInput {
   /** Where a client goes when the notification is opened. */
   link?: string | null;
   metadata?: Record<string, unknown>;
-}
-
-/** A notification as `GET /api/notifications` and the `notification` event show it. */
-export interface NotificationView {
-  id: string;
-  type: string;
-  title: string;
-  body: string;
-  link: string | null;
-  metadata: Record<string, unknown>;
-  isRead: boolean;
-  createdAt: string;
 }
 
 /** The head of a user who never got a notification. */

@@ -4,7 +4,7 @@ import { CommitBatcher } from "../storage/commit_batcher.ts";
 import { keys } from "../storage/keys.ts";
 import { putPreferences } from "../storage/preferences.ts";
 import type { NotificationHead, StoredNotification } from "../storage/records.ts";
-import { emptyUnit } from "./commit.ts";
+import { emptyUnit } from "../storage/commit_retry.ts";
 import {
   appendStep,
   EMPTY_HEAD,

@@ -2,40 +2,16 @@
  * @module A user's public profile as another user sees it (`GET /api/users/:id`),
  * and the caller's own (`GET /api/me`): each a handful of point reads.
  */
+import type { MeView, UserView } from "../api/views.ts";
 import { HttpError } from "../http_error.ts";
 import { keys } from "../storage/keys.ts";
 import { getPreferences } from "../storage/preferences.ts";
 import { presenceAt, type PresenceRecord } from "../storage/presence.ts";
-import type { Preferences, Presence, Profile, UserRecord } from "../storage/records.ts";
+import type { Presence, Profile, UserRecord } from "../storage/records.ts";
 import { readUnreadTotal } from "../storage/room_reads.ts";
-import { counterValue, type SocialDeps } from "./commit.ts";
+import { counterValue } from "../storage/counters.ts";
+import type { SocialDeps } from "./deps.ts";
 import { unreadNotifications } from "./notifications.ts";
-
-/** `GET /api/users/:id`: the profile, presence and follow counts, and the viewer's relation to the user. */
-export interface UserView {
-  id: string;
-  name: string;
-  avatar: string | null;
-  online: boolean;
-  lastSeenAt: string | null;
-  followers: number;
-  following: number;
-  /** The viewer follows this user. */
-  isFollowing: boolean;
-  /** This user follows the viewer. */
-  followsYou: boolean;
-  /** The viewer blocked this user. */
-  isBlocked: boolean;
-}
-
-/** `GET /api/me`: the caller's profile with their preferences and unread totals. */
-export interface MeView extends Omit<UserView, "isFollowing" | "followsYou" | "isBlocked"> {
-  preferences: Preferences;
-  /** Unread notifications. */
-  unreadNotifications: number;
-  /** Unread messages over every active room (as `GET /api/chat/rooms` counts them). */
-  totalUnread: number;
-}
 
 /** What a profile view is built from besides the user record. */
 export interface ProfileFacts {

@@ -4,8 +4,6 @@
  */
 import { keyBytes } from "./kv_size.ts";
 
-export { estimateBytes, valueBytes } from "./kv_size.ts";
-
 /** One caller's share of a commit: what it checked, what it writes, what it wakes. */
 export interface CommitUnit {
   checks: Deno.AtomicCheck[];

@@ -59,9 +59,13 @@ export const keys = {
   setting: (name: string) => ["setting", name] as const,
   /** A pending outbox batch of one stream for one sink. */
   outbox: (sink: string, stream: string, order: number) => ["outbox", sink, stream, order] as const,
-  /** Prefix of every pending outbox batch of a sink (or, with a stream, of one stream). */
-  outboxPending: (sink: string, stream?: string) =>
-    (stream === undefined ? ["outbox", sink] : ["outbox", sink, stream]) as readonly string[],
+  /** Prefix of every pending outbox batch (or of a sink's, or, with a stream, of one stream's). */
+  outboxPending: (sink?: string, stream?: string) =>
+    (sink === undefined
+      ? ["outbox"]
+      : stream === undefined
+      ? ["outbox", sink]
+      : ["outbox", sink, stream]) as readonly string[],
   /** Which process drains a stream right now (`OutboxLease`); advisory, it expires. */
   outboxLease: (sink: string, stream: string) => ["outbox_lease", sink, stream] as const,
   /** A running watcher's heartbeat (`{until}`): its leases count only while it beats. */

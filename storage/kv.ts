@@ -1,4 +1,5 @@
 /** @module Opening Deno KV, and read helpers that respect its per-call limits. */
+import { backoff } from "./commit_retry.ts";
 
 /**
  * Opens the store named by `KV_PATH`: a file, `:memory:`, a KV Connect URL, or
@@ -68,7 +69,7 @@ export async function retryTransient<T>(attempt: () => Promise<T>, retries = 8):
       return await attempt();
     } catch (err) {
       if (!isTransientKvError(err) || n >= retries) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** n * 5));
+      await backoff(n, { scaleMs: 5 });
     }
   }
 }

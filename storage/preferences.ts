@@ -2,6 +2,7 @@
  * @module Users' notification preferences: read at push delivery, written by
  * `PUT /api/me/preferences`. A user without a record has the defaults.
  */
+import { MAX_MUTED_ROOMS } from "../limits.ts";
 import { keys } from "./keys.ts";
 import { getManyChunked } from "./kv.ts";
 import type { Preferences } from "./records.ts";
@@ -14,8 +15,6 @@ export const DEFAULT_PREFERENCES: Readonly<Preferences> = Object.freeze({
   mutedRoomIds: [],
 });
 
-/** Most rooms one user can mute; keeps the record far below KV's 64 KiB value limit. */
-export const MAX_MUTED_ROOMS = 200;
 const MAX_ATTEMPTS = 8;
 
 /** The user's preferences, with defaults for anything never set. */

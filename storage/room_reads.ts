@@ -3,6 +3,8 @@
  * list page, message pages. Every page is a bounded range read, so its cost
  * does not depend on how many rooms or messages exist.
  */
+import { counterValue } from "./counters.ts";
+import { parseKey } from "./key_parsers.ts";
 import { keys } from "./keys.ts";
 import { getManyChunked } from "./kv.ts";
 import type { RoomState, StoredMessage } from "./records.ts";
@@ -42,7 +44,7 @@ export async function listUserRoomIds(
     : { prefix };
   const found: RoomListPosition[] = [];
   for await (const entry of kv.list(selector, { reverse: true, limit: options.limit + 1 })) {
-    const [, , , lastActivityAt, roomId] = entry.key as [string, string, boolean, number, string];
+    const { lastActivityAt, roomId } = parseKey.userRoom(entry.key);
     found.push({ lastActivityAt, roomId });
   }
   const page = found.slice(0, options.limit);
@@ -61,7 +63,7 @@ export async function listActiveRoomIds(kv: Deno.Kv, userId: string, limit: numb
   for (const archived of [false, true]) {
     const iter = kv.list({ prefix: keys.userRooms(userId, archived) }, { reverse: true, limit });
     for await (const entry of iter) {
-      const [, , , lastActivityAt, roomId] = entry.key as [string, string, boolean, number, string];
+      const { lastActivityAt, roomId } = parseKey.userRoom(entry.key);
       found.push({ lastActivityAt, roomId });
     }
   }
@@ -71,8 +73,18 @@ export async function listActiveRoomIds(kv: Deno.Kv, userId: string, limit: numb
 
 /** Sum of the user's unread counts over their active rooms. */
 export async function readUnreadTotal(kv: Deno.Kv, userId: string): Promise<number> {
-  const entry = await kv.get<Deno.KvU64>(keys.unreadTotal(userId));
-  return entry.value ? Number(entry.value.value) : 0;
+  return unreadTotalOf(await kv.get(keys.unreadTotal(userId)));
+}
+
+/** Each user's unread total, read together. */
+export async function readUnreadTotals(kv: Deno.Kv, userIds: string[]): Promise<Map<string, number>> {
+  const entries = await getManyChunked(kv, userIds.map((id) => keys.unreadTotal(id)));
+  return new Map(userIds.map((id, i) => [id, unreadTotalOf(entries[i]!)]));
+}
+
+/** An unread total as stored; never below 0, even if a bug ever made the sum wrap. */
+function unreadTotalOf(entry: Deno.KvEntryMaybe<unknown>): number {
+  return Math.max(0, counterValue(entry));
 }
 
 /** Which messages of a room a page reads: seqs in `[fromSeq, toSeq]`, newest or oldest first. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { keys } from "../storage/keys.ts";
-import { MAX_MUTED_ROOMS } from "../storage/preferences.ts";
+import { MAX_MUTED_ROOMS } from "../limits.ts";
 import { expectStatus, setup } from "./helpers.ts";
 
 const DEFAULTS = { enableAllPush: true, enableAllInApp: true, oneSignalPlayerId: null, mutedRoomIds: [] };

@@ -17,6 +17,11 @@ async function pushDrained(kv: Deno.Kv): Promise<boolean> {
   return true;
 }
 
+async function socialDrained(kv: Deno.Kv): Promise<boolean> {
+  for await (const _ of kv.list({ prefix: keys.outboxPending("social") })) return false;
+  return true;
+}
+
 Deno.test("a new message is pushed through the real OneSignal client with API.md's body", async () => {
   await using rec = startRecorder();
   await using t = await startOutboxServer({ ...ONESIGNAL(rec.url), ...pusherAt(rec.port) }, {
@@ -61,7 +66,11 @@ Deno.test("push honours enableAllPush, muted rooms and a stored oneSignalPlayerI
     name: "Team",
     memberIds: ["bob", "carol", "dave", "erin"],
   });
-  await eventually(() => pushDrained(t.kv), "the group.added pushes");
+  // The social sink writes the group.added pushes; only once it is done can the push outbox be drained.
+  await eventually(
+    async () => (await socialDrained(t.kv)) && (await pushDrained(t.kv)),
+    "the group.added notifications and their pushes",
+  );
   const skippedBefore = t.runtime.metrics.counter('push_outcomes_total{outcome="skipped"}');
   await putPreferences(t.kv, "carol", { enableAllPush: false });
   await putPreferences(t.kv, "dave", { mutedRoomIds: [roomId] });

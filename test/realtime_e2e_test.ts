@@ -102,6 +102,40 @@ async function closeAll(t: OutboxServer, clients: PusherClient[]): Promise<void>
   await eventually(() => t.runtime.gateway!.stats().connections === 0, "sockets to close");
 }
 
+Deno.test("with the embedded gateway, events and typing reach pusher-js in process: nothing is POSTed to the events API", async () => {
+  const eventsApi: string[] = [];
+  await using t = await startOutboxServer({}, {
+    outbox: FAST_RETRY,
+    observe: (req) => {
+      const path = new URL(req.url).pathname;
+      if (path.startsWith("/apps/")) eventsApi.push(`${req.method} ${path}`);
+    },
+  });
+  const clients: PusherClient[] = [];
+  try {
+    await t.login("alice", "Alice");
+    const bob = await connect(t, "bob", clients);
+    const { roomId } = await t.ok<{ roomId: string }>("alice", "POST", "/api/chat/start", {
+      receiverId: "bob",
+    });
+    const room = await subscribe(bob, `private-room-${roomId}`);
+    const created = next(room, "new-message");
+    const { message } = await t.ok<{ message: Record<string, unknown> }>("alice", "POST", "/api/chat/send", {
+      roomId,
+      content: "😀".repeat(4000), // 16 KB of event data: the stub goes out, as through the events API
+    });
+    assert.deepEqual(await created, { roomId, seq: 1, messageId: message.id, truncated: true });
+    const typing = next(room, "user-typing");
+    const accepted = await t.api("alice", "POST", "/api/chat/typing", { roomId, isTyping: true });
+    assert.equal(accepted.status, 202);
+    await accepted.body?.cancel();
+    assert.deepEqual(await typing, { roomId, userId: "alice", userName: "Alice", isTyping: true });
+    assert.deepEqual(eventsApi, []);
+  } finally {
+    for (const client of clients) client.disconnect();
+  }
+});
+
 Deno.test("pusher-js authenticates through /api/pusher/auth and receives messages, reads, typing and unread counts", async () => {
   await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
   const clients: PusherClient[] = [];

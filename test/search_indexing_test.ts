@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readIndexState } from "../chat/search_index.ts";
+import { readIndexState } from "../search/search_index.ts";
 import { expectStatus, setup } from "./helpers.ts";
 
 Deno.test("the background indexer keeps indexing under steady send load", async () => {

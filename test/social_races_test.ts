@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { block } from "../social/blocks.ts";
-import type { SocialDeps } from "../social/commit.ts";
+import type { SocialDeps } from "../social/deps.ts";
 import { follow, unfollow } from "../social/follows.ts";
 import { listNotifications, markNotificationsRead, notify } from "../social/notifications.ts";
 import { CommitBatcher } from "../storage/commit_batcher.ts";

@@ -49,7 +49,11 @@ export function pusherAt(port: number): Record<string, string> {
  */
 export async function startOutboxServer(
   env: Record<string, string> = {},
-  options: RuntimeOptions & { kvPath?: string } = {},
+  options: RuntimeOptions & {
+    kvPath?: string;
+    /** Sees every HTTP request the server gets (before the app answers it). */
+    observe?: (req: Request) => void;
+  } = {},
 ): Promise<OutboxServer> {
   const dir = options.kvPath === undefined
     ? await Deno.makeTempDir({ prefix: "durable-chat-outbox-" })
@@ -60,7 +64,10 @@ export async function startOutboxServer(
   const runtime = await createRuntime(config, kv, options);
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    runtime.app.fetch,
+    (req, info) => {
+      options.observe?.(req);
+      return runtime.app.fetch(req, info);
+    },
   ) as Deno.HttpServer<Deno.NetAddr>;
   const port = server.addr.port;
   runtime.start({ port });

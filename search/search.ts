@@ -6,6 +6,7 @@
  */
 import { isActive, memberOf } from "../actors/room_head.ts";
 import { HttpError } from "../http_error.ts";
+import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
@@ -14,7 +15,8 @@ import type { BackgroundIndexer } from "./background_indexer.ts";
 import { indexSome, readIndexState } from "./search_index.ts";
 import { takeSearchSlot } from "./search_limit.ts";
 import { indexTermOf, matchesAll, messageWords, tokenize } from "./search_tokens.ts";
-import { type MessageView, messageView, receiptOf } from "./views.ts";
+import { type MessageView, messageView, receiptOf } from "../api/views.ts";
+import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** Rooms one search covers at most: the caller's most recently active ones. */
 export const MAX_SEARCH_ROOMS = 1000;
@@ -61,7 +63,7 @@ export async function searchMessages(
 ): Promise<{ messages: MessageView[]; nextCursor?: string }> {
   const words = tokenize(request.q).slice(0, MAX_QUERY_WORDS);
   if (words.length === 0) throw new HttpError(400, "q: must contain a letter or digit");
-  const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+  const after = request.cursor === undefined ? undefined : decodePosition(request.cursor);
   await takeSearchSlot(deps.kv, user.id);
   const heads = await roomsInScope(deps.kv, user.id, request.roomId);
   await bringIndexesUpToDate(deps, heads);
@@ -98,7 +100,7 @@ export async function searchMessages(
   const end = found.length > request.limit ? positionOf(page[page.length - 1]!) : last;
   return {
     messages: page.map((m) => messageView(m, receiptOf(byRoom.get(m.roomId)!, m))),
-    ...(more && end ? { nextCursor: encodeCursor(end) } : {}),
+    ...(more && end ? { nextCursor: encodePosition(end) } : {}),
   };
 }
 
@@ -183,7 +185,7 @@ class EntryStream {
     let count = 0;
     for await (const entry of this.#kv.list(selector, { reverse: true, limit: pageSize })) {
       count++;
-      const [, , , createdAt, seq] = entry.key as [string, string, string, number, number];
+      const { createdAt, seq } = parseKey.searchEntry(entry.key);
       this.#buffer.push({ createdAt, roomId: this.roomId, seq });
       this.#end = entry.key;
     }
@@ -231,19 +233,16 @@ function positionOf(message: StoredMessage): Position {
   return { createdAt: message.createdAt, roomId: message.roomId, seq: message.seq };
 }
 
-function encodeCursor(position: Position): string {
-  return btoa(JSON.stringify([position.createdAt, position.roomId, position.seq]))
-    .replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+function encodePosition(position: Position): string {
+  return encodeCursor([position.createdAt, position.roomId, position.seq]);
 }
 
-function decodeCursor(cursor: string): Position {
-  try {
-    const [createdAt, roomId, seq] = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
-    if (Number.isSafeInteger(createdAt) && typeof roomId === "string" && Number.isSafeInteger(seq)) {
-      return { createdAt, roomId, seq };
-    }
-  } catch {
-    // fall through to the 400 below
-  }
-  throw new HttpError(400, "cursor: not a cursor this server returned");
+function decodePosition(cursor: string): Position {
+  return decodeCursor(
+    cursor,
+    ([createdAt, roomId, seq]) =>
+      Number.isSafeInteger(createdAt) && typeof roomId === "string" && Number.isSafeInteger(seq)
+        ? { createdAt: createdAt as number, roomId, seq: seq as number }
+        : null,
+  );
 }

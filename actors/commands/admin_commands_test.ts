@@ -1,20 +1,14 @@
 import assert from "node:assert/strict";
-import { applyMutations } from "../test/support/kv_model.ts";
+import { applyMutations } from "../../test/support/kv_model.ts";
 import fc from "fast-check";
-import { HttpError } from "../http_error.ts";
-import { keys } from "../storage/keys.ts";
-import type { Profile, RoomState, StoredMessage } from "../storage/records.ts";
-import { isActive, successorOf, unreadCount } from "./room_head.ts";
-import {
-  applyCommand,
-  emptyFacts,
-  MAX_GROUP_MEMBERS,
-  MAX_REACTION_KINDS,
-  type RoomCommand,
-  startBatch,
-  type Working,
-} from "./room_step.ts";
-import { buildRoomUnit, type LoadedHead } from "./room_writes.ts";
+import { HttpError } from "../../http_error.ts";
+import { MAX_GROUP_MEMBERS, MAX_REACTION_KINDS } from "../../limits.ts";
+import { keys } from "../../storage/keys.ts";
+import type { Profile, RoomState, StoredMessage } from "../../storage/records.ts";
+import { isActive, successorOf, unreadCount } from "../room_head.ts";
+import { type Batch, emptyFacts, startBatch } from "./command.ts";
+import { applyCommand, type CommandKind, type CommandOf, type RoomCommand } from "./registry.ts";
+import { buildRoomUnit, type LoadedHead } from "../room_writes.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const people: Profile[] = ["alice", "bob", "carol", "dave", "erin"].map((id) => ({
@@ -24,7 +18,7 @@ const people: Profile[] = ["alice", "bob", "carol", "dave", "erin"].map((id) => 
 }));
 const [alice, bob, carol] = people as [Profile, Profile, Profile];
 
-function run<C extends RoomCommand>(work: Working, cmd: C, now = NOW) {
+function run<K extends CommandKind>(work: Batch, cmd: CommandOf<K>, now = NOW) {
   return applyCommand(work, cmd, { now, sendLimit: 0 });
 }
 
@@ -32,7 +26,7 @@ function run<C extends RoomCommand>(work: Working, cmd: C, now = NOW) {
  * A group owned by alice with bob as admin and carol as member; every message
  * row stays in the facts, and the whole history counts as loaded.
  */
-function team(): Working {
+function team(): Batch {
   const work = startBatch("g1", null, emptyFacts());
   run(work, { kind: "createGroup", creator: alice, name: "Team", avatar: null, memberIds: ["bob", "carol"] });
   work.state!.members.get("bob")!.role = "admin";
@@ -40,7 +34,7 @@ function team(): Working {
   return startBatch("g1", work.state, work.facts);
 }
 
-function send(work: Working, sender: Profile, content: string, now = NOW): StoredMessage {
+function send(work: Batch, sender: Profile, content: string, now = NOW): StoredMessage {
   return run(work, { kind: "send", sender, input: { content, type: "text" } }, now).message;
 }
 
@@ -49,7 +43,7 @@ function rejects(fn: () => unknown, status: number): void {
 }
 
 /** Runs a command that must be refused, and checks that it changed nothing. */
-function refused(work: Working, cmd: RoomCommand, status: number): void {
+function refused(work: Batch, cmd: RoomCommand, status: number): void {
   const before = structuredClone({ state: work.state, events: work.events, rows: [...work.changedMessages] });
   rejects(() => run(work, cmd), status);
   assert.deepEqual(
@@ -530,7 +524,7 @@ function toCommand(state: RoomState, op: Op): RoomCommand {
 }
 
 /** Whether the command applied; a refused command must be a 4xx HttpError. */
-function tryRun(work: Working, cmd: RoomCommand, now: number): boolean {
+function tryRun(work: Batch, cmd: RoomCommand, now: number): boolean {
   try {
     run(work, cmd, now);
     return true;

@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HttpError } from "../http_error.ts";
-import type { Profile, RoomState } from "../storage/records.ts";
-import { unreadCount } from "./room_head.ts";
-import {
-  applyCommand,
-  emptyFacts,
-  type RoomCommand,
-  type SendInput,
-  startBatch,
-  type Working,
-} from "./room_step.ts";
+import { HttpError } from "../../http_error.ts";
+import type { Profile, RoomState } from "../../storage/records.ts";
+import { unreadCount } from "../room_head.ts";
+import { type Batch, emptyFacts, startBatch } from "./command.ts";
+import { applyCommand, type CommandKind, type CommandOf } from "./registry.ts";
+import type { SendInput } from "./send.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const alice: Profile = { id: "alice", name: "Alice", avatar: null };
@@ -22,7 +17,7 @@ function text(content: string, extra: Partial<SendInput> = {}): SendInput {
 }
 
 /** A group of the given members (the first is the owner), built through the step itself. */
-function group(members: Profile[]): Working {
+function group(members: Profile[]): Batch {
   const work = startBatch("g1", null, emptyFacts());
   applyCommand(work, {
     kind: "createGroup",
@@ -34,7 +29,7 @@ function group(members: Profile[]): Working {
   return startBatch("g1", work.state, emptyFacts());
 }
 
-function run<C extends RoomCommand>(work: Working, cmd: C, now = NOW, sendLimit = 0) {
+function run<K extends CommandKind>(work: Batch, cmd: CommandOf<K>, now = NOW, sendLimit = 0) {
   return applyCommand(work, cmd, { now, sendLimit });
 }
 

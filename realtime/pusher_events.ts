@@ -3,10 +3,11 @@
  * channel names, payloads, the 10 KB truncation and batches of ten. Pure.
  */
 import type { TypingEvent } from "../actors/room_actor.ts";
-import { iso, messageView } from "../chat/views.ts";
+import { iso, messageView } from "../api/views.ts";
 import type { RoomEvent } from "../storage/records.ts";
-import type { NotificationEvent, RealtimeEvent } from "./outbox.ts";
 import { presenceRoomChannel, roomChannel, userChannel } from "../common/channels.js";
+import type { NotificationEvent, RealtimeEvent } from "../outbox/outbox.ts";
+import { exceedsMessageLimit, MAX_MESSAGE_BYTES } from "./protocol.ts";
 
 /** One event as `triggerBatch` takes it: `data` is already JSON. */
 export interface PusherEvent {
@@ -16,7 +17,7 @@ export interface PusherEvent {
 }
 
 /** Pusher refuses event data over 10 KB. */
-export const MAX_EVENT_BYTES = 10 * 1024;
+export const MAX_EVENT_BYTES = MAX_MESSAGE_BYTES;
 /** Pusher takes at most ten events per batch call. */
 export const MAX_BATCH_EVENTS = 10;
 
@@ -62,12 +63,7 @@ export function toPusherEvents(event: RealtimeEvent, context: MappingContext): P
           readBy: event.readBy,
           readAt: iso(event.readAt),
         }),
-        encodeEvent(userChannel(event.readBy), "unread-updated", {
-          roomId: event.roomId,
-          seq: event.seq,
-          unreadCount: event.unreadCount,
-          totalUnread: context.totalUnread(event.readBy),
-        }),
+        unreadUpdated(event, event.readBy, event.unreadCount, context),
       ];
     }
     case "message.updated":
@@ -92,12 +88,7 @@ export function toPusherEvents(event: RealtimeEvent, context: MappingContext): P
           deletedAt: iso(event.deletedAt),
         }),
         ...Object.entries(event.unread).map(([userId, unreadCount]) =>
-          encodeEvent(userChannel(userId), "unread-updated", {
-            roomId: event.roomId,
-            seq: event.seq,
-            unreadCount,
-            totalUnread: context.totalUnread(userId),
-          })
+          unreadUpdated(event, userId, unreadCount, context)
         ),
       ];
     case "reaction.updated": {
@@ -178,8 +169,12 @@ export function encodeEvent(
   data: Record<string, unknown>,
   stub: Record<string, unknown> = pickStub(data),
 ): PusherEvent {
-  const json = JSON.stringify(data);
-  if (utf8Length(json) <= MAX_EVENT_BYTES) return { channel, name, data: json };
+  return encodeJson(channel, name, JSON.stringify(data), stub);
+}
+
+/** `encodeEvent` for data already serialized (as `JSON.stringify` would have written it). */
+function encodeJson(channel: string, name: string, json: string, stub: Record<string, unknown>): PusherEvent {
+  if (!exceedsMessageLimit(json)) return { channel, name, data: json };
   return { channel, name, data: JSON.stringify({ ...stub, truncated: true }) };
 }
 
@@ -190,40 +185,39 @@ export function chunk<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-/** UTF-8 length of a string, without allocating. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
 function messageCreated(
   event: Extract<RoomEvent, { type: "message.created" }>,
   context: MappingContext,
 ): PusherEvent[] {
   const message = messageView(event.message, { receiverId: event.receiverId, readAt: null });
   const stub = { roomId: message.roomId, seq: message.seq, messageId: message.id };
-  const out = [encodeEvent(roomChannel(message.roomId), "new-message", { ...message }, stub)];
+  // Serialized once for the room and every member: the same text JSON.stringify gives for each payload.
+  const messageJson = JSON.stringify(message);
+  const roomIdJson = JSON.stringify(message.roomId);
+  const out = [encodeJson(roomChannel(message.roomId), "new-message", messageJson, stub)];
   for (const [userId, unreadCount] of Object.entries(event.unread)) {
     const counts = { unreadCount, totalUnread: context.totalUnread(userId) };
-    out.push(
-      encodeEvent(
-        userChannel(userId),
-        "new-message",
-        { message, roomId: message.roomId, ...counts },
-        { ...stub, ...counts },
-      ),
-    );
+    const json = `{"message":${messageJson},"roomId":${roomIdJson},"unreadCount":${
+      JSON.stringify(counts.unreadCount)
+    },"totalUnread":${JSON.stringify(counts.totalUnread)}}`;
+    out.push(encodeJson(userChannel(userId), "new-message", json, { ...stub, ...counts }));
   }
   return out;
+}
+
+/** A user's `unread-updated`: the room's count after `event`, and their total read now. */
+function unreadUpdated(
+  event: { roomId: string; seq: number },
+  userId: string,
+  unreadCount: number,
+  context: MappingContext,
+): PusherEvent {
+  return encodeEvent(userChannel(userId), "unread-updated", {
+    roomId: event.roomId,
+    seq: event.seq,
+    unreadCount,
+    totalUnread: context.totalUnread(userId),
+  });
 }
 
 function notification(event: NotificationEvent): PusherEvent {

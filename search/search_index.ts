@@ -4,6 +4,7 @@
  * commit of each edit or delete leaves a to-do row that re-indexes the message.
  * Every write here is idempotent, so any number of indexers may run at once.
  */
+import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import type { MessageVersion, RoomState, StoredMessage } from "../storage/records.ts";
 import { indexTerms, messageWords } from "./search_tokens.ts";
@@ -140,7 +141,7 @@ async function reindexTodos(
     todos.push(entry);
   }
   for (const todo of todos) {
-    const seq = todo.key[2] as number;
+    const { seq } = parseKey.searchTodo(todo.key);
     const [row, marker] = await kv.getMany<[StoredMessage, Deno.KvU64]>([
       keys.message(roomId, seq),
       keys.searchIndexed(roomId, seq),

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { messageView } from "../api/views.ts";
 import type { StoredMessage } from "../storage/records.ts";
-import type { RealtimeEvent } from "./outbox.ts";
+import type { RealtimeEvent } from "../outbox/outbox.ts";
+import { utf8ByteLength } from "./protocol.ts";
 import {
   chunk,
   encodeEvent,
@@ -9,7 +11,6 @@ import {
   toPusherEvents,
   typingEvent,
   usersNeedingTotals,
-  utf8Length,
 } from "./pusher_events.ts";
 
 const message: StoredMessage = {
@@ -47,6 +48,20 @@ Deno.test("toPusherEvents() sends a new message to the room and to every other m
   assert.equal(user.unreadCount, 2);
   assert.equal(user.totalUnread, 9);
   assert.deepEqual(user.message, room);
+});
+
+Deno.test("toPusherEvents() writes each member's new-message exactly as JSON.stringify of its payload", () => {
+  const group = { ...message, roomId: "g_1", id: "g_1:3", content: 'quote " and \\ and é' };
+  const events = toPusherEvents(
+    { type: "message.created", message: group, unread: { bob: 2, 'c"arol': 1 } },
+    totals,
+  );
+  const view = messageView(group, { readAt: null });
+  assert.equal(events[0]!.data, JSON.stringify(view));
+  assert.deepEqual(events.slice(1).map((e) => e.data), [
+    JSON.stringify({ message: view, roomId: "g_1", unreadCount: 2, totalUnread: 9 }),
+    JSON.stringify({ message: view, roomId: "g_1", unreadCount: 1, totalUnread: 0 }),
+  ]);
 });
 
 Deno.test("toPusherEvents() sends message-read to the room and unread-updated to the reader", () => {
@@ -114,16 +129,10 @@ Deno.test("toPusherEvents() truncates data over 10 KB to a stub that says what t
 Deno.test("encodeEvent() keeps data of exactly 10 KB and truncates one byte more", () => {
   const base = JSON.stringify({ roomId: "r", seq: 1, x: "" }).length;
   const exact = encodeEvent("c", "e", { roomId: "r", seq: 1, x: "a".repeat(MAX_EVENT_BYTES - base) });
-  assert.equal(utf8Length(exact.data), MAX_EVENT_BYTES);
+  assert.equal(utf8ByteLength(exact.data), MAX_EVENT_BYTES);
   assert.equal(parsed(exact).truncated, undefined);
   const over = encodeEvent("c", "e", { roomId: "r", seq: 1, x: "a".repeat(MAX_EVENT_BYTES - base + 1) });
   assert.deepEqual(parsed(over), { roomId: "r", seq: 1, truncated: true });
-});
-
-Deno.test("utf8Length() counts UTF-8 bytes, surrogate pairs as four", () => {
-  for (const s of ["", "abc", "é", "€", "😀", "a😀é€"]) {
-    assert.equal(utf8Length(s), new TextEncoder().encode(s).length);
-  }
 });
 
 Deno.test("usersNeedingTotals() lists message recipients and readers once", () => {
