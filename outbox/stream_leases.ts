@@ -1,8 +1,9 @@
 /**
  * @module Leases on outbox streams: which watcher drains a stream right now.
  * Taken in one commit under checks, renewed while a round runs, released under
- * checks. A lease counts only while its owner's heartbeat is fresh, so the
- * streams of a crashed watcher are taken over within seconds.
+ * checks. A lease counts while its owner's heartbeat is fresh, so the streams
+ * of a crashed watcher are taken over within seconds, and those of a watcher
+ * that only stalled past its lease are not.
  */
 import type { CommitBatcher, CommitUnit } from "../storage/commit_batcher.ts";
 import { estimateBytes } from "../storage/kv_size.ts";
@@ -23,6 +24,12 @@ export const LEASE_POLL_MS = 100;
 /** A watcher writes its heartbeat this often; its leases die with it within `HEARTBEAT_TTL_MS`. */
 export const HEARTBEAT_MS = 1000;
 const HEARTBEAT_TTL_MS = 3500;
+/**
+ * How long a live owner's lease still holds after it ran out unrenewed: the owner
+ * stalled (a busy event loop, a paused VM) rather than died, and taking the stream
+ * over would deliver again what it delivered but has not deleted yet.
+ */
+const STALL_GRACE_MS = 5000;
 /** Leases per commit: one check and one write each, far below KV's 100 checks and 80 KiB of keys. */
 const LEASES_PER_COMMIT = 64;
 
@@ -121,10 +128,11 @@ export class StreamLeases {
     const leaseKeys = streams.map((stream) => keys.outboxLease(sink, stream));
     const entries = await getManyChunked<OutboxLease>(this.#kv, leaseKeys);
     const now = this.#now();
+    const grace = Math.max(this.#leaseMs, STALL_GRACE_MS);
     const foreign = [
       ...new Set(
         entries.flatMap((e) =>
-          e.value && e.value.owner !== this.#owner && e.value.until > now ? [e.value.owner] : []
+          e.value && e.value.owner !== this.#owner && e.value.until > now - grace ? [e.value.owner] : []
         ),
       ),
     ];
@@ -137,17 +145,17 @@ export class StreamLeases {
     const free: number[] = [];
     entries.forEach((entry, i) => {
       const lease = entry.value;
-      if (lease && lease.owner !== this.#owner && lease.until > now) {
-        // Held by a watcher that still beats (or that never did: a lease without heartbeat counts as is).
-        const beat = beatOf.get(lease.owner);
-        if (beat === null || beat === undefined || beat.until > now) {
-          const expires = Math.min(lease.until, beat?.until ?? Infinity);
-          out.set(streams[i]!, {
-            ok: false,
-            retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, expires - now)),
-          });
-          return;
-        }
+      const beat = lease ? beatOf.get(lease.owner) : undefined;
+      // Held while its owner beats (within the stall grace), or until it runs out when it has no heartbeat.
+      const held = lease !== null && lease.owner !== this.#owner && beat !== undefined &&
+        (beat === null ? lease.until > now : beat.until > now);
+      if (held) {
+        const expires = beat === null ? lease.until : Math.min(Math.max(lease.until, now + 1000), beat.until);
+        out.set(streams[i]!, {
+          ok: false,
+          retryInMs: Math.max(LEASE_POLL_MS, Math.min(1000, expires - now)),
+        });
+        return;
       }
       free.push(i);
     });

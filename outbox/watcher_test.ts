@@ -199,8 +199,9 @@ Deno.test("OutboxWatcher leaves a stream alone while another process holds its l
   try {
     await using t = await harness({ leaseMs: 400 });
     const lease = keys.outboxLease("realtime", roomStream("r"));
-    await t.kv.set(lease, { owner: "another-process", until: Date.now() + 300 });
-    await t.kv.set(keys.outboxOwner("another-process"), { until: Date.now() + 60_000 });
+    const start = Date.now();
+    await t.kv.set(lease, { owner: "another-process", until: start + 300 });
+    await t.kv.set(keys.outboxOwner("another-process"), { until: start + 2000 });
     t.watcher.start();
     await t.write("r", 1);
     for (let i = 0; i < 3; i++) { // 150 ms of the other process's 300
@@ -208,11 +209,16 @@ Deno.test("OutboxWatcher leaves a stream alone while another process holds its l
       await realSleep(3);
     }
     assert.equal(t.sink.delivered.length, 0);
-    for (let i = 0; i < 100 && t.sink.delivered.length === 0; i++) { // the lease runs out: taken over
+    // The lease runs out at 300 ms but its owner beats until 2 s: only then is the stream taken over.
+    for (let i = 0; i < 100 && t.sink.delivered.length === 0; i++) {
       await clock.tickAsync(50);
       await realSleep(3);
     }
     assert.deepEqual(t.sink.orders(roomStream("r")), [1]);
+    assert.ok(
+      Date.now() - start >= 2000,
+      `taken over after ${Date.now() - start} ms, before the owner stopped beating`,
+    );
   } finally {
     clock.uninstall();
   }
@@ -261,6 +267,27 @@ Deno.test("OutboxWatcher respects a lease whose owner still beats", async () => 
   t.watcher.start();
   await t.write("r", 1);
   // Time passes (on the fake clock) while the owner beats: the stream stays with it.
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    for (let i = 0; i < 10; i++) {
+      await clock.tickAsync(100);
+      await realSleep(3);
+    }
+  } finally {
+    clock.uninstall();
+  }
+  assert.equal(t.sink.delivered.length, 0);
+});
+
+Deno.test("OutboxWatcher leaves a stream to a stalled owner whose lease ran out while it still beats", async () => {
+  await using t = await harness();
+  const lease = keys.outboxLease("realtime", roomStream("r"));
+  // The owner's event loop stalled past its lease (no renewal) but the process is alive: taking the
+  // stream over would deliver again what it delivered and has not deleted yet, out of order.
+  await t.kv.set(lease, { owner: "stalled", until: Date.now() - 200 });
+  await t.kv.set(keys.outboxOwner("stalled"), { until: Date.now() + 60_000 });
+  t.watcher.start();
+  await t.write("r", 1);
   const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
   try {
     for (let i = 0; i < 10; i++) {
