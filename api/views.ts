@@ -8,6 +8,7 @@ import { z } from "@hono/zod-openapi";
 import { activeMemberIds, directPeer, memberOf, readAtByOthers, unreadCount } from "../actors/room_head.ts";
 import {
   messageExtras,
+  type MessageVersion,
   type Presence,
   type Profile,
   type RoomState,
@@ -56,6 +57,13 @@ export const MessageSchema = z.object({
   editedAt: Iso.optional(),
   createdAt: Iso,
 }).openapi("Message");
+
+export const MessageVersionSchema = z.object({
+  version: z.number().int().openapi({ description: "0 is the text as sent, 1 the first edit, …" }),
+  content: z.string(),
+  writtenAt: Iso.openapi({ description: "When this text was sent or written by an edit" }),
+  replacedAt: Iso.openapi({ description: "When the next edit replaced it" }),
+}).openapi("MessageVersion");
 
 export const ParticipantSchema = ProfileSchema.extend({
   role: z.enum(["owner", "admin", "member"]),
@@ -127,6 +135,8 @@ export const MeResponse = z.object({
 export type MessageView = z.infer<typeof MessageSchema>;
 /** A reaction as clients see it. */
 export type ReactionView = z.infer<typeof ReactionSchema>;
+
+export type MessageVersionView = z.infer<typeof MessageVersionSchema>;
 /** A room member as room lists show them. */
 export type ParticipantView = z.infer<typeof ParticipantSchema>;
 /** A room as `GET /api/chat/rooms` shows it to one user. */
@@ -177,6 +187,16 @@ export function messageView(message: StoredMessage, receipt: Receipt): MessageVi
     isEdited: message.editedAt !== undefined,
     ...(message.editedAt !== undefined ? { editedAt: iso(message.editedAt) } : {}),
     createdAt: iso(message.createdAt),
+  };
+}
+
+/** Shapes a kept version of an edited message for clients. */
+export function messageVersionView(version: MessageVersion): MessageVersionView {
+  return {
+    version: version.version,
+    content: version.content,
+    writtenAt: iso(version.writtenAt),
+    replacedAt: iso(version.replacedAt),
   };
 }
 

@@ -10,15 +10,25 @@ import { directRoomId, groupRoomId, newGroupRoomId, parseMessageId } from "../st
 import type { Profile, Role, RoomState } from "../storage/records.ts";
 import {
   listMessages,
+  listMessageVersions,
   listUserRoomIds,
   readHead,
   readHeads,
+  readMessage,
   readUnreadTotal,
   type RoomListPosition,
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
 import type { BackgroundIndexer } from "../search/background_indexer.ts";
-import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "../api/views.ts";
+import {
+  type MessageVersionView,
+  messageVersionView,
+  type MessageView,
+  messageView,
+  receiptOf,
+  type RoomView,
+  roomView,
+} from "../api/views.ts";
 import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** What the chat use cases work with. */
@@ -224,6 +234,32 @@ function decodeRoomCursor(cursor: string): RoomListPosition {
         ? { lastActivityAt: lastActivityAt as number, roomId }
         : null,
   );
+}
+
+/**
+ * A message as it is now and the texts it had before, newest first: for the
+ * room's members, and for members who left when they could see the message.
+ *
+ * @throws {HttpError} 404 unknown or deleted message, a room the caller was never in, or a message
+ *   sent after the caller left.
+ */
+export async function messageHistory(
+  deps: ChatDeps,
+  user: Profile,
+  messageId: string,
+): Promise<{ message: MessageView; versions: MessageVersionView[] }> {
+  const { roomId, seq } = messageRef(messageId);
+  const head = await readMemberHead(deps, user.id, roomId);
+  const lastVisible = memberOf(head, user.id)!.leftSeq ?? head.lastSeq;
+  const message = seq <= lastVisible ? await readMessage(deps.kv, roomId, seq) : null;
+  if (message === null || message.deletedAt !== undefined) throw new HttpError(404, "Message not found");
+  // Listed after the row, so every version it counts is there; an edit since then is left for later.
+  const versions = (await listMessageVersions(deps.kv, roomId, seq))
+    .filter((v) => v.version < (message.editCount ?? 0));
+  return {
+    message: messageView(message, receiptOf(head, message)),
+    versions: versions.map(messageVersionView),
+  };
 }
 
 /**

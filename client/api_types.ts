@@ -223,6 +223,26 @@ export interface paths {
         patch: operations["editMessage"];
         trace?: never;
     };
+    "/api/chat/messages/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A message's edit history
+         * @description The message as it is now and every earlier text it had, newest first (`version` 0 is the text as sent). For the room's members, and for members who left when the message is from before their leave; otherwise, and for a deleted message, 404.
+         */
+        get: operations["listMessageVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat/messages/{id}/reactions": {
         parameters: {
             query?: never;
@@ -843,6 +863,23 @@ export interface components {
         };
         EditRequest: {
             content: string;
+        };
+        MessageVersion: {
+            /** @description 0 is the text as sent, 1 the first edit, … */
+            version: number;
+            content: string;
+            /**
+             * Format: date-time
+             * @description When this text was sent or written by an edit
+             * @example 2026-11-25T15:04:05.000Z
+             */
+            writtenAt: string;
+            /**
+             * Format: date-time
+             * @description When the next edit replaced it
+             * @example 2026-11-25T15:04:05.000Z
+             */
+            replacedAt: string;
         };
         ReactionRequest: {
             /** @example 👍 */
@@ -1904,6 +1941,53 @@ export interface operations {
             };
             /** @description Contended or shutting down; retry */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMessageVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message and its earlier versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        message: components["schemas"]["Message"];
+                        /** @description Earlier texts, newest first */
+                        versions: components["schemas"]["MessageVersion"][];
+                    };
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

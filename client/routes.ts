@@ -25,6 +25,7 @@ export const ROUTES = {
   createGroup: ["post", "/api/chat/groups"],
   editMessage: ["patch", "/api/chat/messages/{id}"],
   deleteMessage: ["delete", "/api/chat/messages/{id}"],
+  listMessageVersions: ["get", "/api/chat/messages/{id}/versions"],
   toggleReaction: ["post", "/api/chat/messages/{id}/reactions"],
   addMembers: ["post", "/api/chat/rooms/{id}/members"],
   removeMember: ["delete", "/api/chat/rooms/{id}/members/{userId}"],

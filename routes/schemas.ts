@@ -5,7 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import { isHttpUrl } from "../auth/jwt.ts";
 import { ID_PATTERN } from "../storage/ids.ts";
-import { Iso, MessageSchema, ProfileSchema, RoomSchema } from "../api/views.ts";
+import { Iso, MessageSchema, MessageVersionSchema, ProfileSchema, RoomSchema } from "../api/views.ts";
 import {
   MAX_CLIENT_MESSAGE_ID,
   MAX_CONTENT_LENGTH,
@@ -173,6 +173,12 @@ export const EditBody = z.object({ content: Content }).superRefine((body, ctx) =
 }).openapi("EditRequest");
 
 export const MessageResponse = z.object({ success: z.literal(true), message: MessageSchema });
+
+export const MessageVersionsResponse = z.object({
+  success: z.literal(true),
+  message: MessageSchema,
+  versions: z.array(MessageVersionSchema).openapi({ description: "Earlier texts, newest first" }),
+});
 
 export const DeleteResponse = z.object({
   success: z.literal(true),
