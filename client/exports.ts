@@ -2,7 +2,9 @@
 export type {
   ChatClient,
   ChatClientOptions,
+  EventHandler,
   MessagesPage,
+  OnEventOptions,
   OnMessageOptions,
   SendInput,
 } from "./chat_client.ts";

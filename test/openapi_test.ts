@@ -449,9 +449,9 @@ const ROUTE_CONFIGURATIONS: Record<string, Record<string, string>> = {
 
 /** `METHOD /path` of every route the app serves that belongs to the HTTP API, OpenAPI-style. */
 function servedApiRoutes(t: TestContext): Set<string> {
-  // Not part of the HTTP API: the web client (and the modules it shares with the server), this
+  // Not part of the HTTP API: the web client (with the modules it shares with the server and the SDK), this
   // reference, and the Pusher-protocol gateway.
-  const notApi = /^\/($|web\/|common\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
+  const notApi = /^\/($|web\/|common\/|client\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
   return new Set(
     t.runtime.app.routes
       .filter((r) => r.method !== "ALL" && !notApi.test(r.path))
