@@ -58,6 +58,19 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname });
 }
 
+/** Waits until `text` is shown once as a sent message and no send is pending any more. */
+async function sentOnce(page: Page, what: string, text: string): Promise<void> {
+  await until(
+    page,
+    what,
+    (wanted) =>
+      [...document.querySelectorAll("#message-list .msg:not(.pending) .text")].filter((e) =>
+          e.textContent === wanted
+        ).length === 1 && document.querySelector("#message-list .msg.pending") === null,
+    text,
+  );
+}
+
 /** Message texts in the open room, in the order shown. */
 function texts(page: Page): Promise<string[]> {
   return page.$$eval("#message-list .msg:not(.pending) .text", (els) => els.map((e) => e.textContent ?? ""));
@@ -634,14 +647,7 @@ Deno.test({
         "rate-limited send pending",
         () => document.querySelector(".msg.pending") !== null,
       );
-      await until(
-        alice.page,
-        "rate-limited send confirmed once after Retry-After",
-        () =>
-          [...document.querySelectorAll("#message-list .msg:not(.pending) .text")].filter((e) =>
-              e.textContent === "Lunch at noon?"
-            ).length === 1 && document.querySelector("#message-list .msg.pending") === null,
-      );
+      await sentOnce(alice.page, "rate-limited send confirmed once after Retry-After", "Lunch at noon?");
       assert.equal(limited, 2, "the 429 and one retry");
       await alice.page.unroute("**/api/chat/send");
 
@@ -667,14 +673,7 @@ Deno.test({
       // The refused requests log failed resource loads, which is what was asked for here.
       alice.problems.splice(problemsBefore).forEach((p) => assert.match(p, /status of (429|503)/));
       await alice.page.click(".msg.pending.failed .link-btn");
-      await until(
-        alice.page,
-        "retried send confirmed once",
-        () =>
-          [...document.querySelectorAll("#message-list .msg:not(.pending) .text")].filter((e) =>
-              e.textContent === "Noon works for everyone?"
-            ).length === 1 && document.querySelector("#message-list .msg.pending") === null,
-      );
+      await sentOnce(alice.page, "retried send confirmed once", "Noon works for everyone?");
       const groupId = decodeURIComponent(new URL(alice.page.url()).hash.replace(/^#room=/, ""));
       const stored = await fetch(`${server.url}/api/chat/messages?roomId=${encodeURIComponent(groupId)}`, {
         headers: { Authorization: `Bearer ${carol}` },
