@@ -18,7 +18,14 @@ import {
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
 import type { BackgroundIndexer } from "../search/background_indexer.ts";
-import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "../api/views.ts";
+import {
+  type AttachmentLinks,
+  type MessageView,
+  messageView,
+  receiptOf,
+  type RoomView,
+  roomView,
+} from "../api/views.ts";
 import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** What the chat use cases work with. */
@@ -28,6 +35,10 @@ export interface ChatDeps {
   users: UserStore;
   /** Brings a room's search index up to date in the background. */
   indexer: Pick<BackgroundIndexer, "schedule">;
+  /** Signs the links of uploaded attachments in every message shown. */
+  links: AttachmentLinks;
+  /** Confirms an upload whose bytes went straight to the store (S3) before a send attaches it. */
+  uploads: { confirm(uploadId: string, userId: string): Promise<void> };
 }
 
 /** Where a message goes: a direct conversation with a user, or an existing room. */
@@ -49,9 +60,10 @@ export async function sendMessage(
   const { roomId, peer } = "receiverId" in to
     ? await resolveDirect(deps, sender, to.receiverId)
     : { roomId: to.roomId, peer: undefined };
+  if (input.uploadId !== undefined) await deps.uploads.confirm(input.uploadId, sender.id);
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
   if (result.created) deps.indexer.schedule(roomId); // searchable soon; a search catches up too
-  return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
+  return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt }, deps.links);
 }
 
 /**
@@ -180,7 +192,7 @@ export async function listRoomMessages(
   ]);
   // Receipts as they stand once this page's own read is applied.
   const seen = marksRead ? withReadUpTo(head, user.id, head.lastSeq, Date.now()) : head;
-  return { messages: messages.map((m) => messageView(m, receiptOf(seen, m))), hasMore };
+  return { messages: messages.map((m) => messageView(m, receiptOf(seen, m), deps.links)), hasMore };
 }
 
 /** A copy of the head with the member's read position moved to `seq`. */
@@ -244,7 +256,7 @@ export async function editMessage(
     content: request.content,
   });
   if (result.changed) deps.indexer.schedule(roomId);
-  return messageView(result.message, result);
+  return messageView(result.message, result, deps.links);
 }
 
 /**
@@ -281,7 +293,7 @@ export async function toggleReaction(
     seq,
     emoji: request.emoji,
   });
-  return { message: messageView(result.message, result), added: result.added };
+  return { message: messageView(result.message, result, deps.links), added: result.added };
 }
 
 /**
