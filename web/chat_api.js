@@ -23,6 +23,8 @@ export function chatApi(request) {
     messages: ({ roomId, limit, beforeId, afterSeq }) =>
       request("GET", `/api/chat/messages${query({ roomId, afterSeq, beforeId, limit })}`),
     send: (body) => request("POST", "/api/chat/send", body),
+    /** `POST /api/chat/uploads`: step 1 of an attachment; answers where to PUT the bytes. */
+    createUpload: (body) => request("POST", "/api/chat/uploads", body),
     markRead: (roomId, messageIds) => request("POST", "/api/chat/read", { roomId, messageIds }),
     typing: (roomId, isTyping) => request("POST", "/api/chat/typing", { roomId, isTyping }),
     edit: (messageId, content) => request("PATCH", `/api/chat/messages/${enc(messageId)}`, { content }),
