@@ -1,11 +1,13 @@
 /**
- * @module Removes uploads that no message holds 24 hours after they were
- * created: incomplete ones, interrupted ones, complete ones never attached.
+ * @module Removes uploads that no visible message holds: 24 hours after they
+ * were created (incomplete ones, interrupted ones, complete ones never
+ * attached), and those of deleted messages (their delete queues a sweep entry).
  * Each step is safe to repeat, so processes sweeping at once, or a sweep that
  * dies half-way, leave nothing behind and never remove an attached upload.
  */
+import { parseMessageId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
-import type { UploadRecord } from "../storage/records.ts";
+import type { StoredMessage, UploadRecord } from "../storage/records.ts";
 import type { UploadStore } from "./store.ts";
 
 /** How long an upload may wait for a message to hold it. */
@@ -16,8 +18,8 @@ const SWEEP_INTERVAL_MS = 10 * 60_000;
 const ROUND_LIMIT = 100;
 
 /**
- * One sweep round over the entries due by `now`: an upload that a message
- * holds keeps its bytes (only the entry goes); any other loses its record
+ * One sweep round over the entries due by `now`: an upload that a visible
+ * message holds keeps its bytes (only the entry goes); any other loses its record
  * (under a check, so a send attaching it at the same moment wins or loses
  * cleanly), then its bytes in every store, then the entry. Returns how many
  * entries it looked at and how many uploads it removed.
@@ -37,7 +39,7 @@ export async function sweepUploads(
     seen++;
     const uploadId = key[2] as string;
     const entry = await kv.get<UploadRecord>(keys.upload(uploadId));
-    if (entry.value?.messageId === undefined) {
+    if (!await isHeld(kv, entry.value)) {
       if (entry.value !== null) {
         const result = await kv.atomic().check(entry).delete(entry.key).commit();
         if (!result.ok) continue; // changed meanwhile (attached, or completed): looked at again next round
@@ -48,6 +50,14 @@ export async function sweepUploads(
     await kv.delete(key);
   }
   return { seen, removed };
+}
+
+/** Whether a visible message holds the upload (attached in its commit; a delete never comes back). */
+async function isHeld(kv: Deno.Kv, upload: UploadRecord | null): Promise<boolean> {
+  const ref = upload?.messageId === undefined ? null : parseMessageId(upload.messageId);
+  if (ref === null) return false;
+  const message = (await kv.get<StoredMessage>(keys.message(ref.roomId, ref.seq))).value;
+  return message !== null && message.deletedAt === undefined;
 }
 
 /** Runs `sweepUploads` now and then in this process. */

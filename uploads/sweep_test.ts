@@ -161,3 +161,28 @@ Deno.test({
     assert.deepEqual(await s3.objectKeys(), []);
   },
 });
+
+Deno.test("sweepUploads() removes the bytes of a deleted message's attachment", async () => {
+  await using t = await setup();
+  const roomId = await directRoom(t);
+  const store = new KvUploadStore(t.kv, new LinkSigner("unused"));
+  const message = await sendFile(t, "alice", {
+    roomId,
+    name: "gone.bin",
+    contentType: "application/zip",
+    bytes: randomBytes(150_000),
+  });
+  const kept = await sendFile(t, "alice", {
+    roomId,
+    name: "kept.txt",
+    contentType: "text/plain",
+    bytes: randomBytes(10),
+  });
+  const uploadId = String(message.attachmentUrl).split("/")[4]!;
+  assert.equal((await sweepUploads(t.kv, [store], { now: Date.now() })).removed, 0, "nothing is due yet");
+  await expectStatus(await t.api("alice", "DELETE", `/api/chat/messages/${message.id}`), 200);
+  assert.deepEqual(await sweepUploads(t.kv, [store], { now: Date.now() }), { seen: 1, removed: 1 });
+  assert.equal((await t.kv.get(keys.upload(uploadId))).value, null);
+  assert.equal(await count(t.kv, keys.uploadChunks(uploadId)), 0);
+  assert.equal((await download(t, kept.attachmentUrl as string)).status, 200);
+});
