@@ -1319,6 +1319,15 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
+            /** @description The bytes of a `Range: bytes=start-end` request (one range; `Content-Range` says which) */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
             /** @description With S3 storage: to a presigned GET of the object (valid 5 minutes) */
             302: {
                 headers: {
@@ -1338,6 +1347,15 @@ export interface operations {
             };
             /** @description No such resource */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The range lies outside the file (`Content-Range: bytes *\/size`) */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -99,8 +99,18 @@ const get = createRoute({
       },
       description: "The file, with its own content type",
     },
+    206: {
+      content: {
+        "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
+      },
+      description: "The bytes of a `Range: bytes=start-end` request (one range; `Content-Range` says which)",
+    },
     302: { description: "With S3 storage: to a presigned GET of the object (valid 5 minutes)" },
     ...errors(403, 404),
+    416: {
+      content: { "application/json": { schema: ErrorSchema } },
+      description: "The range lies outside the file (`Content-Range: bytes */size`)",
+    },
   },
 });
 
@@ -119,6 +129,6 @@ export function uploadRoutes(deps: UploadDeps): OpenAPIHono<AppEnv> {
     })
     .openapi(get, async (c) => {
       const { id } = c.req.valid("param");
-      return await serveUpload(deps, id, c.req.valid("query"));
+      return await serveUpload(deps, id, { query: c.req.valid("query"), range: c.req.header("Range") });
     });
 }

@@ -11,7 +11,7 @@ import type { UploadManifest, UploadRecord } from "../storage/records.ts";
 import { isCheckedImage, isInline, matchesSignature, SIGNATURE_BYTES } from "./content_types.ts";
 import { DIMENSION_HEAD_BYTES, imageDimensions } from "./image_dimensions.ts";
 import type { LinkSigner } from "./signing.ts";
-import { contentDisposition, type PutTarget, type UploadStore } from "./store.ts";
+import { type ByteRange, contentDisposition, parseRange, type PutTarget, type UploadStore } from "./store.ts";
 
 /** Bytes per chunk row: KV values are at most 64 KiB. */
 export const CHUNK_BYTES = 60 * 1024;
@@ -121,20 +121,26 @@ export class KvUploadStore implements UploadStore {
     return { sha256: hash.digest("hex"), putId, chunks: index, ...dimensions, completedAt: Date.now() };
   }
 
-  serve(upload: UploadRecord): Promise<Response> {
+  // async so that a bad Range (416) rejects the promise instead of throwing.
+  // deno-lint-ignore require-await
+  async serve(upload: UploadRecord, request: { range?: string }): Promise<Response> {
     const manifest = upload.complete!;
-    const body = chunkStream(this.#kv, upload.id, manifest.putId!, manifest.chunks!);
-    return Promise.resolve(
-      new Response(body, {
-        headers: {
-          "Content-Type": upload.contentType,
-          "Content-Length": String(upload.size),
-          "Content-Disposition": contentDisposition(upload.name, isInline(upload.contentType)),
-          "Cache-Control": "private, max-age=3600",
-          "ETag": `"${manifest.sha256}"`,
-        },
-      }),
-    );
+    const range = parseRange(request.range, upload.size);
+    const bytes = range ?? { start: 0, end: upload.size - 1 };
+    const body = upload.size === 0
+      ? null
+      : chunkStream(this.#kv, { uploadId: upload.id, putId: manifest.putId!, range: bytes });
+    const headers: Record<string, string> = {
+      "Content-Type": upload.contentType,
+      "Content-Length": String(bytes.end - bytes.start + 1),
+      "Content-Disposition": contentDisposition(upload.name, isInline(upload.contentType)),
+      "Cache-Control": "private, max-age=3600",
+      "Accept-Ranges": "bytes",
+      "ETag": `"${manifest.sha256}"`,
+    };
+    if (upload.size === 0) headers["Content-Length"] = "0";
+    if (range) headers["Content-Range"] = `bytes ${range.start}-${range.end}/${upload.size}`;
+    return new Response(body, { status: range ? 206 : 200, headers });
   }
 
   async remove(uploadId: string): Promise<void> {
@@ -156,28 +162,31 @@ export class KvUploadStore implements UploadStore {
 }
 
 /**
- * The chunks of one PUT in order, read a few rows ahead as the reader pulls.
+ * The bytes `range` (inclusive) of one PUT's chunks, in order, read a few rows ahead as the reader pulls.
  *
  * @throws {Error} through the stream when a chunk is missing (the manifest promised it).
  */
 export function chunkStream(
   kv: Deno.Kv,
-  uploadId: string,
-  putId: string,
-  count: number,
+  source: { uploadId: string; putId: string; range: ByteRange },
 ): ReadableStream<Uint8Array> {
-  let next = 0;
+  const { uploadId, putId, range } = source;
+  let next = Math.floor(range.start / CHUNK_BYTES);
+  const last = Math.floor(range.end / CHUNK_BYTES);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (next >= count) return controller.close();
-      const indexes = Array.from({ length: Math.min(READ_AHEAD, count - next) }, (_, i) => next + i);
+      if (next > last) return controller.close();
+      const indexes = Array.from({ length: Math.min(READ_AHEAD, last - next + 1) }, (_, i) => next + i);
       const rows = await kv.getMany<Uint8Array[]>(indexes.map((i) => keys.uploadChunk(uploadId, putId, i)));
-      for (const row of rows) {
-        if (row.value === null) {
-          throw new Error(`Upload ${uploadId}: chunk ${String(row.key.at(-1))} is missing`);
-        }
-        controller.enqueue(row.value);
-      }
+      rows.forEach((row, i) => {
+        if (row.value === null) throw new Error(`Upload ${uploadId}: chunk ${indexes[i]} is missing`);
+        const offset = indexes[i]! * CHUNK_BYTES;
+        const from = Math.max(0, range.start - offset);
+        const to = Math.min(row.value.byteLength, range.end - offset + 1);
+        controller.enqueue(
+          from === 0 && to === row.value.byteLength ? row.value : row.value.subarray(from, to),
+        );
+      });
       next += indexes.length;
     },
   }, { highWaterMark: 0 });

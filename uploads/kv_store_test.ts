@@ -50,6 +50,10 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+function whole(bytes: Uint8Array): { start: number; end: number } {
+  return { start: 0, end: bytes.byteLength - 1 };
+}
+
 async function chunkRows(kv: Deno.Kv, uploadId: string): Promise<number> {
   let n = 0;
   for await (const _ of kv.list({ prefix: keys.uploadChunks(uploadId) })) n++;
@@ -86,7 +90,9 @@ Deno.test("KvUploadStore.receive() writes chunks under KV's value limit in commi
   const expected = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))
     .map((b) => b.toString(16).padStart(2, "0")).join("");
   assert.equal(manifest.sha256, expected);
-  const back = await collect(chunkStream(kv, upload.id, manifest.putId!, manifest.chunks!));
+  const back = await collect(
+    chunkStream(kv, { uploadId: upload.id, putId: manifest.putId!, range: whole(bytes) }),
+  );
   assert.deepEqual(back, bytes);
 });
 
@@ -137,12 +143,45 @@ Deno.test("KvUploadStore.receive() keeps the bytes when the manifest commit happ
   await assert.rejects(store.receive(await stored(raw, upload), body(bytes)), /answer was lost/);
   const done = (await raw.get<UploadRecord>(keys.upload(upload.id))).value!;
   assert.ok(done.complete, "the manifest commit happened");
-  const back = await collect(chunkStream(raw, upload.id, done.complete.putId!, done.complete.chunks!));
+  const back = await collect(
+    chunkStream(raw, { uploadId: upload.id, putId: done.complete.putId!, range: whole(bytes) }),
+  );
   assert.deepEqual(back, bytes);
   // The client's retry learns that the upload is complete.
   const again = (await raw.get<UploadRecord>(keys.upload(upload.id))) as Deno.KvEntry<UploadRecord>;
   await assert.rejects(
     store.receive(again, body(bytes)),
     (err) => err instanceof HttpError && err.status === 409,
+  );
+});
+
+Deno.test("KvUploadStore.serve() answers a Range with 206 and exactly those bytes, across chunk edges", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const store = new KvUploadStore(kv, new LinkSigner("secret"));
+  const bytes = sample(CHUNK_BYTES * 3 + 100);
+  const upload = record(bytes.byteLength, "video/mp4");
+  const manifest = await store.receive(await stored(kv, upload), body(bytes));
+  const done = { ...upload, complete: manifest };
+  const cases: [string, number, number][] = [
+    ["bytes=0-0", 0, 0],
+    [`bytes=${CHUNK_BYTES - 10}-${CHUNK_BYTES + 9}`, CHUNK_BYTES - 10, CHUNK_BYTES + 9],
+    [`bytes=${CHUNK_BYTES * 2}-`, CHUNK_BYTES * 2, bytes.byteLength - 1],
+    ["bytes=-50", bytes.byteLength - 50, bytes.byteLength - 1],
+    [`bytes=100-${bytes.byteLength * 2}`, 100, bytes.byteLength - 1],
+  ];
+  for (const [range, start, end] of cases) {
+    const res = await store.serve(done, { range });
+    assert.equal(res.status, 206, range);
+    assert.equal(res.headers.get("Content-Range"), `bytes ${start}-${end}/${bytes.byteLength}`);
+    assert.equal(res.headers.get("Content-Length"), String(end - start + 1));
+    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes.slice(start, end + 1), range);
+  }
+  const full = await store.serve(done, {});
+  assert.equal(full.status, 200);
+  assert.equal(full.headers.get("Accept-Ranges"), "bytes");
+  assert.deepEqual(new Uint8Array(await full.arrayBuffer()), bytes);
+  await assert.rejects(
+    store.serve(done, { range: `bytes=${bytes.byteLength}-` }),
+    (err) => err instanceof HttpError && err.status === 416,
   );
 });

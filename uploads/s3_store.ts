@@ -84,6 +84,7 @@ export class S3UploadStore implements UploadStore {
     return { ...manifest, ...imageDimensions(bytes) };
   }
 
+  /** A redirect to a presigned GET; S3 answers a `Range` the browser sends there itself. */
   async serve(upload: UploadRecord): Promise<Response> {
     const url = this.objectUrl(upload.id);
     url.searchParams.set("X-Amz-Expires", String(GET_TTL_SECONDS));

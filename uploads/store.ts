@@ -3,6 +3,7 @@
  * PUTs, confirm what arrived, answer a download, remove the bytes. Implemented
  * by the Deno KV store (`kv_store.ts`) and the S3 store (`s3_store.ts`).
  */
+import { HttpError } from "../http_error.ts";
 import type { UploadManifest, UploadRecord, UploadStoreKind } from "../storage/records.ts";
 
 /** Where and how the client sends the bytes (API.md step 2). */
@@ -25,10 +26,41 @@ export interface UploadStore {
    * @throws {HttpError} 400 when the stored bytes do not match what was declared.
    */
   inspect(upload: UploadRecord): Promise<UploadManifest | null>;
-  /** The answer to a download of a complete upload: the bytes, or a redirect to them. */
-  serve(upload: UploadRecord): Promise<Response>;
+  /**
+   * The answer to a download of a complete upload: the bytes (or the `Range` asked for, 206),
+   * or a redirect to them.
+   *
+   * @throws {HttpError} 416 for a range outside the file.
+   */
+  serve(upload: UploadRecord, request: { range?: string }): Promise<Response>;
   /** Removes whatever bytes of the upload are stored; nothing stored is fine. */
   remove(uploadId: string): Promise<void>;
+}
+
+/** The bytes a `Range` header asks for, inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * The one range of a `Range: bytes=…` header within `size` bytes; null for no header (or a
+ * form this server answers with the whole file: several ranges, another unit).
+ *
+ * @throws {HttpError} 416 when the range lies outside the file.
+ * @example parseRange("bytes=100-", 1000) // { start: 100, end: 999 }
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | null {
+  const match = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  const [first, last] = [match[1]!, match[2]!];
+  const range = first === ""
+    ? { start: Math.max(0, size - Number(last)), end: size - 1 } // the last N bytes
+    : { start: Number(first), end: last === "" ? size - 1 : Math.min(Number(last), size - 1) };
+  if (range.start > range.end || range.start >= size) {
+    throw new HttpError(416, "Range not satisfiable", { "Content-Range": `bytes */${size}` });
+  }
+  return range;
 }
 
 /** `Content-Disposition` of a download: inline for media, else a download with the file's name. */

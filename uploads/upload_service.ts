@@ -134,13 +134,14 @@ export async function confirmUpload(deps: UploadDeps, uploadId: string, userId: 
  * upload that a visible message holds.
  *
  * @throws {HttpError} 403 without a valid signature, 404 unknown upload, never attached, or the
- *   message deleted.
+ *   message deleted, 416 a range outside the file.
  */
 export async function serveUpload(
   deps: UploadDeps,
   uploadId: string,
-  query: { expires?: string; signature?: string },
+  request: { query: { expires?: string; signature?: string }; range?: string },
 ): Promise<Response> {
+  const { query } = request;
   if (!deps.signer.verify("get", uploadId, query)) throw new HttpError(403, "Invalid or expired link");
   const upload = (await deps.kv.get<UploadRecord>(keys.upload(uploadId))).value;
   const ref = upload?.messageId === undefined ? null : parseMessageId(upload.messageId);
@@ -151,7 +152,7 @@ export async function serveUpload(
   if (!upload?.complete || !message || message.deletedAt !== undefined || !store) {
     throw new HttpError(404, "Attachment not found");
   }
-  return await store.serve(upload);
+  return await store.serve(upload, { range: request.range });
 }
 
 /** A new upload id: 128 random bits. */
