@@ -28,8 +28,17 @@ Deno.test("matchesSignature() checks the magic bytes of PNG, JPEG, GIF and WebP"
   assert.ok(matchesSignature("text/plain", text("anything")));
 });
 
-Deno.test("imageDimensions() reads a GIF's size and gives up on bytes it cannot read", () => {
+Deno.test("imageDimensions() reads the size of a GIF, a JPEG and a WebP, and gives up on other bytes", () => {
   const gif = new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x40, 0x01, 0xf0, 0x00, 0, 0, 0]);
   assert.deepEqual(imageDimensions(gif), { width: 320, height: 240 });
+  // SOI, a JFIF APP0 segment, then the baseline frame header (SOF0) with height 240 and width 320.
+  const app0 = [0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+  const sof0 = [0xff, 0xc0, 0, 17, 8, 0, 240, 1, 64, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1];
+  const jpeg = new Uint8Array([0xff, 0xd8, ...app0, ...sof0, 0xff, 0xd9]);
+  assert.deepEqual(imageDimensions(jpeg), { width: 320, height: 240 });
+  // RIFF…WEBP with a VP8X chunk: canvas width − 1 and height − 1 as 24-bit little-endian numbers.
+  const vp8x = [0x56, 0x50, 0x38, 0x58, 10, 0, 0, 0, 0, 0, 0, 0, 0xf3, 0x01, 0, 0x2b, 0x01, 0];
+  const webp = new Uint8Array([0x52, 0x49, 0x46, 0x46, 22, 0, 0, 0, 0x57, 0x45, 0x42, 0x50, ...vp8x]);
+  assert.deepEqual(imageDimensions(webp), { width: 500, height: 300 });
   assert.equal(imageDimensions(new TextEncoder().encode("not an image")), undefined);
 });
