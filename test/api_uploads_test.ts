@@ -247,6 +247,33 @@ const CASES: Record<string, (r: Room) => Promise<void>> = {
     }
   },
 
+  "an empty image is refused, an empty file is sent": async ({ t, roomId }) => {
+    const image = await createUpload(t, "alice", {
+      roomId,
+      name: "x.png",
+      contentType: "image/png",
+      size: 0,
+    });
+    const put = await putBytes(t, image.put, new Uint8Array());
+    await put.body?.cancel();
+    const send = await t.api("alice", "POST", "/api/chat/send", {
+      roomId,
+      type: "image",
+      uploadId: image.upload.id,
+    });
+    await expectStatus(send, 400);
+    const message = await sendFile(t, "alice", {
+      roomId,
+      name: "empty.txt",
+      contentType: "text/plain",
+      bytes: new Uint8Array(),
+    });
+    assert.equal(message.attachmentSize, 0);
+    const res = await download(t, message.attachmentUrl as string);
+    assert.equal(res.status, 200);
+    assert.equal((await res.arrayBuffer()).byteLength, 0);
+  },
+
   "a file upload cannot be sent as an image": async ({ t, roomId }) => {
     const bytes = new TextEncoder().encode("%PDF-1.4");
     const created = await createUpload(t, "alice", {

@@ -73,15 +73,20 @@ export class S3UploadStore implements UploadStore {
     }
     const manifest: UploadManifest = { completedAt: Date.now() };
     if (!isCheckedImage(upload.contentType)) return manifest;
-    const range = `bytes=0-${Math.min(upload.size, DIMENSION_HEAD_BYTES) - 1}`;
-    const res = await this.#client.fetch(url, { headers: { Range: range } });
-    if (!res.ok) throw new Error(`S3 GET ${upload.id}: ${res.status}`);
-    const bytes = new Uint8Array(await res.arrayBuffer()).subarray(0, DIMENSION_HEAD_BYTES);
+    const bytes = upload.size === 0 ? new Uint8Array() : await this.#head(url, upload);
     if (!matchesSignature(upload.contentType, bytes)) {
       await this.remove(upload.id);
       throw new HttpError(400, `uploadId: the stored file is not a ${upload.contentType} file`);
     }
     return { ...manifest, ...imageDimensions(bytes) };
+  }
+
+  /** The object's first bytes, as many as the pixel size may need. */
+  async #head(url: string, upload: UploadRecord): Promise<Uint8Array> {
+    const range = `bytes=0-${Math.min(upload.size, DIMENSION_HEAD_BYTES) - 1}`;
+    const res = await this.#client.fetch(url, { headers: { Range: range } });
+    if (!res.ok) throw new Error(`S3 GET ${upload.id}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer()).subarray(0, DIMENSION_HEAD_BYTES);
   }
 
   /** A redirect to a presigned GET; S3 answers a `Range` the browser sends there itself. */
