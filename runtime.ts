@@ -29,6 +29,11 @@ import { isRemoteKv } from "./storage/kv.ts";
 import { PresenceRenewer } from "./storage/presence.ts";
 import { ensureSetting, randomSecret } from "./storage/settings.ts";
 import { UserStore } from "./storage/users.ts";
+import { KvUploadStore } from "./uploads/kv_store.ts";
+import { S3UploadStore } from "./uploads/s3_store.ts";
+import { LinkSigner } from "./uploads/signing.ts";
+import { UploadSweeper } from "./uploads/sweep.ts";
+import { confirmUpload, type UploadDeps } from "./uploads/upload_service.ts";
 
 /** A running set of services over one KV store. */
 export interface Runtime {
@@ -97,10 +102,15 @@ export async function createRuntime(
   const pusher = config.realtime.kind === "pusher"
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
-  const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
+  const pusherSigner = pusher ?? createPusherClient({ ...credentials, useTLS: false });
+  const publisher = gateway ? gatewayPublisher(gateway) : pusherPublisher(pusherSigner);
+  const signer = new LinkSigner(await ensureSetting(kv, "upload_link_secret", () => randomSecret()));
+  const links = { attachmentUrl: (uploadId: string) => signer.link("get", uploadId) };
+  const kvStore = new KvUploadStore(kv, signer);
+  const s3Store = config.s3 ? new S3UploadStore(config.s3) : undefined;
+  const sweeper = new UploadSweeper(kv, s3Store ? [kvStore, s3Store] : [kvStore]);
   const sinks: Partial<Record<Sink, OutboxSink>> = {
-    realtime: createRealtimeSink(kv, publisher) as OutboxSink,
+    realtime: createRealtimeSink(kv, publisher, links) as OutboxSink,
   };
   if (config.oneSignal) {
     const client = createOneSignalClient({ ...config.oneSignal, timeoutMs: Math.max(timeoutMs, 10_000) });
@@ -128,11 +138,23 @@ export async function createRuntime(
     onTyping: (event) => typing.push(event),
   });
   const indexer = new BackgroundIndexer(kv, batcher);
+  const uploadDeps: UploadDeps = {
+    kv,
+    actors,
+    signer,
+    store: s3Store ?? kvStore,
+    kvStore,
+    stores: { kv: kvStore, ...(s3Store ? { s3: s3Store } : {}) },
+    maxBytes: config.uploadMaxBytes,
+  };
   const deps: AppDeps = {
     kv,
     actors,
     users,
     indexer,
+    links,
+    uploads: { confirm: (uploadId, userId) => confirmUpload(uploadDeps, uploadId, userId) },
+    uploadDeps,
     social: { batcher, push: config.oneSignal !== undefined },
     verify: createVerifier(config.auth, devSecret),
     signDevToken: config.devLogin && devSecret
@@ -146,7 +168,7 @@ export async function createRuntime(
       push: config.oneSignal ? "onesignal" : "disabled",
       outboxCounts: () => outboxCounts(kv),
     },
-    realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
+    realtime: { kv, credentials, pusher: pusherSigner, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
     renderMetrics: async () => metrics.render(await outboxCounts(kv)),
   };
@@ -163,11 +185,13 @@ export async function createRuntime(
       port = options.port;
       started = true;
       watcher.start();
+      sweeper.start();
       if (gateway) presence.start();
     },
     async close() {
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await presence.stop();
+      await sweeper.stop();
       await actors.drain();
       await indexer.stop();
       await batcher.drain();

@@ -43,6 +43,12 @@ export const MessageSchema = z.object({
   attachmentType: z.string().optional(),
   attachmentName: z.string().optional(),
   attachmentSize: z.number().int().optional(),
+  attachmentWidth: z.number().int().optional().openapi({
+    description: "Pixel width of an uploaded PNG, JPEG, GIF or WebP image, read from its bytes",
+  }),
+  attachmentHeight: z.number().int().optional().openapi({
+    description: "Pixel height of an uploaded PNG, JPEG, GIF or WebP image, read from its bytes",
+  }),
   replyToId: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   reactions: z.array(ReactionSchema),
@@ -163,8 +169,18 @@ export function receiptOf(state: RoomState, message: StoredMessage): Receipt {
   };
 }
 
-/** Shapes a stored message for clients. Stored rows are stored on the server; delivered means that. */
-export function messageView(message: StoredMessage, receipt: Receipt): MessageView {
+/** Signs the link to an uploaded attachment each time a message is shown. */
+export interface AttachmentLinks {
+  /** A signed, expiring link to the upload's bytes. */
+  attachmentUrl(uploadId: string): string;
+}
+
+/**
+ * Shapes a stored message for clients. Stored rows are stored on the server; delivered means that.
+ * An uploaded attachment gets a freshly signed `attachmentUrl` from `links`.
+ */
+export function messageView(message: StoredMessage, receipt: Receipt, links: AttachmentLinks): MessageView {
+  const upload = message.upload;
   return {
     id: message.id,
     roomId: message.roomId,
@@ -175,6 +191,10 @@ export function messageView(message: StoredMessage, receipt: Receipt): MessageVi
     content: message.content,
     type: message.type,
     ...messageExtras(message),
+    ...(upload ? { attachmentUrl: links.attachmentUrl(upload.id) } : {}),
+    ...(upload?.width !== undefined
+      ? { attachmentWidth: upload.width, attachmentHeight: upload.height }
+      : {}),
     reactions: [...message.reactions].map(([emoji, userIds]) => ({
       emoji,
       count: userIds.length,

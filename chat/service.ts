@@ -21,6 +21,7 @@ import {
 import { toProfile, type UserStore } from "../storage/users.ts";
 import type { BackgroundIndexer } from "../search/background_indexer.ts";
 import {
+  type AttachmentLinks,
   type MessageVersionView,
   messageVersionView,
   type MessageView,
@@ -38,6 +39,10 @@ export interface ChatDeps {
   users: UserStore;
   /** Brings a room's search index up to date in the background. */
   indexer: Pick<BackgroundIndexer, "schedule">;
+  /** Signs the links of uploaded attachments in every message shown. */
+  links: AttachmentLinks;
+  /** Confirms an upload whose bytes went straight to the store (S3) before a send attaches it. */
+  uploads: { confirm(uploadId: string, userId: string): Promise<void> };
 }
 
 /** Where a message goes: a direct conversation with a user, or an existing room. */
@@ -59,9 +64,10 @@ export async function sendMessage(
   const { roomId, peer } = "receiverId" in to
     ? await resolveDirect(deps, sender, to.receiverId)
     : { roomId: to.roomId, peer: undefined };
+  if (input.uploadId !== undefined) await deps.uploads.confirm(input.uploadId, sender.id);
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
   if (result.created) deps.indexer.schedule(roomId); // searchable soon; a search catches up too
-  return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
+  return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt }, deps.links);
 }
 
 /**
@@ -190,7 +196,7 @@ export async function listRoomMessages(
   ]);
   // Receipts as they stand once this page's own read is applied.
   const seen = marksRead ? withReadUpTo(head, user.id, head.lastSeq, Date.now()) : head;
-  return { messages: messages.map((m) => messageView(m, receiptOf(seen, m))), hasMore };
+  return { messages: messages.map((m) => messageView(m, receiptOf(seen, m), deps.links)), hasMore };
 }
 
 /** A copy of the head with the member's read position moved to `seq`. */
@@ -257,7 +263,7 @@ export async function messageHistory(
   const versions = (await listMessageVersions(deps.kv, roomId, seq))
     .filter((v) => v.version < (message.editCount ?? 0));
   return {
-    message: messageView(message, receiptOf(head, message)),
+    message: messageView(message, receiptOf(head, message), deps.links),
     versions: versions.map(messageVersionView),
   };
 }
@@ -280,7 +286,7 @@ export async function editMessage(
     content: request.content,
   });
   if (result.changed) deps.indexer.schedule(roomId);
-  return messageView(result.message, result);
+  return messageView(result.message, result, deps.links);
 }
 
 /**
@@ -317,7 +323,7 @@ export async function toggleReaction(
     seq,
     emoji: request.emoji,
   });
-  return { message: messageView(result.message, result), added: result.added };
+  return { message: messageView(result.message, result, deps.links), added: result.added };
 }
 
 /**

@@ -69,6 +69,8 @@ export interface ChatClient {
    * sends the same one, so the message is stored once. Sends are stored in the order they were made.
    */
   send(input: SendInput): Promise<Result<"sendMessage">>;
+  /** Step 1 of an attachment: an upload in a room, and where to PUT its bytes (`uploadAttachment` does both). */
+  createUpload(input: RequestBody<"createUpload">): Promise<Result<"createUpload">>;
   /** The caller's rooms, newest activity first. */
   rooms(query?: QueryParams<"listRooms">): Promise<Result<"listRooms">>;
   /** A page of a room's messages: newest first, `beforeId` for older, `afterSeq` for newer (oldest first). */
@@ -184,6 +186,7 @@ export function createClient(options: ChatClientOptions & { Pusher: PusherConstr
       const body = { ...input, clientMessageId: input.clientMessageId ?? randomId() };
       return outbox.enqueue(() => call(http, "sendMessage", { body }));
     },
+    createUpload: (body) => call(http, "createUpload", { body }),
     rooms: (query) => call(http, "listRooms", { query }),
     messages: (roomId, page = {}) => call(http, "listMessages", { query: { roomId, ...page } }),
     read: (roomId, options = {}) => call(http, "markRoomRead", { body: { roomId, ...options } }),

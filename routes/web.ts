@@ -14,6 +14,7 @@ import storeJs from "../web/store.js" with { type: "text" };
 import storeRoomJs from "../web/store_room.js" with { type: "text" };
 import syncJs from "../web/sync.js" with { type: "text" };
 import syncEventsJs from "../web/sync_events.js" with { type: "text" };
+import uploadsJs from "../web/uploads.js" with { type: "text" };
 import viewJs from "../web/view.js" with { type: "text" };
 import viewComposerJs from "../web/view_composer.js" with { type: "text" };
 import viewConversationJs from "../web/view_conversation.js" with { type: "text" };
@@ -55,6 +56,7 @@ const FILES: Record<string, { body: string; type: string }> = {
   "/web/store_room.js": { body: storeRoomJs, type: JS },
   "/web/sync.js": { body: syncJs, type: JS },
   "/web/sync_events.js": { body: syncEventsJs, type: JS },
+  "/web/uploads.js": { body: uploadsJs, type: JS },
   "/web/view.js": { body: viewJs, type: JS },
   "/web/view_composer.js": { body: viewComposerJs, type: JS },
   "/web/view_conversation.js": { body: viewConversationJs, type: JS },
