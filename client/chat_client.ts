@@ -12,6 +12,7 @@ import { DEFAULT_RETRY, sleep, withRetry } from "./retry.ts";
 import { RoomFeed } from "./room_feed.ts";
 import type { Message, QueryParams, RequestBody, Result } from "./routes.ts";
 import { SendQueue } from "./send_queue.ts";
+import { type CreatedUpload, declaredFile, messageTypeOf, putBytes, type UploadInput } from "./uploads.ts";
 import type { PusherConstructor, RetryPolicy, TokenSource } from "./types.ts";
 
 /** How to reach the server and as whom. */
@@ -71,6 +72,13 @@ export interface ChatClient {
   send(input: SendInput): Promise<Result<"sendMessage">>;
   /** Step 1 of an attachment: an upload in a room, and where to PUT its bytes (`uploadAttachment` does both). */
   createUpload(input: RequestBody<"createUpload">): Promise<Result<"createUpload">>;
+  /**
+   * Steps 1 and 2 of an attachment: creates the upload and PUTs the file to its signed link (without the
+   * token); resolves once every byte is stored, with the `uploadId` and `type` for `send()`.
+   */
+  uploadAttachment(
+    input: UploadInput,
+  ): Promise<{ uploadId: string; type: "image" | "file"; upload: CreatedUpload["upload"] }>;
   /** The caller's rooms, newest activity first. */
   rooms(query?: QueryParams<"listRooms">): Promise<Result<"listRooms">>;
   /** A page of a room's messages: newest first, `beforeId` for older, `afterSeq` for newer (oldest first). */
@@ -187,6 +195,17 @@ export function createClient(options: ChatClientOptions & { Pusher: PusherConstr
       return outbox.enqueue(() => call(http, "sendMessage", { body }));
     },
     createUpload: (body) => call(http, "createUpload", { body }),
+    async uploadAttachment(input) {
+      const { name, contentType } = declaredFile(input);
+      const body = { roomId: input.roomId, name, contentType, size: input.file.size };
+      const created = await call(http, "createUpload", { body });
+      await putBytes({ baseUrl: options.baseUrl, fetch: options.fetch, signal }, created.put, input.file);
+      return {
+        uploadId: created.upload.id,
+        type: messageTypeOf(created.upload.contentType),
+        upload: created.upload,
+      };
+    },
     rooms: (query) => call(http, "listRooms", { query }),
     messages: (roomId, page = {}) => call(http, "listMessages", { query: { roomId, ...page } }),
     read: (roomId, options = {}) => call(http, "markRoomRead", { body: { roomId, ...options } }),

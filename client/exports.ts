@@ -22,5 +22,5 @@ export type {
 } from "./routes.ts";
 export type { components, operations, paths } from "./api_types.ts";
 export { ChatApiError, ChatClosedError, ChatNetworkError } from "./errors.ts";
-export { uploadAttachment, type UploadInput, type UploadTarget } from "./uploads.ts";
+export type { CreatedUpload, UploadInput } from "./uploads.ts";
 export type { PusherChannel, PusherClient, PusherConstructor, RetryPolicy, TokenSource } from "./types.ts";

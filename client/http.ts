@@ -115,8 +115,8 @@ export class HttpClient {
   }
 }
 
-/** The JSON of a 2xx answer, or the answer as a ChatApiError. */
-async function read(res: Response): Promise<unknown> {
+/** The JSON of a 2xx answer (undefined when it has none), or the answer as a ChatApiError. */
+export async function read(res: Response): Promise<unknown> {
   let text: string;
   try {
     text = await res.text();

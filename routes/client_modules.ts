@@ -16,6 +16,7 @@ import retryTs from "../client/retry.ts" with { type: "text" };
 import roomFeedTs from "../client/room_feed.ts" with { type: "text" };
 import routesTs from "../client/routes.ts" with { type: "text" };
 import sendQueueTs from "../client/send_queue.ts" with { type: "text" };
+import uploadsTs from "../client/uploads.ts" with { type: "text" };
 
 /** The SDK's modules that `chat_client.ts` loads at run time (type-only imports vanish with the types). */
 const SOURCES: Record<string, string> = {
@@ -30,6 +31,7 @@ const SOURCES: Record<string, string> = {
   "room_feed": roomFeedTs,
   "routes": routesTs,
   "send_queue": sendQueueTs,
+  "uploads": uploadsTs,
 };
 
 /** `/client/{name}.js` → its JavaScript. */
