@@ -148,6 +148,7 @@ export async function createRuntime(
     },
     realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
+    operators: { latency: () => metrics.latencyHistograms() },
     renderMetrics: async () => metrics.render(await outboxCounts(kv)),
   };
   return {

@@ -678,6 +678,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operator counters and the outbox per sink
+         * @description Messages per hour (total and per room type), active users (each counted once per UTC day; `last7Days` distinct), rooms created, push outcomes, and the outbox per sink with the age of its oldest batch. Every figure comes from counters written in the same commits as the changes they count, so the answer costs the same at any traffic or backlog. `deliveryLatency` is the answering process's histogram.
+         */
+        get: operations["getAdminStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The outbox per sink
+         * @description Pending, retrying and dead batches per sink and the age of each sink's oldest undelivered batch: a few counter reads, cheap enough to poll every second.
+         */
+        get: operations["getOutboxBacklog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -975,6 +1015,179 @@ export interface components {
              * @example 2026-11-25T15:04:05.000Z
              */
             updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "success": true,
+         *       "days": 1,
+         *       "messages": {
+         *         "perHour": [
+         *           {
+         *             "at": "2026-12-01T22:00:00.000Z",
+         *             "count": 5,
+         *             "direct": 3,
+         *             "group": 2
+         *           }
+         *         ],
+         *         "total": 5,
+         *         "direct": 3,
+         *         "group": 2
+         *       },
+         *       "activeUsers": {
+         *         "today": 2,
+         *         "last7Days": 3,
+         *         "perDay": [
+         *           {
+         *             "day": "2026-12-01",
+         *             "count": 2
+         *           }
+         *         ]
+         *       },
+         *       "rooms": {
+         *         "direct": 1,
+         *         "group": 1
+         *       },
+         *       "push": {
+         *         "delivered": 4,
+         *         "notDelivered": 0,
+         *         "failed": 1,
+         *         "perDay": [
+         *           {
+         *             "day": "2026-12-01",
+         *             "delivered": 4,
+         *             "notDelivered": 0,
+         *             "failed": 1
+         *           }
+         *         ]
+         *       },
+         *       "outbox": {
+         *         "realtime": {
+         *           "pending": 0,
+         *           "retrying": 0,
+         *           "dead": 0,
+         *           "oldestAgeMs": null
+         *         },
+         *         "push": {
+         *           "pending": 2,
+         *           "retrying": 1,
+         *           "dead": 0,
+         *           "oldestAgeMs": 5400
+         *         },
+         *         "social": {
+         *           "pending": 0,
+         *           "retrying": 0,
+         *           "dead": 0,
+         *           "oldestAgeMs": null
+         *         }
+         *       },
+         *       "deliveryLatency": {
+         *         "realtime": {
+         *           "count": 5,
+         *           "meanSeconds": 0.004,
+         *           "buckets": [
+         *             {
+         *               "le": 0.005,
+         *               "count": 4
+         *             }
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
+        AdminStats: {
+            /** @enum {boolean} */
+            success: true;
+            days: number;
+            messages: {
+                /** @description `days × 24` hours, oldest first, hours without messages included */
+                perHour: {
+                    /**
+                     * @description Start of the hour (UTC)
+                     * @example 2026-12-01T22:00:00.000Z
+                     */
+                    at: string;
+                    count: number;
+                    direct: number;
+                    group: number;
+                }[];
+                /** @description Messages in the window */
+                total: number;
+                direct: number;
+                group: number;
+            };
+            activeUsers: {
+                /**
+                 * @description Users who acted in a room today (UTC), each once
+                 * @example 42
+                 */
+                today: number;
+                /**
+                 * @description Distinct users active in the last 7 days
+                 * @example 120
+                 */
+                last7Days: number;
+                perDay: {
+                    /** @example 2026-12-01 */
+                    day: string;
+                    count: number;
+                }[];
+            };
+            rooms: {
+                /** @description Direct rooms created, all time */
+                direct: number;
+                /** @description Groups created, all time */
+                group: number;
+            };
+            push: {
+                /** @description Notifications OneSignal accepted (one per recipient) */
+                delivered: number;
+                /** @description Answers without a notification id or with `errors` (counted, not retried) */
+                notDelivered: number;
+                /** @description Failed delivery attempts of push batches (network, timeout, 429, 5xx, refused) */
+                failed: number;
+                perDay: {
+                    day: string;
+                    /** @description Notifications OneSignal accepted (one per recipient) */
+                    delivered: number;
+                    /** @description Answers without a notification id or with `errors` (counted, not retried) */
+                    notDelivered: number;
+                    /** @description Failed delivery attempts of push batches (network, timeout, 429, 5xx, refused) */
+                    failed: number;
+                }[];
+            };
+            outbox: components["schemas"]["OutboxBacklog"];
+            /** @description Commit-to-delivery latency per sink, as measured by the process that answers */
+            deliveryLatency: {
+                [key: string]: components["schemas"]["DeliveryLatency"];
+            };
+        };
+        /** @description Outbox batches per sink and state, from counters kept in the outbox's own commits */
+        OutboxBacklog: {
+            realtime: components["schemas"]["SinkBacklog"];
+            push: components["schemas"]["SinkBacklog"];
+            social: components["schemas"]["SinkBacklog"];
+        };
+        SinkBacklog: {
+            /** @example 3 */
+            pending: number;
+            /** @example 1 */
+            retrying: number;
+            /** @example 0 */
+            dead: number;
+            /**
+             * @description How long the oldest pending or retrying batch has waited (ms); null when none waits
+             * @example 1250
+             */
+            oldestAgeMs: number | null;
+        };
+        DeliveryLatency: {
+            count: number;
+            meanSeconds: number;
+            /** @description Cumulative counts per upper bound in seconds, as Prometheus histograms */
+            buckets: {
+                le: number;
+                count: number;
+            }[];
         };
     };
     responses: {
@@ -3664,6 +3877,99 @@ export interface operations {
             };
             /** @description Body without `Content-Type: application/json` */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminStats: {
+        parameters: {
+            query?: {
+                /** @description Days of buckets to return, 1-31 (the current one included) */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counters of the last `days` days */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminStats"];
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOutboxBacklog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backlog per sink */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        outbox: components["schemas"]["OutboxBacklog"];
+                    };
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -45,3 +45,23 @@ export function countDelta(sink: string, state: BatchState, n: number): Deno.KvM
 
 /** What a counter mutation weighs in a commit (for `CommitUnit.bytes`). */
 export const COUNT_MUTATION_BYTES = estimateBytes(keys.outboxCount("realtime", "retrying")) + 16;
+
+/**
+ * The `outboxAge` entry of a pending batch: set with its row, deleted when it
+ * is delivered or goes dead, so that the first entry of a sink names its
+ * oldest undelivered batch (one short list, whatever the backlog).
+ */
+export function trackAge(
+  sink: string,
+  batch: { stream: string; order: number; createdAt: number },
+): Deno.KvMutation {
+  return { type: "set", key: keys.outboxAge(sink, batch.createdAt, batch.stream, batch.order), value: null };
+}
+
+/** Deletes the batch's `outboxAge` entry (put it in the commit that removes the batch from pending). */
+export function forgetAge(
+  sink: string,
+  batch: { stream: string; order: number; createdAt: number },
+): Deno.KvMutation {
+  return { type: "delete", key: keys.outboxAge(sink, batch.createdAt, batch.stream, batch.order) };
+}

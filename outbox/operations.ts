@@ -6,7 +6,7 @@ import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { counterValue } from "../storage/counters.ts";
-import { BATCH_STATES, countDelta, countMove } from "./counters.ts";
+import { BATCH_STATES, countDelta, countMove, trackAge } from "./counters.ts";
 import {
   batchId,
   type DeadBatch,
@@ -108,6 +108,7 @@ export async function outboxStats(
  */
 export async function recountOutbox(kv: Deno.Kv): Promise<OutboxStats> {
   const stats = await outboxStats(kv, { limit: Number.MAX_SAFE_INTEGER });
+  await rebuildAges(kv);
   const op = kv.atomic();
   for (const sink of SINKS) {
     for (const state of BATCH_STATES) {
@@ -117,6 +118,40 @@ export async function recountOutbox(kv: Deno.Kv): Promise<OutboxStats> {
   }
   await op.commit();
   return stats;
+}
+
+/** Rewrites the `outboxAge` entries from the pending rows (part of `recountOutbox`). */
+async function rebuildAges(kv: Deno.Kv): Promise<void> {
+  const writes: Deno.KvMutation[] = [];
+  const flush = async () => {
+    if (writes.length > 0) await kv.atomic().mutate(...writes.splice(0)).commit();
+  };
+  for (const sink of SINKS) {
+    for await (const entry of kv.list({ prefix: keys.outboxAges(sink) })) {
+      writes.push({ type: "delete", key: entry.key });
+      if (writes.length >= 500) await flush();
+    }
+  }
+  for await (const entry of kv.list<OutboxBatch>({ prefix: keys.outboxPending() })) {
+    writes.push(trackAge(parseKey.outbox(entry.key).sink, entry.value));
+    if (writes.length >= 500) await flush();
+  }
+  await flush();
+}
+
+/**
+ * How long the oldest undelivered (pending or retrying) batch of each sink has
+ * waited, in ms, or null when none waits: one short list per sink, whatever
+ * the backlog (the `outboxAge` entries the outbox commits keep).
+ */
+export async function oldestAges(kv: Deno.Kv, now = Date.now()): Promise<Record<Sink, number | null>> {
+  const ages = await Promise.all(SINKS.map(async (sink) => {
+    for await (const entry of kv.list({ prefix: keys.outboxAges(sink) }, { limit: 1 })) {
+      return Math.max(0, now - parseKey.outboxAge(entry.key).createdAt);
+    }
+    return null;
+  }));
+  return Object.fromEntries(SINKS.map((sink, i) => [sink, ages[i]!])) as Record<Sink, number | null>;
 }
 
 /** One dead batch as operators see it. */
@@ -178,7 +213,7 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
       const pending: OutboxBatch = { ...batch, attempts: 0 };
       const key = keys.outbox(sink, batch.stream, batch.order);
       op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending)
-        .mutate(...countMove(sink, "dead", "pending"));
+        .mutate(...countMove(sink, "dead", "pending"), trackAge(sink, pending));
     }
     const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
     op.enqueue(wake.value as WakeMessage, wake.options);

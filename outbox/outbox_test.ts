@@ -47,7 +47,9 @@ const group = { type: "GROUP" as const, name: "Hiking", createdBy: "alice" };
 /** The rows a write sets, by sink. */
 function rows(out: { mutations: Deno.KvMutation[] }) {
   return out.mutations.flatMap((m) =>
-    m.type === "set" ? [{ sink: m.key[1], value: m.value as { events: Record<string, unknown>[] } }] : []
+    m.type === "set" && m.key[0] === "outbox"
+      ? [{ sink: m.key[1], value: m.value as { events: Record<string, unknown>[] } }]
+      : []
   );
 }
 

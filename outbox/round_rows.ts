@@ -5,7 +5,7 @@
 import type { CommitUnit } from "../storage/commit_batcher.ts";
 import { estimateBytes, keyBytes } from "../storage/kv_size.ts";
 import type { OutboxBatch, Sink } from "./outbox.ts";
-import { COUNT_MUTATION_BYTES, countDelta, pendingState } from "./counters.ts";
+import { COUNT_MUTATION_BYTES, countDelta, forgetAge, pendingState } from "./counters.ts";
 import type { OutboxSink } from "./sink.ts";
 
 /** A pending row as listed. */
@@ -53,7 +53,8 @@ export function chunkRows(rows: Row[]): Row[][] {
   let current: Row[] = [];
   let size = 0;
   for (const row of rows) {
-    const bytes = 2 * keyBytes(row.key); // the check and the delete
+    // The check, the delete, and the delete of its `outboxAge` entry (the same parts, a time and 4 bytes more).
+    const bytes = 3 * keyBytes(row.key) + 16;
     if (current.length > 0 && (current.length >= DELETES_PER_COMMIT || size + bytes > KEY_BYTES_PER_COMMIT)) {
       chunks.push(current);
       current = [];
@@ -75,8 +76,12 @@ export function deleteUnit(sink: Sink, rows: Row[]): CommitUnit {
   );
   return {
     checks: rows.map((r) => ({ key: r.key, versionstamp: r.versionstamp })),
-    mutations: [...rows.map((r): Deno.KvMutation => ({ type: "delete", key: r.key })), ...counters],
-    bytes: rows.reduce((n, r) => n + 2 * estimateBytes(r.key), 0) + counters.length * COUNT_MUTATION_BYTES,
+    mutations: [
+      ...rows.flatMap((r): Deno.KvMutation[] => [{ type: "delete", key: r.key }, forgetAge(sink, r.value)]),
+      ...counters,
+    ],
+    bytes: rows.reduce((n, r) => n + 3 * estimateBytes(r.key) + 16, 0) +
+      counters.length * COUNT_MUTATION_BYTES,
   };
 }
 
