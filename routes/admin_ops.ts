@@ -27,7 +27,11 @@ const stats = createRoute({
     "batch. Every figure comes from counters written in the same commits as the changes they count, so the " +
     "answer costs the same at any traffic or backlog. `deliveryLatency` is the answering process's histogram.",
   request: { query: StatsQuery },
-  responses: { ...ok(AdminStatsSchema, "The counters of the last `days` days"), ...errors(400, 401), ...ADMIN_OFF },
+  responses: {
+    ...ok(AdminStatsSchema, "The counters of the last `days` days"),
+    ...errors(400, 401),
+    ...ADMIN_OFF,
+  },
 });
 
 const outbox = createRoute({
