@@ -15,6 +15,7 @@ import type { Sink } from "./outbox/outbox.ts";
 import { resolvePusherCredentials } from "./realtime/credentials.ts";
 import { createPusherClient, gatewayPublisher, pusherPublisher } from "./realtime/publisher.ts";
 import { createRealtimeSink } from "./realtime/realtime_sink.ts";
+import { EventTail } from "./realtime/event_tail.ts";
 import { TypingRelay } from "./realtime/typing_relay.ts";
 import { applyPresenceWebhook } from "./realtime/webhooks.ts";
 import type { OutboxSink } from "./outbox/sink.ts";
@@ -98,7 +99,9 @@ export async function createRuntime(
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
+  // What goes out is also kept, briefly, for the console's live tail.
+  const tail = new EventTail();
+  const publisher = tail.wrap(gateway ? gatewayPublisher(gateway) : pusherPublisher(signer));
   const sinks: Partial<Record<Sink, OutboxSink>> = {
     realtime: createRealtimeSink(kv, publisher) as OutboxSink,
   };
@@ -148,7 +151,7 @@ export async function createRuntime(
     },
     realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
-    operators: { latency: () => metrics.latencyHistograms() },
+    operators: { latency: () => metrics.latencyHistograms(), tail },
     renderMetrics: async () => metrics.render(await outboxCounts(kv)),
   };
   return {

@@ -163,6 +163,8 @@ export interface DeadSummary {
   attempts: number;
   events: number;
   lastError?: string;
+  /** When the batch was committed. */
+  createdAt: number;
   deadAt: number;
 }
 
@@ -179,6 +181,7 @@ export async function listDead(kv: Deno.Kv, options: { limit?: number } = {}): P
       attempts: value.attempts,
       events: value.events.length,
       ...(value.lastError ? { lastError: value.lastError } : {}),
+      createdAt: value.createdAt,
       deadAt: value.deadAt,
     });
   }

@@ -8,6 +8,7 @@ import type { UserStore } from "../storage/users.ts";
 import { Id, ProvisionBody, UserSchema } from "./schemas.ts";
 import { apiRouter, errors, jsonBody, ok } from "./validate.ts";
 import { ADMIN_OFF } from "./admin_schemas.ts";
+import { addBrowseRoutes, BROWSE_ROUTES } from "./admin_browse.ts";
 import { addOperatorRoutes, OPERATOR_ROUTES, type OperatorDeps } from "./admin_ops.ts";
 
 const provision = createRoute({
@@ -31,7 +32,7 @@ const provision = createRoute({
  * The admin routes' definitions, paths relative to `/api/admin`: the OpenAPI document shows
  * them also when the admin API is off.
  */
-export const ADMIN_ROUTES = [provision, ...OPERATOR_ROUTES];
+export const ADMIN_ROUTES = [provision, ...OPERATOR_ROUTES, ...BROWSE_ROUTES];
 
 /** The admin routes, mounted at `/api/admin` only when `ADMIN_API_KEY` is set. */
 export function adminRoutes(
@@ -59,7 +60,8 @@ export function adminRoutes(
       updatedAt: new Date(user.updatedAt).toISOString(),
     }, 200);
   });
-  return addOperatorRoutes(app, deps.operators);
+  addOperatorRoutes(app, deps.operators);
+  return addBrowseRoutes(app, { kv: deps.operators.kv, users: deps.users });
 }
 
 function sameSecret(given: string, expected: string): boolean {

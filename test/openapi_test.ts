@@ -233,6 +233,11 @@ interface Example {
 const EXAMPLES: Record<string, (f: Fixtures) => Example> = {
   "POST /api/dev/login": () => ({ body: { userId: "dave", name: "Dave" } }),
   "PUT /api/admin/users/{id}": () => ({ params: { id: "erin" }, body: { name: "Erin" } }),
+  "GET /api/admin/users/{id}": (f) => ({ params: { id: f.users.a } }),
+  "GET /api/admin/rooms/{id}": (f) => ({ params: { id: f.groupId } }),
+  "GET /api/admin/rooms/{id}/messages": (f) => ({ params: { id: f.directId }, query: { limit: "5" } }),
+  "GET /api/admin/messages/{id}": (f) => ({ params: { id: f.mine.id } }),
+  "POST /api/admin/outbox/dead/replay": () => ({ body: { all: true } }),
   "POST /api/chat/send": (f) => ({ body: { roomId: f.groupId, content: "hi team", clientMessageId: "c1" } }),
   "GET /api/chat/rooms": () => ({ query: { limit: "10" } }),
   "GET /api/chat/messages": (f) => ({ query: { roomId: f.directId, limit: "10" } }),
