@@ -4,18 +4,9 @@
  * of its oldest batch — all from counters and short lists, cheap at any scale.
  */
 import type { LatencyHistogram } from "../outbox/metrics.ts";
-import { oldestAges, outboxCounts } from "../outbox/operations.ts";
-import { type Sink, SINKS } from "../outbox/outbox.ts";
+import { outboxBacklog, type SinkBacklog } from "../outbox/operations.ts";
+import type { Sink } from "../outbox/outbox.ts";
 import { readStatsWindow, type StatsWindow } from "../stats/read.ts";
-
-/** One sink's backlog. */
-export interface SinkBacklog {
-  pending: number;
-  retrying: number;
-  dead: number;
-  /** How long the oldest pending or retrying batch has waited; null when none waits. */
-  oldestAgeMs: number | null;
-}
 
 /** The answer of `GET /api/admin/stats`. */
 export interface AdminStats extends StatsWindow {
@@ -23,14 +14,6 @@ export interface AdminStats extends StatsWindow {
   outbox: Record<Sink, SinkBacklog>;
   /** This process's commit-to-delivery histograms, per sink (counters since it started). */
   deliveryLatency: Record<string, LatencyHistogram>;
-}
-
-/** The outbox per sink: counts kept with the writes, and each sink's oldest batch. */
-export async function outboxBacklog(kv: Deno.Kv, now = Date.now()): Promise<Record<Sink, SinkBacklog>> {
-  const [counts, ages] = await Promise.all([outboxCounts(kv), oldestAges(kv, now)]);
-  return Object.fromEntries(
-    SINKS.map((sink) => [sink, { ...counts.bySink[sink], oldestAgeMs: ages[sink] }]),
-  ) as Record<Sink, SinkBacklog>;
 }
 
 /** Everything the console's dashboard shows, for the last `days` days. */

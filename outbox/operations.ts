@@ -154,6 +154,20 @@ export async function oldestAges(kv: Deno.Kv, now = Date.now()): Promise<Record<
   return Object.fromEntries(SINKS.map((sink, i) => [sink, ages[i]!])) as Record<Sink, number | null>;
 }
 
+/** One sink's backlog: counts kept with the writes, and how long its oldest undelivered batch has waited. */
+export interface SinkBacklog extends OutboxCounts {
+  /** How long the oldest pending or retrying batch has waited; null when none waits. */
+  oldestAgeMs: number | null;
+}
+
+/** The outbox per sink (`GET /api/admin/outbox`, `deno task outbox stats`): a few reads, whatever the backlog. */
+export async function outboxBacklog(kv: Deno.Kv, now = Date.now()): Promise<Record<Sink, SinkBacklog>> {
+  const [counts, ages] = await Promise.all([outboxCounts(kv), oldestAges(kv, now)]);
+  return Object.fromEntries(
+    SINKS.map((sink) => [sink, { ...counts.bySink[sink], oldestAgeMs: ages[sink] }]),
+  ) as Record<Sink, SinkBacklog>;
+}
+
 /** One dead batch as operators see it. */
 export interface DeadSummary {
   id: string;

@@ -1,12 +1,12 @@
 /** @module The operator routes under `/api/admin`: stats, the outbox per sink, dead letters, the event tail. */
 import { createRoute } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { adminStats, outboxBacklog } from "../admin/stats.ts";
+import { adminStats } from "../admin/stats.ts";
 import type { AppEnv } from "../auth/middleware.ts";
 import type { LatencyHistogram } from "../outbox/metrics.ts";
-import { deadLetters } from "../admin/dead_letters.ts";
+import { deadLetters } from "../outbox/dead_letters.ts";
 import { HttpError } from "../http_error.ts";
-import { purgeDead, replayDead } from "../outbox/operations.ts";
+import { outboxBacklog, purgeDead, replayDead } from "../outbox/operations.ts";
 import type { EventTail } from "../realtime/event_tail.ts";
 import {
   ADMIN_OFF,

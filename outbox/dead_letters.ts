@@ -2,7 +2,7 @@
  * @module Dead letters as the console and `deno task outbox dead` show them:
  * sink, room (or user), age, attempts and last error, newest problems visible.
  */
-import { type DeadSummary, listDead } from "../outbox/operations.ts";
+import { type DeadSummary, listDead } from "./operations.ts";
 
 /** One dead batch for operators. */
 export interface DeadLetter extends DeadSummary {
