@@ -6,6 +6,7 @@
 import { RoomActors } from "./actors/room_actor.ts";
 import { BackgroundIndexer } from "./search/background_indexer.ts";
 import { type AppDeps, createApp } from "./app.ts";
+import { renderMetrics } from "./admin/metrics.ts";
 import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
@@ -152,7 +153,7 @@ export async function createRuntime(
     realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
     operators: { latency: () => metrics.latencyHistograms(), tail },
-    renderMetrics: async () => metrics.render(await outboxCounts(kv)),
+    renderMetrics: () => renderMetrics(kv, metrics),
   };
   return {
     app: createApp(deps),

@@ -114,3 +114,33 @@ Deno.test("GET /api/admin/outbox shows a sink's backlog and the age of its oldes
   assert.deepEqual(after.outbox.realtime, { pending: 0, retrying: 0, dead: 0, oldestAgeMs: null });
   assert.deepEqual(await Array.fromAsync(t.kv.list({ prefix: keys.outboxAges("realtime") })), []);
 });
+
+Deno.test("GET /metrics shows the operator counters from KV, the same through every runtime", async () => {
+  await using group = await startRuntimes(2, { ADMIN_API_KEY: ADMIN_KEY });
+  const [a, b] = group.runtimes as [typeof group.runtimes[0], typeof group.runtimes[0]];
+  await a.api("bob", "GET", "/api/me");
+  await expectStatus(
+    await a.api("alice", "POST", "/api/chat/send", { receiverId: "bob", content: "one" }),
+    200,
+  );
+  await expectStatus(
+    await b.api("bob", "POST", "/api/chat/send", { receiverId: "alice", content: "two" }),
+    200,
+  );
+  for (const runtime of [a, b]) {
+    const text = await (await runtime.runtime.app.request("http://localhost/metrics")).text();
+    assert.match(text, /^# TYPE chat_messages_total counter$/m);
+    assert.match(text, /^chat_messages_total\{room_type="direct"\} 2$/m);
+    assert.match(text, /^chat_messages_total\{room_type="group"\} 0$/m);
+    assert.match(text, /^chat_rooms_created_total\{room_type="direct"\} 1$/m);
+    assert.match(text, /^chat_active_users\{window="today"\} 2$/m);
+    assert.match(text, /^chat_active_users\{window="7d"\} 2$/m);
+    assert.match(text, /^chat_push_outcomes_total\{outcome="delivered"\} 0$/m);
+    assert.match(text, /^outbox_oldest_age_seconds\{sink="realtime"\} [\d.]+$/m);
+    // Every sample line is `name{labels} value`, each family declared once.
+    const samples = text.split("\n").filter((l) => l && !l.startsWith("#"));
+    for (const line of samples) assert.match(line, /^[a-z_]+(\{[^}]*\})? -?[\d.e+-]+$/, line);
+    const types = text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
+    assert.equal(new Set(types).size, types.length, "a metric family declared twice");
+  }
+});
