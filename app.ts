@@ -20,6 +20,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { type RealtimeRouteDeps, realtimeRoutes } from "./routes/realtime.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { webRoutes } from "./routes/web.ts";
+import { adminWebRoutes } from "./routes/admin_web.ts";
 import type { Hono } from "hono";
 
 /** Largest request body the API reads. */
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
   app.route("/", healthRoutes(deps.health));
   app.route("/", webRoutes());
+  app.route("/", adminWebRoutes());
   app.route("/", openapiRoutes(app));
   if (deps.renderMetrics) app.route("/", metricsRoutes(deps.renderMetrics));
   if (deps.gatewayRoutes) app.route("/", deps.gatewayRoutes);

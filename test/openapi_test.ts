@@ -454,9 +454,9 @@ const ROUTE_CONFIGURATIONS: Record<string, Record<string, string>> = {
 
 /** `METHOD /path` of every route the app serves that belongs to the HTTP API, OpenAPI-style. */
 function servedApiRoutes(t: TestContext): Set<string> {
-  // Not part of the HTTP API: the web client (and the modules it shares with the server), this
-  // reference, and the Pusher-protocol gateway.
-  const notApi = /^\/($|web\/|common\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
+  // Not part of the HTTP API: the web client (and the modules it shares with the server), the
+  // operator console's page, this reference, and the Pusher-protocol gateway.
+  const notApi = /^\/($|web\/|common\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/|admin$|admin\/)/;
   return new Set(
     t.runtime.app.routes
       .filter((r) => r.method !== "ALL" && !notApi.test(r.path))
