@@ -11,7 +11,7 @@ import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
 import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
-import { outboxCounts } from "./outbox/operations.ts";
+import { outboxCounts, pruneAgeBuckets } from "./outbox/operations.ts";
 import type { Sink } from "./outbox/outbox.ts";
 import { resolvePusherCredentials } from "./realtime/credentials.ts";
 import { createPusherClient, gatewayPublisher, pusherPublisher } from "./realtime/publisher.ts";
@@ -31,6 +31,9 @@ import { isRemoteKv } from "./storage/kv.ts";
 import { PresenceRenewer } from "./storage/presence.ts";
 import { ensureSetting, randomSecret } from "./storage/settings.ts";
 import { UserStore } from "./storage/users.ts";
+
+/** How often emptied outbox age buckets are pruned. */
+const AGE_PRUNE_MS = 60_000;
 
 /** A running set of services over one KV store. */
 export interface Runtime {
@@ -111,6 +114,7 @@ export async function createRuntime(
     sinks.push = createPushSink(kv, client, { appId: config.oneSignal.appId, metrics }) as OutboxSink;
   }
   let started = false;
+  let pruning: ReturnType<typeof setInterval> | undefined;
   const batcher = new CommitBatcher(kv, {
     limits: { units: config.groupCommit ? Infinity : 1 },
     toQueueMessage: (wake) => wakeQueueMessage(wake, { delayMs: outbox.wakeDelayMs ?? 1000 }),
@@ -168,9 +172,12 @@ export async function createRuntime(
       port = options.port;
       started = true;
       watcher.start();
+      // Age buckets of delivered batches go back to zero; drop them so a sink's oldest stays one short list.
+      pruning = setInterval(() => pruneAgeBuckets(kv).catch(() => {}), AGE_PRUNE_MS);
       if (gateway) presence.start();
     },
     async close() {
+      clearInterval(pruning);
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await presence.stop();
       await actors.drain();

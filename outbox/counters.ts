@@ -46,22 +46,23 @@ export function countDelta(sink: string, state: BatchState, n: number): Deno.KvM
 /** What a counter mutation weighs in a commit (for `CommitUnit.bytes`). */
 export const COUNT_MUTATION_BYTES = estimateBytes(keys.outboxCount("realtime", "retrying")) + 16;
 
-/**
- * The `outboxAge` entry of a pending batch: set with its row, deleted when it
- * is delivered or goes dead, so that the first entry of a sink names its
- * oldest undelivered batch (one short list, whatever the backlog).
- */
-export function trackAge(
-  sink: string,
-  batch: { stream: string; order: number; createdAt: number },
-): Deno.KvMutation {
-  return { type: "set", key: keys.outboxAge(sink, batch.createdAt, batch.stream, batch.order), value: null };
+/** The second (since the epoch) a batch counts in, in `outboxAge`. */
+export function ageSecond(batch: { createdAt: number }): number {
+  return Math.floor(batch.createdAt / 1000);
 }
 
-/** Deletes the batch's `outboxAge` entry (put it in the commit that removes the batch from pending). */
-export function forgetAge(
-  sink: string,
-  batch: { stream: string; order: number; createdAt: number },
-): Deno.KvMutation {
-  return { type: "delete", key: keys.outboxAge(sink, batch.createdAt, batch.stream, batch.order) };
+/**
+ * Counts a batch into the `outboxAge` bucket of the second it was committed
+ * (put it in the commit that makes it pending). Batches of one commit share
+ * the bucket, so their sums fold into one mutation.
+ */
+export function trackAge(sink: string, batch: { createdAt: number }): Deno.KvMutation {
+  return sumMutation(keys.outboxAge(sink, ageSecond(batch)), 1);
+}
+
+/** Takes batches off their `outboxAge` buckets (in the commit that delivers or dead-letters them), one sum per second. */
+export function forgetAges(sink: string, batches: readonly { createdAt: number }[]): Deno.KvMutation[] {
+  const bySecond = new Map<number, number>();
+  for (const batch of batches) bySecond.set(ageSecond(batch), (bySecond.get(ageSecond(batch)) ?? 0) + 1);
+  return [...bySecond].map(([second, n]) => sumMutation(keys.outboxAge(sink, second), -n));
 }

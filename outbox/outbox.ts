@@ -181,7 +181,7 @@ export function outboxBatchWrite(
   const age = trackAge(sink, batch);
   out.mutations.push({ type: "set", key, value: batch }, ...countMove(sink, null, "pending"), age);
   out.wake.push({ sink, stream: options.stream });
-  out.bytes += estimateBytes(key, batch) + COUNT_MUTATION_BYTES + estimateBytes(age.key, null);
+  out.bytes += estimateBytes(key, batch) + 2 * COUNT_MUTATION_BYTES;
   return out;
 }
 

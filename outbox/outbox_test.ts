@@ -83,7 +83,9 @@ Deno.test("outboxWrite() counts each row it writes as pending, in the same mutat
   const sums = on.mutations.filter((m) => m.type === "sum");
   assert.deepEqual(sums.map((m) => m.key), [
     keys.outboxCount("realtime", "pending"),
+    keys.outboxAge("realtime", 0),
     keys.outboxCount("push", "pending"),
+    keys.outboxAge("push", 0),
   ]);
   assert.ok(sums.every((m) => (m.value as Deno.KvU64).value === 1n));
 });

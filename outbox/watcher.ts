@@ -10,7 +10,7 @@ import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
-import { countMove, forgetAge, pendingState } from "./counters.ts";
+import { countMove, forgetAges, pendingState } from "./counters.ts";
 import { pushCounters } from "../stats/counters.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import { batchId, type DeadBatch, type OutboxBatch, type Sink, type WakeMessage } from "./outbox.ts";
@@ -485,7 +485,7 @@ export class OutboxWatcher {
       const op = this.#kv.atomic().check(row).delete(key).set(deadKey, dead).mutate(
         ...countMove(sink, from, "dead"),
         ...counted,
-        forgetAge(sink, batch),
+        ...forgetAges(sink, [batch]),
       );
       if ((await op.commit()).ok) {
         this.#metrics?.failed(sink);

@@ -42,8 +42,8 @@ export const parseKey = {
     stream: str(key, "outbox", 2),
     order: num(key, "outbox", 3),
   }),
-  /** `keys.outboxAge` → a pending batch's sink and creation time. */
-  outboxAge: (key: Key) => ({ sink: str(key, "outbox_age", 1), createdAt: num(key, "outbox_age", 2) }),
+  /** `keys.outboxAge` → the sink and the second counted. */
+  outboxAge: (key: Key) => ({ sink: str(key, "outbox_age", 1), second: num(key, "outbox_age", 2) }),
   /** `keys.statsMessages`, `keys.statsPush` → the hour and the label (room type, outcome). */
   hourly: (key: Key) => ({ hour: num(key, String(key[0]), 1), label: str(key, String(key[0]), 2) }),
   /** `keys.statsActive`, `keys.statsLastActive` → the day. */

@@ -81,11 +81,11 @@ export const keys = {
    */
   outboxCount: (sink: string, state: string) => ["outbox_count", sink, state] as const,
   /**
-   * A pending or retrying outbox batch by creation time (the value is empty), written and deleted with
-   * the batch's row: the first key of a sink's prefix is its oldest undelivered batch.
+   * How many pending or retrying batches of a sink were committed in one second (seconds since the
+   * epoch), as a `Deno.KvU64` changed with `sum` in the commits that add and remove them: the first
+   * non-zero entry of a sink's prefix is the second of its oldest undelivered batch.
    */
-  outboxAge: (sink: string, createdAt: number, stream: string, order: number) =>
-    ["outbox_age", sink, createdAt, stream, order] as const,
+  outboxAge: (sink: string, second: number) => ["outbox_age", sink, second] as const,
   /** Prefix of a sink's entries in `outboxAge`, oldest first. */
   outboxAges: (sink: string) => ["outbox_age", sink] as const,
   /** A wake message the queue gave up on (`keysIfUndelivered`); the sweep clears it. */

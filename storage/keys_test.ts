@@ -40,7 +40,7 @@ const LAYOUTS: { [K in keyof typeof keys]: [built: Deno.KvKey, layout: Deno.KvKe
     "outbox_dead",
   ]]],
   outboxCount: [[keys.outboxCount("push", "dead"), ["outbox_count", "push", "dead"]]],
-  outboxAge: [[keys.outboxAge("push", 1000, "room:r", 3), ["outbox_age", "push", 1000, "room:r", 3]]],
+  outboxAge: [[keys.outboxAge("push", 1000), ["outbox_age", "push", 1000]]],
   outboxAges: [[keys.outboxAges("push"), ["outbox_age", "push"]]],
   outboxLostWake: [[keys.outboxLostWake("w"), ["outbox_lost_wake", "w"]]],
   outboxLostWakes: [[keys.outboxLostWakes(), ["outbox_lost_wake"]]],
@@ -90,7 +90,7 @@ Deno.test("keys' prefixes are prefixes of their rows' keys", () => {
     [keys.userRooms("u", false), keys.userRoom("u", false, 1, "r")],
     [keys.outboxPending("realtime", "s"), keys.outbox("realtime", "s", 1)],
     [keys.outboxPending("realtime"), keys.outbox("realtime", "s", 1)],
-    [keys.outboxAges("push"), keys.outboxAge("push", 1, "s", 1)],
+    [keys.outboxAges("push"), keys.outboxAge("push", 1)],
     [keys.statsMessagesAll(), keys.statsMessages(1, "DIRECT")],
     [keys.statsActiveAll(), keys.statsActive(1)],
     [keys.statsLastActiveAll(), keys.statsLastActive(1)],
@@ -123,10 +123,7 @@ Deno.test("parseKey reads back every part the builders put in", () => {
     lastActivityAt: 5,
     roomId: "r",
   });
-  assert.deepEqual(parseKey.outboxAge(keys.outboxAge("push", 1000, "room:r", 3)), {
-    sink: "push",
-    createdAt: 1000,
-  });
+  assert.deepEqual(parseKey.outboxAge(keys.outboxAge("push", 1000)), { sink: "push", second: 1000 });
   assert.deepEqual(parseKey.hourly(keys.statsMessages(7, "GROUP")), { hour: 7, label: "GROUP" });
   assert.deepEqual(parseKey.hourly(keys.statsPush(7, "failed")), { hour: 7, label: "failed" });
   assert.deepEqual(parseKey.daily(keys.statsActive(9)), { day: 9 });

@@ -4,6 +4,7 @@
  * the messages and rooms stored), and the outbox per sink with its oldest age.
  */
 import assert from "node:assert/strict";
+import { pruneAgeBuckets } from "../outbox/operations.ts";
 import { keys } from "../storage/keys.ts";
 import type { RoomState, StoredMessage } from "../storage/records.ts";
 import { expectStatus, setup } from "./helpers.ts";
@@ -112,6 +113,10 @@ Deno.test("GET /api/admin/outbox shows a sink's backlog and the age of its oldes
     200,
   );
   assert.deepEqual(after.outbox.realtime, { pending: 0, retrying: 0, dead: 0, oldestAgeMs: null });
+  // The age buckets went back to zero; pruning drops them.
+  const buckets = await Array.fromAsync(t.kv.list<Deno.KvU64>({ prefix: keys.outboxAges("realtime") }));
+  assert.ok(buckets.length > 0 && buckets.every((b) => b.value.value === 0n));
+  assert.equal(await pruneAgeBuckets(t.kv), buckets.length);
   assert.deepEqual(await Array.fromAsync(t.kv.list({ prefix: keys.outboxAges("realtime") })), []);
 });
 
