@@ -10,6 +10,7 @@ import { HttpError } from "./http_error.ts";
 import type { NotifyDeps } from "./social/deps.ts";
 import { securityHeaders } from "./security_headers.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import type { OperatorDeps } from "./routes/admin_ops.ts";
 import { chatRoutes } from "./routes/chat.ts";
 import { meRoutes } from "./routes/me.ts";
 import { notificationRoutes, userRoutes } from "./routes/social.ts";
@@ -22,6 +23,7 @@ import { webRoutes } from "./routes/web.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { isUploadContentPath } from "./uploads/signing.ts";
 import type { UploadDeps } from "./uploads/upload_service.ts";
+import { adminWebRoutes } from "./routes/admin_web.ts";
 import type { Hono } from "hono";
 
 /** Largest request body the API reads. */
@@ -50,6 +52,8 @@ export interface AppDeps extends ChatDeps {
   realtime?: RealtimeRouteDeps;
   /** The embedded gateway's WebSocket and HTTP events API (`/app/:key`, `/apps/:id/*`). */
   gatewayRoutes?: Hono;
+  /** What the operator routes read besides KV (this process's latency histograms, its event tail). */
+  operators?: Omit<OperatorDeps, "kv">;
   /** The Prometheus text of `/metrics`. */
   renderMetrics?: () => Promise<string>;
   /** Attachment uploads: the stores, the link signer, the size limit. */
@@ -80,12 +84,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use("/api/*", (c, next) => isUploadContentPath(c.req.path) ? next() : limitBody(c, next));
   app.route("/", healthRoutes(deps.health));
   app.route("/", webRoutes());
+  app.route("/", adminWebRoutes());
   app.route("/", openapiRoutes(app));
   if (deps.renderMetrics) app.route("/", metricsRoutes(deps.renderMetrics));
   if (deps.gatewayRoutes) app.route("/", deps.gatewayRoutes);
   if (deps.signDevToken) app.route("/api/dev", devRoutes({ users: deps.users, sign: deps.signDevToken }));
   if (deps.adminApiKey) {
-    app.route("/api/admin", adminRoutes({ users: deps.users, adminApiKey: deps.adminApiKey }));
+    const operators = { kv: deps.kv, ...deps.operators };
+    app.route("/api/admin", adminRoutes({ users: deps.users, adminApiKey: deps.adminApiKey, operators }));
   }
   const authenticate = requireUser(deps.verify, deps.users);
   app.use("/api/*", (c, next) => isPublicApi(c.req.path) ? next() : authenticate(c, next));

@@ -6,15 +6,17 @@
 import { RoomActors } from "./actors/room_actor.ts";
 import { BackgroundIndexer } from "./search/background_indexer.ts";
 import { type AppDeps, createApp } from "./app.ts";
+import { renderMetrics } from "./admin/metrics.ts";
 import { createVerifier, signToken } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
 import { createOneSignalClient, createPushSink } from "./outbox/onesignal.ts";
-import { outboxCounts } from "./outbox/operations.ts";
+import { outboxCounts, pruneAgeBuckets } from "./outbox/operations.ts";
 import type { Sink } from "./outbox/outbox.ts";
 import { resolvePusherCredentials } from "./realtime/credentials.ts";
 import { createPusherClient, gatewayPublisher, pusherPublisher } from "./realtime/publisher.ts";
 import { createRealtimeSink } from "./realtime/realtime_sink.ts";
+import { EventTail } from "./realtime/event_tail.ts";
 import { TypingRelay } from "./realtime/typing_relay.ts";
 import { applyPresenceWebhook } from "./realtime/webhooks.ts";
 import type { OutboxSink } from "./outbox/sink.ts";
@@ -34,6 +36,9 @@ import { S3UploadStore } from "./uploads/s3_store.ts";
 import { LinkSigner } from "./uploads/signing.ts";
 import { UploadSweeper } from "./uploads/sweep.ts";
 import { confirmUpload, type UploadDeps } from "./uploads/upload_service.ts";
+
+/** How often emptied outbox age buckets are pruned. */
+const AGE_PRUNE_MS = 60_000;
 
 /** A running set of services over one KV store. */
 export interface Runtime {
@@ -103,7 +108,9 @@ export async function createRuntime(
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const pusherSigner = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = gateway ? gatewayPublisher(gateway) : pusherPublisher(pusherSigner);
+  // What goes out is also kept, briefly, for the console's live tail.
+  const tail = new EventTail();
+  const publisher = tail.wrap(gateway ? gatewayPublisher(gateway) : pusherPublisher(pusherSigner));
   const signer = new LinkSigner(await ensureSetting(kv, "upload_link_secret", () => randomSecret()));
   const links = { attachmentUrl: (uploadId: string) => signer.link("get", uploadId) };
   const kvStore = new KvUploadStore(kv, signer);
@@ -117,6 +124,7 @@ export async function createRuntime(
     sinks.push = createPushSink(kv, client, { appId: config.oneSignal.appId, metrics }) as OutboxSink;
   }
   let started = false;
+  let pruning: ReturnType<typeof setInterval> | undefined;
   const batcher = new CommitBatcher(kv, {
     limits: { units: config.groupCommit ? Infinity : 1 },
     toQueueMessage: (wake) => wakeQueueMessage(wake, { delayMs: outbox.wakeDelayMs ?? 1000 }),
@@ -170,7 +178,8 @@ export async function createRuntime(
     },
     realtime: { kv, credentials, pusher: pusherSigner, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
-    renderMetrics: async () => metrics.render(await outboxCounts(kv)),
+    operators: { latency: () => metrics.latencyHistograms(), tail },
+    renderMetrics: () => renderMetrics(kv, metrics),
   };
   return {
     app: createApp(deps),
@@ -186,9 +195,12 @@ export async function createRuntime(
       started = true;
       watcher.start();
       sweeper.start();
+      // Age buckets of delivered batches go back to zero; drop them so a sink's oldest stays one short list.
+      pruning = setInterval(() => pruneAgeBuckets(kv).catch(() => {}), AGE_PRUNE_MS);
       if (gateway) presence.start();
     },
     async close() {
+      clearInterval(pruning);
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await presence.stop();
       await sweeper.stop();

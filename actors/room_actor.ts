@@ -15,7 +15,8 @@ import type { Profile, RoomState } from "../storage/records.ts";
 import { MemoryRateLimiter } from "./rate_limit.ts";
 import { isActive, memberOf } from "./room_head.ts";
 import { startBatch } from "./commands/command.ts";
-import { applyCommand, commandBytes, type ResultOf, type RoomCommand } from "./commands/registry.ts";
+import { actorOf, applyCommand, commandBytes, type ResultOf, type RoomCommand } from "./commands/registry.ts";
+import { ActiveToday, dayOf } from "../stats/counters.ts";
 import { type Loaded, loadFacts } from "./room_loader.ts";
 import { buildRoomUnit, hasWrites, type LoadedHead } from "./room_writes.ts";
 
@@ -103,6 +104,8 @@ export class RoomActors {
   readonly #options: Required<RoomActorsOptions>;
   readonly #slots = new Map<string, Slot>();
   readonly #typing: MemoryRateLimiter;
+  /** Users already counted active today: their `statsUserDay` rows need no read. */
+  readonly #activeToday = new ActiveToday();
   #cachedBytes = 0;
   #busy = 0;
   #idle: (() => void)[] = [];
@@ -243,6 +246,7 @@ export class RoomActors {
       const cachedHead = slot.head !== undefined;
       let head: LoadedHead;
       let loaded: Loaded;
+      const day = dayOf(this.#options.now());
       try {
         head = slot.head ?? await this.#loadHead(slot.roomId);
         loaded = await loadFacts(this.#kv, {
@@ -251,6 +255,7 @@ export class RoomActors {
           commands: batch.map((p) => p.cmd),
           cachedBlocks: slot.blocks,
           receipts: unsure.map((u) => u.receipt),
+          activeUsers: this.#activeToday.unknown(batch.map((p) => actorOf(p.cmd)), day),
           sendLimit: this.#options.sendLimit,
           writeLimit: this.#options.writeLimit,
         });
@@ -289,6 +294,7 @@ export class RoomActors {
       }
 
       const receipt = this.#options.commitReceipts ? crypto.randomUUID() : undefined;
+      const active = batch.filter((_, i) => outcomes[i]!.ok).map((p) => actorOf(p.cmd));
       let result: CommitResult;
       try {
         const unit = buildRoomUnit(head, work, {
@@ -297,6 +303,7 @@ export class RoomActors {
           rateLogVersions: loaded.rateLogVersions,
           readChecks: loaded.readChecks,
           receipt,
+          activity: { day, userIds: active, rows: loaded.activity },
         });
         if (
           batch.length > 1 &&
@@ -329,6 +336,7 @@ export class RoomActors {
         continue;
       }
       if (result.ok) {
+        this.#activeToday.remember(active, day);
         this.#remember(
           slot,
           { state: work.state, versionstamp: result.versionstamp },

@@ -32,6 +32,8 @@ export interface Loaded {
   directBlocks?: { entries: Deno.KvEntryMaybe<unknown>[]; cached: boolean };
   /** Which of the unsure attempts' receipts exist: those attempts were committed. */
   receipts: Set<string>;
+  /** The `statsUserDay` rows of `LoadRequest.activeUsers`, by user (the daily active-user count). */
+  activity: Map<string, Deno.KvEntryMaybe<unknown>>;
 }
 
 /** What to load for one batch. */
@@ -43,6 +45,8 @@ export interface LoadRequest {
   cachedBlocks?: Deno.KvEntryMaybe<unknown>[];
   /** Receipts of attempts whose outcome went unreported. */
   receipts: string[];
+  /** Actors whose last active day to read (those not known to be counted today). */
+  activeUsers?: string[];
   /** Rate logs are read only for limits that are on. */
   sendLimit: number;
   writeLimit: number;
@@ -93,12 +97,14 @@ export async function loadFacts(kv: Deno.Kv, request: LoadRequest): Promise<Load
     [...adds.keys()].map((actor) => keys.blockedEpoch(actor)),
     request.receipts.map((receipt) => keys.commitReceipt(roomId, receipt)),
     uploads.map((id) => keys.upload(id)),
+    (request.activeUsers ?? []).map((userId) => keys.statsUserDay(userId)),
   ] as const;
   const all = await getManyChunked<unknown>(kv, groups.flat());
-  const [clientRows, logRows, directBlocks, addBlocks, epochs, receiptRows, uploadRows] = sliceBy(
-    all,
-    groups,
-  );
+  const [clientRows, logRows, directBlocks, addBlocks, epochs, receiptRows, uploadRows, activityRows] =
+    sliceBy(
+      all,
+      groups,
+    );
   uploads.forEach((id, i) => facts.uploads.set(id, uploadRows[i]!.value as UploadRecord | null));
 
   const direct = pair ? (cached ?? directBlocks) : [];
@@ -126,6 +132,7 @@ export async function loadFacts(kv: Deno.Kv, request: LoadRequest): Promise<Load
     readChecks: [...direct, ...epochs, ...uploadRows].map(({ key, versionstamp }) => ({ key, versionstamp })),
     ...(pair ? { directBlocks: { entries: direct, cached: cached !== undefined } } : {}),
     receipts: new Set(request.receipts.filter((_, i) => receiptRows[i]!.versionstamp !== null)),
+    activity: new Map((request.activeUsers ?? []).map((userId, i) => [userId, activityRows[i]!])),
   };
 }
 

@@ -11,6 +11,7 @@ import { keys } from "../storage/keys.ts";
 import { estimateBytes } from "../storage/kv_size.ts";
 import type { RoomState } from "../storage/records.ts";
 import { RATE_WINDOW_MS } from "./rate_limit.ts";
+import { activityWrite, counterBytes, roomEventCounters } from "../stats/counters.ts";
 import { previewText } from "../common/preview.js";
 import { type Batch, parseRateLogKey } from "./commands/command.ts";
 import { isActive, memberOf, unreadCount } from "./room_head.ts";
@@ -52,6 +53,8 @@ export function buildRoomUnit(
      * it happened instead of applying the batch twice.
      */
     receipt?: string;
+    /** Actors whose commands succeeded, on `day`, with their `statsUserDay` rows as read (absent: known counted). */
+    activity?: { day: number; userIds: string[]; rows: Map<string, Deno.KvEntryMaybe<unknown>> };
   },
 ): CommitUnit {
   const after = work.state;
@@ -105,8 +108,30 @@ export function buildRoomUnit(
     unit.bytes += outbox.bytes;
     unit.wake = outbox.wake;
   }
+  writeCounters(unit, after.type, work.events, options);
   set(keys.room(work.roomId), after);
   return unit;
+}
+
+/** The operator counters of the commit (`stats/counters.ts`): its messages and rooms, its new active users. */
+function writeCounters(
+  unit: CommitUnit,
+  roomType: RoomState["type"],
+  events: Batch["events"],
+  options: Parameters<typeof buildRoomUnit>[2],
+): void {
+  const sums = roomEventCounters(roomType, events, options.now);
+  unit.mutations.push(...sums);
+  unit.bytes += counterBytes(sums);
+  const { day, userIds, rows } = options.activity ?? { day: 0, userIds: [], rows: new Map() };
+  for (const userId of new Set(userIds)) {
+    const row = rows.get(userId);
+    const write = row ? activityWrite(userId, row, day) : null;
+    if (!write) continue;
+    unit.checks.push(...write.checks);
+    unit.mutations.push(...write.mutations);
+    unit.bytes += write.bytes;
+  }
 }
 
 /**

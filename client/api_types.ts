@@ -31,7 +31,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Outbox gauges `outbox_batches{state=pending|retrying|dead}` and, per sink (realtime, push, social), `outbox_sink_batches{sink,state}`, read from counters kept with the outbox's writes (cheap at any backlog); `outbox_deliveries_total` and `outbox_failures_total` per sink, `outbox_dead_letters_total`, the commit-to-delivery histogram `outbox_delivery_latency_seconds`, `push_outcomes_total{outcome=sent|not_delivered|skipped}`, and typing indicators published and dropped. Counters are per process.
+         * @description Outbox gauges `outbox_batches{state=pending|retrying|dead}` and, per sink (realtime, push, social), `outbox_sink_batches{sink,state}`, read from counters kept with the outbox's writes (cheap at any backlog); `outbox_deliveries_total` and `outbox_failures_total` per sink, `outbox_dead_letters_total`, the commit-to-delivery histogram `outbox_delivery_latency_seconds`, `push_outcomes_total{outcome=sent|not_delivered|skipped}`, and typing indicators published and dropped (these are per process); and, read from KV so every process reports the same values, `chat_messages_total{room_type}`, `chat_rooms_created_total{room_type}`, `chat_active_users{window=today|7d}`, `chat_push_outcomes_total{outcome=delivered|not_delivered|failed}` and `outbox_oldest_age_seconds{sink}`. `docs/grafana-dashboard.json` charts them.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -729,12 +729,180 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Look up a user
+         * @description The stored profile, presence, unread total and the 50 most recently active rooms with the user's role and unread count. Read-only; no tokens or push subscription ids.
+         */
+        get: operations["getAdminUser"];
         /**
          * Create or update a user
          * @description Provisions a user before their first sign-in (their profile is otherwise upserted from their token's claims). The admin API exists only when `ADMIN_API_KEY` is set (at least 16 characters).
          */
         put: operations["provisionUser"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operator counters and the outbox per sink
+         * @description Messages per hour (total and per room type), active users (each counted once per UTC day; `last7Days` distinct), rooms created, push outcomes, and the outbox per sink with the age of its oldest batch. Every figure comes from counters written in the same commits as the changes they count, so the answer costs the same at any traffic or backlog. `deliveryLatency` is the answering process's histogram.
+         */
+        get: operations["getAdminStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The outbox per sink
+         * @description Pending, retrying and dead batches per sink and the age of each sink's oldest undelivered batch: a few counter reads, cheap enough to poll every second.
+         */
+        get: operations["getOutboxBacklog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/outbox/dead": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead letters
+         * @description Batches that failed their last attempt, with their sink, room or user, attempts, age and last error, in stream order (at most `limit`).
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        /**
+         * Purge dead letters
+         * @description Deletes every dead batch (their events are never delivered) and the parked wake messages.
+         */
+        delete: operations["purgeDeadLetters"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/outbox/dead/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay dead letters
+         * @description Moves one dead batch (`{id}`) or all of them (`{all: true}`) back to pending with fresh attempts and wakes the watcher in the same commit; they are delivered in stream order.
+         */
+        post: operations["replayDeadLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live tail of published realtime events
+         * @description The last events (up to 500) the answering process published to Pusher or the embedded gateway: channel, event, the room and its `seq`, when. Poll with `after` = the previous `lastId`; `roomId` keeps one room's events.
+         */
+        get: operations["listRealtimeEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/rooms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Look up a room
+         * @description The room head: type, name, last seq, and every member (former ones too) with role, read position (`readSeq`, `readAt`) and unread count.
+         */
+        get: operations["getAdminRoom"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/rooms/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A room's latest messages
+         * @description Newest first, deleted ones included (with `deletedAt`), below `beforeSeq` when given.
+         */
+        get: operations["listAdminRoomMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A message and its versions
+         * @description The stored message (deleted or not) and every earlier content it had, oldest first.
+         */
+        get: operations["getAdminMessage"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1104,6 +1272,366 @@ export interface components {
              * @example 2026-11-25T15:04:05.000Z
              */
             updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "success": true,
+         *       "days": 1,
+         *       "messages": {
+         *         "perHour": [
+         *           {
+         *             "at": "2026-12-01T22:00:00.000Z",
+         *             "count": 5,
+         *             "direct": 3,
+         *             "group": 2
+         *           }
+         *         ],
+         *         "total": 5,
+         *         "direct": 3,
+         *         "group": 2
+         *       },
+         *       "activeUsers": {
+         *         "today": 2,
+         *         "last7Days": 3,
+         *         "perDay": [
+         *           {
+         *             "day": "2026-12-01",
+         *             "count": 2
+         *           }
+         *         ]
+         *       },
+         *       "rooms": {
+         *         "direct": 1,
+         *         "group": 1
+         *       },
+         *       "push": {
+         *         "delivered": 4,
+         *         "notDelivered": 0,
+         *         "failed": 1,
+         *         "perDay": [
+         *           {
+         *             "day": "2026-12-01",
+         *             "delivered": 4,
+         *             "notDelivered": 0,
+         *             "failed": 1
+         *           }
+         *         ]
+         *       },
+         *       "outbox": {
+         *         "realtime": {
+         *           "pending": 0,
+         *           "retrying": 0,
+         *           "dead": 0,
+         *           "oldestAgeMs": null
+         *         },
+         *         "push": {
+         *           "pending": 2,
+         *           "retrying": 1,
+         *           "dead": 0,
+         *           "oldestAgeMs": 5400
+         *         },
+         *         "social": {
+         *           "pending": 0,
+         *           "retrying": 0,
+         *           "dead": 0,
+         *           "oldestAgeMs": null
+         *         }
+         *       },
+         *       "deliveryLatency": {
+         *         "realtime": {
+         *           "count": 5,
+         *           "meanSeconds": 0.004,
+         *           "buckets": [
+         *             {
+         *               "le": 0.005,
+         *               "count": 4
+         *             }
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
+        AdminStats: {
+            /** @enum {boolean} */
+            success: true;
+            days: number;
+            messages: {
+                /** @description `days × 24` hours, oldest first, hours without messages included */
+                perHour: {
+                    /**
+                     * @description Start of the hour (UTC)
+                     * @example 2026-12-01T22:00:00.000Z
+                     */
+                    at: string;
+                    count: number;
+                    direct: number;
+                    group: number;
+                }[];
+                /** @description Messages in the window */
+                total: number;
+                direct: number;
+                group: number;
+            };
+            activeUsers: {
+                /**
+                 * @description Users who acted in a room today (UTC), each once
+                 * @example 42
+                 */
+                today: number;
+                /**
+                 * @description Distinct users active in the last 7 days
+                 * @example 120
+                 */
+                last7Days: number;
+                perDay: {
+                    /** @example 2026-12-01 */
+                    day: string;
+                    count: number;
+                }[];
+            };
+            rooms: {
+                /** @description Direct rooms created, all time */
+                direct: number;
+                /** @description Groups created, all time */
+                group: number;
+            };
+            push: {
+                /** @description Notifications OneSignal accepted (one per recipient) */
+                delivered: number;
+                /** @description Answers without a notification id or with `errors` (counted, not retried) */
+                notDelivered: number;
+                /** @description Failed delivery attempts of push batches (network, timeout, 429, 5xx, refused) */
+                failed: number;
+                perDay: {
+                    day: string;
+                    /** @description Notifications OneSignal accepted (one per recipient) */
+                    delivered: number;
+                    /** @description Answers without a notification id or with `errors` (counted, not retried) */
+                    notDelivered: number;
+                    /** @description Failed delivery attempts of push batches (network, timeout, 429, 5xx, refused) */
+                    failed: number;
+                }[];
+            };
+            outbox: components["schemas"]["OutboxBacklog"];
+            /** @description Commit-to-delivery latency per sink, as measured by the process that answers */
+            deliveryLatency: {
+                [key: string]: components["schemas"]["DeliveryLatency"];
+            };
+        };
+        /** @description Outbox batches per sink and state, from counters kept in the outbox's own commits */
+        OutboxBacklog: {
+            realtime: components["schemas"]["SinkBacklog"];
+            push: components["schemas"]["SinkBacklog"];
+            social: components["schemas"]["SinkBacklog"];
+        };
+        SinkBacklog: {
+            /** @example 3 */
+            pending: number;
+            /** @example 1 */
+            retrying: number;
+            /** @example 0 */
+            dead: number;
+            /**
+             * @description How long the oldest pending or retrying batch has waited (ms); null when none waits
+             * @example 1250
+             */
+            oldestAgeMs: number | null;
+        };
+        DeliveryLatency: {
+            count: number;
+            meanSeconds: number;
+            /** @description Cumulative counts per upper bound in seconds, as Prometheus histograms */
+            buckets: {
+                le: number;
+                count: number;
+            }[];
+        };
+        DeadLetter: {
+            /**
+             * @description `{sink}:{stream}:{order}`
+             * @example push:room:g_1:12
+             */
+            id: string;
+            /** @enum {string} */
+            sink: "realtime" | "push" | "social";
+            /** @example room:g_1 */
+            stream: string;
+            /** @example g_1 */
+            roomId: string | null;
+            /** @example null */
+            userId: string | null;
+            order: number;
+            attempts: number;
+            /** @description Events in the batch */
+            events: number;
+            /** @example OneSignal refused the notification: HTTP 400 */
+            lastError?: string;
+            /** @description When the batch was committed (ms since the epoch) */
+            createdAt: number;
+            /** @description When its last attempt failed (ms since the epoch) */
+            deadAt: number;
+            /**
+             * @description How long ago it was committed
+             * @example 93000
+             */
+            ageMs: number;
+        };
+        /**
+         * @description One dead batch by id, or every dead batch
+         * @example {
+         *       "id": "push:room:g_1:12"
+         *     }
+         */
+        ReplayRequest: {
+            id: string;
+        } | {
+            /** @enum {boolean} */
+            all: true;
+        };
+        /**
+         * @description The last events (up to 500) this server process published, oldest first
+         * @example {
+         *       "success": true,
+         *       "events": [
+         *         {
+         *           "id": 121,
+         *           "channel": "private-room-g_1",
+         *           "event": "message.created",
+         *           "roomId": "g_1",
+         *           "seq": 42,
+         *           "at": 1764626400000
+         *         }
+         *       ],
+         *       "lastId": 121
+         *     }
+         */
+        RealtimeTail: {
+            /** @enum {boolean} */
+            success: true;
+            events: {
+                id: number;
+                /** @example private-room-g_1 */
+                channel: string;
+                /** @example message.created */
+                event: string;
+                roomId: string | null;
+                seq: number | null;
+                /** @description When it was published (ms since the epoch) */
+                at: number;
+            }[];
+            /** @description Pass as `after` to get only newer events */
+            lastId: number;
+        };
+        AdminUser: {
+            /** @enum {boolean} */
+            success: true;
+            user: {
+                id: string;
+                name: string;
+                avatar: string | null;
+                /** @example 2026-12-01T22:00:00.000Z */
+                createdAt: string;
+                /** @example 2026-12-01T22:00:00.000Z */
+                updatedAt: string;
+                online: boolean;
+                /** @example 2026-12-01T22:00:00.000Z */
+                lastSeenAt: string | null;
+                unreadTotal: number;
+                /** @description The user's 50 most recently active rooms */
+                rooms: {
+                    id: string;
+                    /** @enum {string} */
+                    type: "DIRECT" | "GROUP";
+                    name: string;
+                    /** @enum {string|null} */
+                    role: "owner" | "admin" | "member" | null;
+                    unreadCount: number;
+                    /** @example 2026-12-01T22:00:00.000Z */
+                    lastActivityAt: string;
+                }[];
+            };
+        };
+        AdminRoom: {
+            /** @enum {boolean} */
+            success: true;
+            room: {
+                id: string;
+                /** @enum {string} */
+                type: "DIRECT" | "GROUP";
+                name: string;
+                /** @example 2026-12-01T22:00:00.000Z */
+                createdAt: string;
+                createdBy: string;
+                lastSeq: number;
+                /** @example 2026-12-01T22:00:00.000Z */
+                lastActivityAt: string;
+                lastMessage: {
+                    id: string;
+                    seq: number;
+                    senderId: string;
+                    text: string;
+                    /** @example 2026-12-01T22:00:00.000Z */
+                    createdAt: string;
+                } | null;
+                members: {
+                    userId: string;
+                    /** @enum {string} */
+                    role: "owner" | "admin" | "member";
+                    active: boolean;
+                    /** @example 2026-12-01T22:00:00.000Z */
+                    joinedAt: string;
+                    /** @description The member's read position */
+                    readSeq: number;
+                    /** @example 2026-12-01T22:00:00.000Z */
+                    readAt: string | null;
+                    unreadCount: number;
+                    leftSeq: number | null;
+                    archived: boolean;
+                }[];
+            };
+        };
+        AdminMessage: {
+            /** @example g_1:42 */
+            id: string;
+            roomId: string;
+            seq: number;
+            senderId: string;
+            senderName: string;
+            /** @enum {string} */
+            type: "text" | "image" | "file";
+            content: string;
+            /** @description Name, type and size only: attachment URLs are not shown */
+            attachment: {
+                type: string | null;
+                name: string | null;
+                size: number | null;
+            } | null;
+            replyToId: string | null;
+            /** @description Emoji → how many reacted */
+            reactions: {
+                [key: string]: number;
+            };
+            /** @example 2026-12-01T22:00:00.000Z */
+            createdAt: string;
+            /** @example 2026-12-01T22:00:00.000Z */
+            editedAt: string | null;
+            editCount: number;
+            /** @example 2026-12-01T22:00:00.000Z */
+            deletedAt: string | null;
+        };
+        AdminMessageWithVersions: {
+            /** @enum {boolean} */
+            success: true;
+            message: components["schemas"]["AdminMessage"];
+            versions: {
+                /** @description 0 is the original content */
+                version: number;
+                content: string;
+                /** @example 2026-12-01T22:00:00.000Z */
+                writtenAt: string;
+                /** @example 2026-12-01T22:00:00.000Z */
+                replacedAt: string;
+            }[];
         };
     };
     responses: {
@@ -4028,6 +4556,55 @@ export interface operations {
             };
         };
     };
+    getAdminUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such user, or the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     provisionUser: {
         parameters: {
             query?: never;
@@ -4093,6 +4670,473 @@ export interface operations {
             };
             /** @description Body without `Content-Type: application/json` */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminStats: {
+        parameters: {
+            query?: {
+                /** @description Days of buckets to return, 1-31 (the current one included) */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counters of the last `days` days */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminStats"];
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOutboxBacklog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backlog per sink */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        outbox: components["schemas"]["OutboxBacklog"];
+                    };
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dead batches */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        deadLetters: components["schemas"]["DeadLetter"][];
+                    };
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    purgeDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many dead batches were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /**
+                         * @description Dead batches deleted
+                         * @example 3
+                         */
+                        purged: number;
+                    };
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replayDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description How many batches went back to pending */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /**
+                         * @description Batches moved back to pending
+                         * @example 1
+                         */
+                        replayed: number;
+                    };
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such dead batch, or the admin API is off: `{"error": …}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 64 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body without `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRealtimeEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events with a larger `id` (the `lastId` of the previous answer) */
+                after?: number | null;
+                roomId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Events newer than `after` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RealtimeTail"];
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoom"];
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such room, or the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAdminRoomMessages: {
+        parameters: {
+            query?: {
+                beforeSeq?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        messages: components["schemas"]["AdminMessage"][];
+                    };
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such room, or the admin API is off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAdminMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message and its versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMessageWithVersions"];
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such message, or the admin API is off */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

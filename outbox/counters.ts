@@ -45,3 +45,24 @@ export function countDelta(sink: string, state: BatchState, n: number): Deno.KvM
 
 /** What a counter mutation weighs in a commit (for `CommitUnit.bytes`). */
 export const COUNT_MUTATION_BYTES = estimateBytes(keys.outboxCount("realtime", "retrying")) + 16;
+
+/** The second (since the epoch) a batch counts in, in `outboxAge`. */
+export function ageSecond(batch: { createdAt: number }): number {
+  return Math.floor(batch.createdAt / 1000);
+}
+
+/**
+ * Counts a batch into the `outboxAge` bucket of the second it was committed
+ * (put it in the commit that makes it pending). Batches of one commit share
+ * the bucket, so their sums fold into one mutation.
+ */
+export function trackAge(sink: string, batch: { createdAt: number }): Deno.KvMutation {
+  return sumMutation(keys.outboxAge(sink, ageSecond(batch)), 1);
+}
+
+/** Takes batches off their `outboxAge` buckets (in the commit that delivers or dead-letters them), one sum per second. */
+export function forgetAges(sink: string, batches: readonly { createdAt: number }[]): Deno.KvMutation[] {
+  const bySecond = new Map<number, number>();
+  for (const batch of batches) bySecond.set(ageSecond(batch), (bySecond.get(ageSecond(batch)) ?? 0) + 1);
+  return [...bySecond].map(([second, n]) => sumMutation(keys.outboxAge(sink, second), -n));
+}

@@ -17,6 +17,13 @@ export interface OutboxGauges {
 /** What a sink reported about a OneSignal push. */
 export type PushOutcomeKind = "sent" | "not_delivered" | "skipped";
 
+/** A sink's delivery latencies as `/api/admin/stats` shows them; `buckets` are cumulative, as in Prometheus. */
+export interface LatencyHistogram {
+  count: number;
+  meanSeconds: number;
+  buckets: { le: number; count: number }[];
+}
+
 interface Histogram {
   counts: number[];
   sum: number;
@@ -77,6 +84,19 @@ export class OutboxMetrics {
   latency(sink: string): { count: number; meanSeconds: number } {
     const h = this.#latency.get(sink);
     return { count: h?.count ?? 0, meanSeconds: h && h.count > 0 ? h.sum / h.count : 0 };
+  }
+
+  /** The commit-to-delivery histogram of this process per sink: cumulative counts per upper bound (seconds). */
+  latencyHistograms(): Record<string, LatencyHistogram> {
+    const out: Record<string, LatencyHistogram> = {};
+    for (const [sink, h] of this.#latency) {
+      out[sink] = {
+        count: h.count,
+        meanSeconds: h.count > 0 ? h.sum / h.count : 0,
+        buckets: LATENCY_BUCKETS.map((le, i) => ({ le, count: h.counts[i]! })),
+      };
+    }
+    return out;
   }
 
   /** The Prometheus text exposition of the counters plus the outbox counts read by the caller. */

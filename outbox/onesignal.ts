@@ -14,6 +14,7 @@ import {
   ServerConfiguration,
   wrapHttpLibrary,
 } from "@onesignal/node-onesignal";
+import { pushCounters } from "../stats/counters.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { getManyPreferences } from "../storage/preferences.ts";
@@ -97,9 +98,12 @@ export function createPushSink(
       userId: target.userId,
       at: Date.now(),
     };
-    await kv.set(keys.pushOutcome(eventId, target.userId), outcome, {
-      expireIn: PUSH_OUTCOME_TTL_MS,
-    }).catch(() => {}); // the outcome is a record for operators, not worth a retried push
+    // Recorded once (a redelivery that finds the record writes nothing), with its counters.
+    const key = keys.pushOutcome(eventId, target.userId);
+    await kv.atomic().check({ key, versionstamp: null })
+      .set(key, outcome, { expireIn: PUSH_OUTCOME_TTL_MS })
+      .mutate(...pushCounters(sent ? "delivered" : "notDelivered", outcome.at))
+      .commit().catch(() => {}); // the outcome is a record for operators, not worth a retried push
   }
 
   /**

@@ -6,7 +6,7 @@ import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { counterValue } from "../storage/counters.ts";
-import { BATCH_STATES, countDelta, countMove } from "./counters.ts";
+import { ageSecond, BATCH_STATES, countDelta, countMove, trackAge } from "./counters.ts";
 import {
   batchId,
   type DeadBatch,
@@ -108,6 +108,7 @@ export async function outboxStats(
  */
 export async function recountOutbox(kv: Deno.Kv): Promise<OutboxStats> {
   const stats = await outboxStats(kv, { limit: Number.MAX_SAFE_INTEGER });
+  await rebuildAges(kv);
   const op = kv.atomic();
   for (const sink of SINKS) {
     for (const state of BATCH_STATES) {
@@ -119,6 +120,83 @@ export async function recountOutbox(kv: Deno.Kv): Promise<OutboxStats> {
   return stats;
 }
 
+/** Rewrites the `outboxAge` buckets from the pending rows (part of `recountOutbox`). */
+async function rebuildAges(kv: Deno.Kv): Promise<void> {
+  const counts = new Map<string, { key: Deno.KvKey; n: number }>();
+  for await (const entry of kv.list<OutboxBatch>({ prefix: keys.outboxPending() })) {
+    const key = keys.outboxAge(parseKey.outbox(entry.key).sink, ageSecond(entry.value));
+    const id = JSON.stringify(key);
+    counts.set(id, { key, n: (counts.get(id)?.n ?? 0) + 1 });
+  }
+  const writes: Deno.KvMutation[] = [];
+  const flush = async () => {
+    if (writes.length > 0) await kv.atomic().mutate(...writes.splice(0)).commit();
+  };
+  for (const sink of SINKS) {
+    for await (const entry of kv.list({ prefix: keys.outboxAges(sink) })) {
+      if (!counts.has(JSON.stringify(entry.key))) writes.push({ type: "delete", key: entry.key });
+      if (writes.length >= 500) await flush();
+    }
+  }
+  for (const { key, n } of counts.values()) {
+    writes.push({ type: "set", key, value: new Deno.KvU64(BigInt(n)) });
+    if (writes.length >= 500) await flush();
+  }
+  await flush();
+}
+
+/**
+ * How long the oldest undelivered (pending or retrying) batch of each sink has
+ * waited, in ms (to the second), or null when none waits: the first non-zero
+ * `outboxAge` bucket of each sink, whatever the backlog (the buckets that
+ * emptied are pruned by `pruneAgeBuckets`).
+ */
+export async function oldestAges(kv: Deno.Kv, now = Date.now()): Promise<Record<Sink, number | null>> {
+  const ages = await Promise.all(SINKS.map(async (sink) => {
+    for await (const entry of kv.list({ prefix: keys.outboxAges(sink) }, { batchSize: 64 })) {
+      if (counterValue(entry) > 0) return Math.max(0, now - parseKey.outboxAge(entry.key).second * 1000);
+    }
+    return null;
+  }));
+  return Object.fromEntries(SINKS.map((sink, i) => [sink, ages[i]!])) as Record<Sink, number | null>;
+}
+
+/**
+ * Deletes `outboxAge` buckets that went back to zero, each under a check on
+ * the value read (a batch counted into it meanwhile keeps it); at most
+ * `limit` per sink per call. Returns how many went.
+ */
+export async function pruneAgeBuckets(kv: Deno.Kv, limit = 1000): Promise<number> {
+  let pruned = 0;
+  for (const sink of SINKS) {
+    const empty: Deno.KvEntry<unknown>[] = [];
+    for await (const entry of kv.list({ prefix: keys.outboxAges(sink) }, { limit, batchSize: 200 })) {
+      if (counterValue(entry) === 0) empty.push(entry);
+    }
+    for (let i = 0; i < empty.length; i += 90) {
+      const part = empty.slice(i, i + 90);
+      const op = kv.atomic();
+      for (const entry of part) op.check(entry).delete(entry.key);
+      if ((await op.commit()).ok) pruned += part.length;
+    }
+  }
+  return pruned;
+}
+
+/** One sink's backlog: counts kept with the writes, and how long its oldest undelivered batch has waited. */
+export interface SinkBacklog extends OutboxCounts {
+  /** How long the oldest pending or retrying batch has waited; null when none waits. */
+  oldestAgeMs: number | null;
+}
+
+/** The outbox per sink (`GET /api/admin/outbox`, `deno task outbox stats`): a few reads, whatever the backlog. */
+export async function outboxBacklog(kv: Deno.Kv, now = Date.now()): Promise<Record<Sink, SinkBacklog>> {
+  const [counts, ages] = await Promise.all([outboxCounts(kv), oldestAges(kv, now)]);
+  return Object.fromEntries(
+    SINKS.map((sink) => [sink, { ...counts.bySink[sink], oldestAgeMs: ages[sink] }]),
+  ) as Record<Sink, SinkBacklog>;
+}
+
 /** One dead batch as operators see it. */
 export interface DeadSummary {
   id: string;
@@ -128,6 +206,8 @@ export interface DeadSummary {
   attempts: number;
   events: number;
   lastError?: string;
+  /** When the batch was committed. */
+  createdAt: number;
   deadAt: number;
 }
 
@@ -144,6 +224,7 @@ export async function listDead(kv: Deno.Kv, options: { limit?: number } = {}): P
       attempts: value.attempts,
       events: value.events.length,
       ...(value.lastError ? { lastError: value.lastError } : {}),
+      createdAt: value.createdAt,
       deadAt: value.deadAt,
     });
   }
@@ -178,7 +259,7 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
       const pending: OutboxBatch = { ...batch, attempts: 0 };
       const key = keys.outbox(sink, batch.stream, batch.order);
       op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending)
-        .mutate(...countMove(sink, "dead", "pending"));
+        .mutate(...countMove(sink, "dead", "pending"), trackAge(sink, pending));
     }
     const wake = wakeQueueMessage(part.map((e) => ({ sink: e.value.sink, stream: e.value.stream })));
     op.enqueue(wake.value as WakeMessage, wake.options);

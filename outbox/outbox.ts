@@ -7,7 +7,7 @@ import { truncate } from "../common/preview.js";
 import { estimateBytes } from "../storage/kv_size.ts";
 import { keys } from "../storage/keys.ts";
 import type { Profile, RoomEvent, RoomState } from "../storage/records.ts";
-import { COUNT_MUTATION_BYTES, countMove } from "./counters.ts";
+import { COUNT_MUTATION_BYTES, countMove, trackAge } from "./counters.ts";
 
 /** Push bodies are cut to this many characters. */
 export const PUSH_TEXT_LENGTH = 100;
@@ -178,9 +178,10 @@ export function outboxBatchWrite(
     attempts: 0,
   };
   const key = keys.outbox(sink, options.stream, options.order);
-  out.mutations.push({ type: "set", key, value: batch }, ...countMove(sink, null, "pending"));
+  const age = trackAge(sink, batch);
+  out.mutations.push({ type: "set", key, value: batch }, ...countMove(sink, null, "pending"), age);
   out.wake.push({ sink, stream: options.stream });
-  out.bytes += estimateBytes(key, batch) + COUNT_MUTATION_BYTES;
+  out.bytes += estimateBytes(key, batch) + 2 * COUNT_MUTATION_BYTES;
   return out;
 }
 

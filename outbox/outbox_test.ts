@@ -47,7 +47,9 @@ const group = { type: "GROUP" as const, name: "Hiking", createdBy: "alice" };
 /** The rows a write sets, by sink. */
 function rows(out: { mutations: Deno.KvMutation[] }) {
   return out.mutations.flatMap((m) =>
-    m.type === "set" ? [{ sink: m.key[1], value: m.value as { events: Record<string, unknown>[] } }] : []
+    m.type === "set" && m.key[0] === "outbox"
+      ? [{ sink: m.key[1], value: m.value as { events: Record<string, unknown>[] } }]
+      : []
   );
 }
 
@@ -81,7 +83,9 @@ Deno.test("outboxWrite() counts each row it writes as pending, in the same mutat
   const sums = on.mutations.filter((m) => m.type === "sum");
   assert.deepEqual(sums.map((m) => m.key), [
     keys.outboxCount("realtime", "pending"),
+    keys.outboxAge("realtime", 0),
     keys.outboxCount("push", "pending"),
+    keys.outboxAge("push", 0),
   ]);
   assert.ok(sums.every((m) => (m.value as Deno.KvU64).value === 1n));
 });

@@ -5,7 +5,7 @@
 import type { CommitUnit } from "../storage/commit_batcher.ts";
 import { estimateBytes, keyBytes } from "../storage/kv_size.ts";
 import type { OutboxBatch, Sink } from "./outbox.ts";
-import { COUNT_MUTATION_BYTES, countDelta, pendingState } from "./counters.ts";
+import { COUNT_MUTATION_BYTES, countDelta, forgetAges, pendingState } from "./counters.ts";
 import type { OutboxSink } from "./sink.ts";
 
 /** A pending row as listed. */
@@ -18,7 +18,7 @@ export interface StreamWork {
   due: Row[];
 }
 
-/** Rows deleted per commit: one check each, within KV's 100 checks, plus two counter sums. */
+/** Rows deleted per commit: one check each, within KV's 100 checks, plus the counter and age sums. */
 const DELETES_PER_COMMIT = 90;
 /** Key bytes (checks and mutations) per commit, well below KV's 80 KiB of keys. */
 const KEY_BYTES_PER_COMMIT = 48 * 1024;
@@ -53,7 +53,7 @@ export function chunkRows(rows: Row[]): Row[][] {
   let current: Row[] = [];
   let size = 0;
   for (const row of rows) {
-    const bytes = 2 * keyBytes(row.key); // the check and the delete
+    const bytes = 3 * keyBytes(row.key); // the check, the delete, at most one `outboxAge` sum (a shorter key)
     if (current.length > 0 && (current.length >= DELETES_PER_COMMIT || size + bytes > KEY_BYTES_PER_COMMIT)) {
       chunks.push(current);
       current = [];
@@ -73,10 +73,12 @@ export function deleteUnit(sink: Sink, rows: Row[]): CommitUnit {
   const counters = (["pending", "retrying"] as const).flatMap((state) =>
     byState[state] > 0 ? [countDelta(sink, state, -byState[state])] : []
   );
+  const ages = forgetAges(sink, rows.map((r) => r.value));
   return {
     checks: rows.map((r) => ({ key: r.key, versionstamp: r.versionstamp })),
-    mutations: [...rows.map((r): Deno.KvMutation => ({ type: "delete", key: r.key })), ...counters],
-    bytes: rows.reduce((n, r) => n + 2 * estimateBytes(r.key), 0) + counters.length * COUNT_MUTATION_BYTES,
+    mutations: [...rows.map((r): Deno.KvMutation => ({ type: "delete", key: r.key })), ...counters, ...ages],
+    bytes: rows.reduce((n, r) => n + 2 * estimateBytes(r.key), 0) +
+      (counters.length + ages.length) * COUNT_MUTATION_BYTES,
   };
 }
 

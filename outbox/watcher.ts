@@ -10,7 +10,8 @@ import { parseKey } from "../storage/key_parsers.ts";
 import { keys } from "../storage/keys.ts";
 import { getManyChunked } from "../storage/kv.ts";
 import { DEFAULT_RETRY_POLICY, isExhausted, retryDelay, type RetryPolicy } from "./backoff.ts";
-import { countMove, pendingState } from "./counters.ts";
+import { countMove, forgetAges, pendingState } from "./counters.ts";
+import { pushCounters } from "../stats/counters.ts";
 import type { OutboxMetrics } from "./metrics.ts";
 import { batchId, type DeadBatch, type OutboxBatch, type Sink, type WakeMessage } from "./outbox.ts";
 import {
@@ -476,12 +477,15 @@ export class OutboxWatcher {
     const key = keys.outbox(sink, batch.stream, batch.order);
     const id = batchId(sink, batch.stream, batch.order);
     const from = pendingState(batch);
+    const counted = sink === "push" ? pushCounters("failed", now) : []; // operators' push outcomes
     if (error instanceof PermanentDeliveryError || isExhausted(attempts, this.#retry)) {
       const dead: DeadBatch = { ...batch, sink, attempts, lastError, deadAt: now };
       delete dead.nextAttemptAt;
       const deadKey = keys.outboxDead(sink, batch.stream, batch.order);
       const op = this.#kv.atomic().check(row).delete(key).set(deadKey, dead).mutate(
         ...countMove(sink, from, "dead"),
+        ...counted,
+        ...forgetAges(sink, [batch]),
       );
       if ((await op.commit()).ok) {
         this.#metrics?.failed(sink);
@@ -493,7 +497,8 @@ export class OutboxWatcher {
     const delayMs = retryDelay(attempts, this.#retry, this.#random);
     const next: OutboxBatch = { ...batch, attempts, lastError, nextAttemptAt: now + delayMs };
     const wake = wakeQueueMessage([{ sink, stream: batch.stream }], { delayMs });
-    const op = this.#kv.atomic().check(row).set(key, next).mutate(...countMove(sink, from, "retrying"))
+    const op = this.#kv.atomic().check(row).set(key, next)
+      .mutate(...countMove(sink, from, "retrying"), ...counted)
       .enqueue(wake.value, wake.options);
     if ((await op.commit()).ok) {
       this.#metrics?.failed(sink);

@@ -5,8 +5,11 @@ import { timingSafeEqual } from "node:crypto";
 import type { AppEnv } from "../auth/middleware.ts";
 import { HttpError } from "../http_error.ts";
 import type { UserStore } from "../storage/users.ts";
-import { ErrorSchema, Id, ProvisionBody, UserSchema } from "./schemas.ts";
+import { Id, ProvisionBody, UserSchema } from "./schemas.ts";
 import { apiRouter, errors, jsonBody, ok } from "./validate.ts";
+import { ADMIN_OFF } from "./admin_schemas.ts";
+import { addBrowseRoutes, BROWSE_ROUTES } from "./admin_browse.ts";
+import { addOperatorRoutes, OPERATOR_ROUTES, type OperatorDeps } from "./admin_ops.ts";
 
 const provision = createRoute({
   operationId: "provisionUser",
@@ -21,10 +24,7 @@ const provision = createRoute({
   responses: {
     ...ok(UserSchema, "The user as stored"),
     ...errors(400, 401, 415),
-    404: {
-      content: { "application/json": { schema: ErrorSchema } },
-      description: 'The admin API is off (`ADMIN_API_KEY` unset): `{"error": "Not found"}`',
-    },
+    ...ADMIN_OFF,
   },
 });
 
@@ -32,10 +32,12 @@ const provision = createRoute({
  * The admin routes' definitions, paths relative to `/api/admin`: the OpenAPI document shows
  * them also when the admin API is off.
  */
-export const ADMIN_ROUTES = [provision];
+export const ADMIN_ROUTES = [provision, ...OPERATOR_ROUTES, ...BROWSE_ROUTES];
 
 /** The admin routes, mounted at `/api/admin` only when `ADMIN_API_KEY` is set. */
-export function adminRoutes(deps: { users: UserStore; adminApiKey: string }): OpenAPIHono<AppEnv> {
+export function adminRoutes(
+  deps: { users: UserStore; adminApiKey: string; operators: OperatorDeps },
+): OpenAPIHono<AppEnv> {
   const app = apiRouter();
   app.use("*", async (c, next) => {
     if (!sameSecret(c.req.header("X-Admin-Key") ?? "", deps.adminApiKey)) {
@@ -43,7 +45,7 @@ export function adminRoutes(deps: { users: UserStore; adminApiKey: string }): Op
     }
     await next();
   });
-  return app.openapi(provision, async (c) => {
+  app.openapi(provision, async (c) => {
     const { name, avatar } = c.req.valid("json");
     const user = await deps.users.upsert({
       id: c.req.valid("param").id,
@@ -58,6 +60,8 @@ export function adminRoutes(deps: { users: UserStore; adminApiKey: string }): Op
       updatedAt: new Date(user.updatedAt).toISOString(),
     }, 200);
   });
+  addOperatorRoutes(app, deps.operators);
+  return addBrowseRoutes(app, { kv: deps.operators.kv, users: deps.users });
 }
 
 function sameSecret(given: string, expected: string): boolean {

@@ -16,7 +16,10 @@ const metrics = createRoute({
     "any backlog); `outbox_deliveries_total` and " +
     "`outbox_failures_total` per sink, `outbox_dead_letters_total`, the commit-to-delivery histogram " +
     "`outbox_delivery_latency_seconds`, `push_outcomes_total{outcome=sent|not_delivered|skipped}`, and " +
-    "typing indicators published and dropped. Counters are per process.",
+    "typing indicators published and dropped (these are per process); and, read from KV so every process " +
+    "reports the same values, `chat_messages_total{room_type}`, `chat_rooms_created_total{room_type}`, " +
+    "`chat_active_users{window=today|7d}`, `chat_push_outcomes_total{outcome=delivered|not_delivered|failed}` " +
+    "and `outbox_oldest_age_seconds{sink}`. `docs/grafana-dashboard.json` charts them.",
   responses: {
     200: { content: { "text/plain": { schema: z.string() } }, description: "Prometheus text format 0.0.4" },
   },

@@ -42,6 +42,12 @@ export const parseKey = {
     stream: str(key, "outbox", 2),
     order: num(key, "outbox", 3),
   }),
+  /** `keys.outboxAge` → the sink and the second counted. */
+  outboxAge: (key: Key) => ({ sink: str(key, "outbox_age", 1), second: num(key, "outbox_age", 2) }),
+  /** `keys.statsMessages`, `keys.statsPush` → the hour and the label (room type, outcome). */
+  hourly: (key: Key) => ({ hour: num(key, String(key[0]), 1), label: str(key, String(key[0]), 2) }),
+  /** `keys.statsActive`, `keys.statsLastActive` → the day. */
+  daily: (key: Key) => ({ day: num(key, String(key[0]), 1) }),
   /** `keys.outboxDead` → a dead batch's sink, stream and order. */
   outboxDead: (key: Key) => ({
     sink: str(key, "outbox_dead", 1),

@@ -80,12 +80,43 @@ export const keys = {
    * changed with `sum` in the same commits that write, retry, dead-letter or delete the rows.
    */
   outboxCount: (sink: string, state: string) => ["outbox_count", sink, state] as const,
+  /**
+   * How many pending or retrying batches of a sink were committed in one second (seconds since the
+   * epoch), as a `Deno.KvU64` changed with `sum` in the commits that add and remove them: the first
+   * non-zero entry of a sink's prefix is the second of its oldest undelivered batch.
+   */
+  outboxAge: (sink: string, second: number) => ["outbox_age", sink, second] as const,
+  /** Prefix of a sink's entries in `outboxAge`, oldest first. */
+  outboxAges: (sink: string) => ["outbox_age", sink] as const,
   /** A wake message the queue gave up on (`keysIfUndelivered`); the sweep clears it. */
   outboxLostWake: (id: string) => ["outbox_lost_wake", id] as const,
   /** Prefix of the lost wake messages. */
   outboxLostWakes: () => ["outbox_lost_wake"] as const,
   /** What OneSignal answered for one push event to one recipient (`PushOutcome`), kept for a while. */
   pushOutcome: (eventId: string, userId: string) => ["push_outcome", eventId, userId] as const,
+  /**
+   * Messages created in one hour (hours since the epoch) in rooms of one type (`Deno.KvU64`, `sum` in the
+   * room commit that created them).
+   */
+  statsMessages: (hour: number, roomType: string) => ["stats_msg", hour, roomType] as const,
+  /** Prefix of the hourly message counters, hour order. */
+  statsMessagesAll: () => ["stats_msg"] as const,
+  /** An all-time total (`Deno.KvU64`): `messages`, `rooms` or `push` by one label (room type, outcome). */
+  statsTotal: (name: string, label: string) => ["stats_total", name, label] as const,
+  /** Users active on one day (days since the epoch), each counted once (`Deno.KvU64`). */
+  statsActive: (day: number) => ["stats_active", day] as const,
+  /** Prefix of the daily active-user counters, day order. */
+  statsActiveAll: () => ["stats_active"] as const,
+  /** Users whose last active day is `day` (`Deno.KvU64`): every active user is in exactly one. */
+  statsLastActive: (day: number) => ["stats_last_active", day] as const,
+  /** Prefix of the last-active-day counters. */
+  statsLastActiveAll: () => ["stats_last_active"] as const,
+  /** The last day (days since the epoch) a user was active, as a number; checked when it moves. */
+  statsUserDay: (userId: string) => ["stats_user_day", userId] as const,
+  /** Push outcomes in one hour by outcome (`delivered`, `notDelivered`, `failed`), as `Deno.KvU64`. */
+  statsPush: (hour: number, outcome: string) => ["stats_push", hour, outcome] as const,
+  /** Prefix of the hourly push outcome counters, hour order. */
+  statsPushAll: () => ["stats_push"] as const,
   /** The user's notification preferences (`Preferences`). */
   preferences: (userId: string) => ["prefs", userId] as const,
   /** `followerId` follows `followeeId` (`FollowEdge`); prefix `["follow", id]` lists whom id follows. */

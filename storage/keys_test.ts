@@ -40,9 +40,21 @@ const LAYOUTS: { [K in keyof typeof keys]: [built: Deno.KvKey, layout: Deno.KvKe
     "outbox_dead",
   ]]],
   outboxCount: [[keys.outboxCount("push", "dead"), ["outbox_count", "push", "dead"]]],
+  outboxAge: [[keys.outboxAge("push", 1000), ["outbox_age", "push", 1000]]],
+  outboxAges: [[keys.outboxAges("push"), ["outbox_age", "push"]]],
   outboxLostWake: [[keys.outboxLostWake("w"), ["outbox_lost_wake", "w"]]],
   outboxLostWakes: [[keys.outboxLostWakes(), ["outbox_lost_wake"]]],
   pushOutcome: [[keys.pushOutcome("e1", "u"), ["push_outcome", "e1", "u"]]],
+  statsMessages: [[keys.statsMessages(490_000, "GROUP"), ["stats_msg", 490_000, "GROUP"]]],
+  statsMessagesAll: [[keys.statsMessagesAll(), ["stats_msg"]]],
+  statsTotal: [[keys.statsTotal("rooms", "DIRECT"), ["stats_total", "rooms", "DIRECT"]]],
+  statsActive: [[keys.statsActive(20_400), ["stats_active", 20_400]]],
+  statsActiveAll: [[keys.statsActiveAll(), ["stats_active"]]],
+  statsLastActive: [[keys.statsLastActive(20_400), ["stats_last_active", 20_400]]],
+  statsLastActiveAll: [[keys.statsLastActiveAll(), ["stats_last_active"]]],
+  statsUserDay: [[keys.statsUserDay("u"), ["stats_user_day", "u"]]],
+  statsPush: [[keys.statsPush(490_000, "failed"), ["stats_push", 490_000, "failed"]]],
+  statsPushAll: [[keys.statsPushAll(), ["stats_push"]]],
   preferences: [[keys.preferences("u"), ["prefs", "u"]]],
   follow: [[keys.follow("a", "b"), ["follow", "a", "b"]]],
   following: [[keys.following("a"), ["follow", "a"]]],
@@ -86,6 +98,11 @@ Deno.test("keys' prefixes are prefixes of their rows' keys", () => {
     [keys.userRooms("u", false), keys.userRoom("u", false, 1, "r")],
     [keys.outboxPending("realtime", "s"), keys.outbox("realtime", "s", 1)],
     [keys.outboxPending("realtime"), keys.outbox("realtime", "s", 1)],
+    [keys.outboxAges("push"), keys.outboxAge("push", 1)],
+    [keys.statsMessagesAll(), keys.statsMessages(1, "DIRECT")],
+    [keys.statsActiveAll(), keys.statsActive(1)],
+    [keys.statsLastActiveAll(), keys.statsLastActive(1)],
+    [keys.statsPushAll(), keys.statsPush(1, "failed")],
     [keys.outboxPending(), keys.outbox("realtime", "s", 1)],
     [keys.outboxDeadAll("push"), keys.outboxDead("push", "s", 1)],
     [keys.outboxLostWakes(), keys.outboxLostWake("w")],
@@ -117,6 +134,10 @@ Deno.test("parseKey reads back every part the builders put in", () => {
     lastActivityAt: 5,
     roomId: "r",
   });
+  assert.deepEqual(parseKey.outboxAge(keys.outboxAge("push", 1000)), { sink: "push", second: 1000 });
+  assert.deepEqual(parseKey.hourly(keys.statsMessages(7, "GROUP")), { hour: 7, label: "GROUP" });
+  assert.deepEqual(parseKey.hourly(keys.statsPush(7, "failed")), { hour: 7, label: "failed" });
+  assert.deepEqual(parseKey.daily(keys.statsActive(9)), { day: 9 });
   assert.deepEqual(parseKey.outbox(keys.outbox("push", "user:u", 3)), {
     sink: "push",
     stream: "user:u",

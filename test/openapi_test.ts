@@ -258,6 +258,11 @@ interface Example {
 const EXAMPLES: Record<string, (f: Fixtures) => Example> = {
   "POST /api/dev/login": () => ({ body: { userId: "dave", name: "Dave" } }),
   "PUT /api/admin/users/{id}": () => ({ params: { id: "erin" }, body: { name: "Erin" } }),
+  "GET /api/admin/users/{id}": (f) => ({ params: { id: f.users.a } }),
+  "GET /api/admin/rooms/{id}": (f) => ({ params: { id: f.groupId } }),
+  "GET /api/admin/rooms/{id}/messages": (f) => ({ params: { id: f.directId }, query: { limit: "5" } }),
+  "GET /api/admin/messages/{id}": (f) => ({ params: { id: f.mine.id } }),
+  "POST /api/admin/outbox/dead/replay": () => ({ body: { all: true } }),
   "POST /api/chat/send": (f) => ({ body: { roomId: f.groupId, content: "hi team", clientMessageId: "c1" } }),
   "GET /api/chat/rooms": () => ({ query: { limit: "10" } }),
   "GET /api/chat/messages": (f) => ({ query: { roomId: f.directId, limit: "10" } }),
@@ -486,9 +491,10 @@ const ROUTE_CONFIGURATIONS: Record<string, Record<string, string>> = {
 
 /** `METHOD /path` of every route the app serves that belongs to the HTTP API, OpenAPI-style. */
 function servedApiRoutes(t: TestContext): Set<string> {
-  // Not part of the HTTP API: the web client (with the modules it shares with the server and the SDK), this
-  // reference, and the Pusher-protocol gateway.
-  const notApi = /^\/($|web\/|common\/|client\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
+  // Not part of the HTTP API: the web client (with the modules it shares with the server and the SDK), the
+  // operator console's page, this reference, and the Pusher-protocol gateway.
+  const notApi =
+    /^\/($|web\/|common\/|client\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/|admin$|admin\/)/;
   return new Set(
     t.runtime.app.routes
       .filter((r) => r.method !== "ALL" && !notApi.test(r.path))
@@ -515,7 +521,8 @@ for (const [name, env] of Object.entries(ROUTE_CONFIGURATIONS)) {
     if (adminServed) return;
     // Without ADMIN_API_KEY the admin routes answer the 404 they document.
     for (const entry of operations(doc).filter((e) => e.path.startsWith("/api/admin/"))) {
-      const call = buildCall(entry, { params: { id: "erin" }, body: { name: "Erin" } }, {
+      const body = entry.op.requestBody ? { name: "Erin" } : undefined;
+      const call = buildCall(entry, { params: { id: "erin" }, body }, {
         "X-Admin-Key": ADMIN_KEY,
       });
       assert.equal(await check(t, doc, entry, call, "admin API off"), 404, entry.key);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "../outbox/cli.ts";
+import { EXIT_DEAD, runCli } from "../outbox/cli.ts";
 import { type RecordedEvent, type Recorder, startRecorder } from "./support/onesignal_recorder.ts";
 import {
   eventually,
@@ -126,8 +126,8 @@ Deno.test("after the last retry a batch is dead, and `outbox replay --all` deliv
     "every batch dead",
   );
   const out: string[] = [];
-  assert.equal(await runCli(["dead"], t.kv, (line) => out.push(line)), 0);
-  assert.match(out[0]!, /^realtime:room:dm_\S+:\d+ events=\d+ attempts=2 dead_at=\S+ error="HTTP 500/);
+  assert.equal(await runCli(["dead"], t.kv, (line) => out.push(line)), EXIT_DEAD);
+  assert.match(out[1]!, /^realtime:room:dm_\S+:\d+\s+realtime\s+dm_\S+\s+\S+\s+2\s+HTTP 500/);
   const metrics = await (await fetch(`${t.url}/metrics`)).text();
   assert.match(metrics, /outbox_batches\{state="dead"\} [1-9]/);
   assert.match(metrics, /outbox_dead_letters_total\{sink="realtime"\} [1-9]/);
@@ -159,5 +159,5 @@ Deno.test("outbox CLI answers usage errors with exit code 2 and unknown ids with
   assert.equal(await runCli(["replay", "realtime:room:x:1"], kv, (l) => out.push(l)), 1);
   assert.equal(await runCli(["stats"], kv, (l) => out.push(l)), 0);
   assert.equal(await runCli(["purge"], kv, (l) => out.push(l)), 0);
-  assert.deepEqual(out.slice(-2), ["pending=0 retrying=0 dead=0 oldest=-", "purged 0 dead batch(es)"]);
+  assert.deepEqual(out.slice(-2), ["total           0         0     0  -", "purged 0 dead batch(es)"]);
 });
