@@ -5,12 +5,41 @@
  */
 import assert from "node:assert/strict";
 import { expectStatus } from "./helpers.ts";
-import { startRuntimes } from "./support/two_runtimes.ts";
+import { type RuntimeHandle, startRuntimes } from "./support/two_runtimes.ts";
 import { randomBytes } from "./support/uploads.ts";
 import { faultyKv, writes } from "./support/faulty_kv.ts";
 import { KvUploadStore } from "../uploads/kv_store.ts";
 import { LinkSigner } from "../uploads/signing.ts";
 import { sweepUploads, UPLOAD_TTL_MS } from "../uploads/sweep.ts";
+
+/** Creates an upload through `creator` and PUTs its bytes through `storer`; returns its id. */
+async function storedUpload(
+  creator: RuntimeHandle,
+  storer: RuntimeHandle,
+  file: { roomId: string; name: string; contentType: string; body: Uint8Array<ArrayBuffer> | string },
+): Promise<string> {
+  const size = typeof file.body === "string"
+    ? new TextEncoder().encode(file.body).byteLength
+    : file.body.byteLength;
+  const created = await expectStatus<
+    { upload: { id: string }; put: { url: string; headers: Record<string, string> } }
+  >(
+    await creator.api("alice", "POST", "/api/chat/uploads", {
+      roomId: file.roomId,
+      name: file.name,
+      contentType: file.contentType,
+      size,
+    }),
+    201,
+  );
+  const put = await storer.runtime.app.request(`http://localhost${created.put.url}`, {
+    method: "PUT",
+    headers: created.put.headers,
+    body: file.body,
+  });
+  await expectStatus(put, 200);
+  return created.upload.id;
+}
 
 Deno.test("an upload created, stored and sent through different processes opens on all of them", async () => {
   await using group = await startRuntimes(3);
@@ -25,25 +54,14 @@ Deno.test("an upload created, stored and sent through different processes opens 
     200,
   );
   const bytes = randomBytes(300_000);
-  const created = await expectStatus<
-    { upload: { id: string }; put: { url: string; headers: Record<string, string> } }
-  >(
-    await a.api("alice", "POST", "/api/chat/uploads", {
-      roomId,
-      name: "a.bin",
-      contentType: "application/zip",
-      size: bytes.byteLength,
-    }),
-    201,
-  );
-  const put = await b.runtime.app.request(`http://localhost${created.put.url}`, {
-    method: "PUT",
-    headers: created.put.headers,
+  const uploadId = await storedUpload(a, b, {
+    roomId,
+    name: "a.bin",
+    contentType: "application/zip",
     body: bytes,
   });
-  await expectStatus(put, 200);
   const sent = await expectStatus<{ message: { attachmentUrl: string } }>(
-    await c.api("alice", "POST", "/api/chat/send", { roomId, type: "file", uploadId: created.upload.id }),
+    await c.api("alice", "POST", "/api/chat/send", { roomId, type: "file", uploadId }),
     200,
   );
   for (const runtime of group.runtimes) {
@@ -62,26 +80,13 @@ Deno.test("the same upload sent from two processes at once is attached to exactl
     200,
   );
   for (let round = 0; round < 5; round++) {
-    const created = await expectStatus<
-      { upload: { id: string }; put: { url: string; headers: Record<string, string> } }
-    >(
-      await a.api("alice", "POST", "/api/chat/uploads", {
-        roomId,
-        name: "a.txt",
-        contentType: "text/plain",
-        size: 5,
-      }),
-      201,
-    );
-    await expectStatus(
-      await a.runtime.app.request(`http://localhost${created.put.url}`, {
-        method: "PUT",
-        headers: created.put.headers,
-        body: "hello",
-      }),
-      200,
-    );
-    const body = { roomId, type: "file", uploadId: created.upload.id };
+    const uploadId = await storedUpload(a, a, {
+      roomId,
+      name: "a.txt",
+      contentType: "text/plain",
+      body: "hello",
+    });
+    const body = { roomId, type: "file", uploadId };
     const answers = await Promise.all([a, b].map((r) => r.api("alice", "POST", "/api/chat/send", body)));
     const statuses = answers.map((res) => res.status).sort();
     await Promise.all(answers.map((res) => res.body?.cancel()));
@@ -115,25 +120,12 @@ Deno.test("a send and the sweep of the same upload in two processes: the send ne
     await a.api("alice", "POST", "/api/chat/start", { receiverId: "bob" }),
     200,
   );
-  const created = await expectStatus<
-    { upload: { id: string }; put: { url: string; headers: Record<string, string> } }
-  >(
-    await a.api("alice", "POST", "/api/chat/uploads", {
-      roomId,
-      name: "a.txt",
-      contentType: "text/plain",
-      size: 5,
-    }),
-    201,
-  );
-  await expectStatus(
-    await a.runtime.app.request(`http://localhost${created.put.url}`, {
-      method: "PUT",
-      headers: created.put.headers,
-      body: "hello",
-    }),
-    200,
-  );
+  const uploadId = await storedUpload(a, a, {
+    roomId,
+    name: "a.txt",
+    contentType: "text/plain",
+    body: "hello",
+  });
   const store = new KvUploadStore(b.kv, new LinkSigner("unused"));
   sweepNow = async () => {
     const { removed } = await sweepUploads(b.kv, [store], { now: Date.now() + UPLOAD_TTL_MS + 60_000 });
@@ -142,7 +134,7 @@ Deno.test("a send and the sweep of the same upload in two processes: the send ne
   const res = await a.api("alice", "POST", "/api/chat/send", {
     roomId,
     type: "file",
-    uploadId: created.upload.id,
+    uploadId,
   });
   assert.equal(sweepNow, undefined, "the sweep ran");
   assert.match((await expectStatus(res, 400)).error as string, /no such upload/);
