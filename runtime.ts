@@ -21,6 +21,8 @@ import type { OutboxSink } from "./outbox/sink.ts";
 import { wakeQueueMessage } from "./outbox/wake.ts";
 import { OutboxWatcher, type WatcherOptions } from "./outbox/watcher.ts";
 import { createGateway } from "./realtime/gateway.ts";
+import { GatewayPeers } from "./realtime/gateway_peers.ts";
+import { createPeerRelay } from "./realtime/peer_relay.ts";
 import type { Gateway } from "./realtime/gateway_api.ts";
 import { createSocialSink } from "./social/group_added.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
@@ -63,6 +65,11 @@ export interface RuntimeOptions {
   };
 }
 
+/** Whether other processes of this host may open the same store: a KV file (not memory, not KV Connect). */
+function sharesKvFile(kvPath: string | undefined): boolean {
+  return kvPath !== undefined && kvPath !== ":memory:" && !isRemoteKv(kvPath);
+}
+
 /** Builds the services for `config` over `kv`. Nothing is forwarded until `start()`. */
 export async function createRuntime(
   config: Config,
@@ -98,7 +105,12 @@ export async function createRuntime(
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
-  const publisher = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
+  // Other processes on this KV file have gateways of their own: what this one publishes reaches them too.
+  const relay = gateway && sharesKvFile(config.kvPath)
+    ? createPeerRelay({ gateway, peers: new GatewayPeers(kv), credentials })
+    : undefined;
+  const local = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
+  const publisher = relay ? relay.publisher(local) : local;
   const sinks: Partial<Record<Sink, OutboxSink>> = {
     realtime: createRealtimeSink(kv, publisher) as OutboxSink,
   };
@@ -147,7 +159,9 @@ export async function createRuntime(
       outboxCounts: () => outboxCounts(kv),
     },
     realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
-    gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
+    gatewayRoutes: gateway
+      ? gatewayRoutes(gateway, credentials.key, credentials.appId, { ready: relay?.ready })
+      : undefined,
     renderMetrics: async () => metrics.render(await outboxCounts(kv)),
   };
   return {
@@ -164,6 +178,9 @@ export async function createRuntime(
       started = true;
       watcher.start();
       if (gateway) presence.start();
+      relay?.start().catch((err) =>
+        console.error("realtime: the gateway's peer listener did not start", err)
+      );
     },
     async close() {
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
@@ -175,6 +192,7 @@ export async function createRuntime(
       await watcher.stop();
       await typing.close();
       await batcher.drain();
+      await relay?.close();
     },
   };
 }

@@ -1,0 +1,186 @@
+/**
+ * @module Keeps the embedded gateways of one host whole: whatever one process
+ * publishes (events and revocations, in order) reaches the sockets of every
+ * other live gateway on the same KV store, through a loopback listener each
+ * one opens and signs requests for as the Pusher HTTP API is signed.
+ */
+import type { Gateway } from "./gateway_api.ts";
+import type { GatewayPeer, GatewayPeers } from "./gateway_peers.ts";
+import { PEER_REFRESH_MS } from "./gateway_peers.ts";
+import { PusherApiError } from "./http_api.ts";
+import type { Publisher } from "./publisher.ts";
+import type { PusherEvent, Revocation } from "./pusher_events.ts";
+import { type AppCredentials, signApiRequest, verifyApiRequest } from "./signature.ts";
+
+/** What one relay request carries: events to fan out, or a revocation to apply, in this order. */
+export type PeerStep = { events: PusherEvent[] } | { revoke: Revocation };
+
+/** The path of the peer listener's one endpoint (signed as an HTTP API path is). */
+export const PEER_PATH = "/peer/steps";
+/** How long a peer may take to answer before the batch counts as not delivered (and is retried). */
+const PEER_TIMEOUT_MS = 3000;
+/** Largest request body the listener reads (ten events of 10 KB fit easily). */
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** This gateway's side of the relay: its listener, and the publisher that reaches the others. */
+export interface PeerRelay {
+  /** Publishes to the local gateway first, then to every live peer, and resolves when all have it. */
+  publisher(local: Publisher): Publisher;
+  /** Opens the loopback listener on a free port and registers it; other gateways publish here from then on. */
+  start(): Promise<void>;
+  /** Resolves once other gateways' publishes include this one (WebSocket upgrades wait for it). */
+  ready(): Promise<void>;
+  /** Deregisters and closes the listener. */
+  close(): Promise<void>;
+}
+
+/**
+ * The relay of one gateway over `peers`; requests are signed with the app
+ * secret. Its publisher reaches the registered peers even before `start()`.
+ */
+export function createPeerRelay(options: {
+  gateway: Pick<Gateway, "publish" | "revokeUser">;
+  peers: GatewayPeers;
+  credentials: AppCredentials;
+}): PeerRelay {
+  const { gateway, peers, credentials } = options;
+  const client = Deno.createHttpClient({});
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let started: Promise<void> | undefined;
+  return {
+    publisher: (local) => relayPublisher(local, { peers, credentials, client }),
+    start() {
+      started ??= (async () => {
+        server = Deno.serve(
+          { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+          (req) => handlePeerRequest(req, { gateway, credentials }),
+        ) as Deno.HttpServer<Deno.NetAddr>;
+        await peers.register(`http://127.0.0.1:${server.addr.port}`);
+        // Every peer's cached list is refreshed within PEER_REFRESH_MS: after that they all publish here.
+        await new Promise((resolve) => setTimeout(resolve, PEER_REFRESH_MS + 50));
+      })();
+      return started;
+    },
+    ready: () => started ?? Promise.resolve(),
+    async close() {
+      await started?.catch(() => {});
+      await peers.retire();
+      await server?.shutdown();
+      client.close();
+    },
+  };
+}
+
+/** Answers one relay request: 200 `{}` once its steps reached the local sockets, else 4xx `{error}`. */
+export async function handlePeerRequest(
+  req: Request,
+  options: { gateway: Pick<Gateway, "publish" | "revokeUser">; credentials: AppCredentials },
+): Promise<Response> {
+  const url = new URL(req.url);
+  if (url.pathname !== PEER_PATH) return Response.json({ error: "Not found" }, { status: 404 });
+  if (req.method !== "POST") return Response.json({ error: "Method not allowed, use POST" }, { status: 405 });
+  const body = await req.text();
+  if (body.length > MAX_BODY_BYTES) return Response.json({ error: "Body too large" }, { status: 413 });
+  const auth = verifyApiRequest(options.credentials, {
+    method: "POST",
+    path: PEER_PATH,
+    query: url.searchParams,
+    body,
+  });
+  if (!auth.ok) return Response.json({ error: auth.error }, { status: 401 });
+  const step = parseStep(body);
+  if (step === null) {
+    return Response.json({ error: "Expected {events: [...]} or {revoke: {...}}" }, { status: 400 });
+  }
+  try {
+    if ("events" in step) options.gateway.publish(step.events);
+    else options.gateway.revokeUser(step.revoke.userId, step.revoke.channels);
+  } catch (err) {
+    if (err instanceof PusherApiError) return Response.json({ error: err.message }, { status: err.status });
+    throw err;
+  }
+  return Response.json({});
+}
+
+/** A publisher that reaches the local gateway, then every live peer of this host, before it resolves. */
+function relayPublisher(
+  local: Publisher,
+  options: { peers: GatewayPeers; credentials: AppCredentials; client: Deno.HttpClient },
+): Publisher {
+  const toPeers = async (step: PeerStep) => {
+    const others = await options.peers.others();
+    if (others.length === 0) return;
+    const body = JSON.stringify(step);
+    await Promise.all(others.map((peer) => sendToPeer(peer, body, options)));
+  };
+  return {
+    async publish(events) {
+      await local.publish(events);
+      await toPeers({ events });
+    },
+    async revoke(revocation) {
+      await local.revoke(revocation);
+      await toPeers({ revoke: revocation });
+    },
+  };
+}
+
+/**
+ * Posts one step to a peer. A refused connection means its process is gone
+ * (its sockets with it): it is left out. Any other failure throws, so that the
+ * batch is delivered again (at least once).
+ */
+async function sendToPeer(
+  peer: GatewayPeer,
+  body: string,
+  options: { peers: GatewayPeers; credentials: AppCredentials; client: Deno.HttpClient },
+): Promise<void> {
+  const query = signApiRequest(options.credentials, { method: "POST", path: PEER_PATH, body });
+  let res: Response;
+  try {
+    res = await fetch(`${peer.url}${PEER_PATH}?${query}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body,
+      client: options.client,
+      signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+    });
+  } catch (err) {
+    if (isRefused(err)) return options.peers.markGone(peer);
+    throw new Error(`gateway peer ${peer.url} did not answer: ${(err as Error).message}`, { cause: err });
+  }
+  const text = await res.text();
+  if (res.status !== 200) {
+    throw new Error(`gateway peer ${peer.url} answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
+
+function isRefused(err: unknown): boolean {
+  return /connection refused|os error 111/i.test(String((err as Error)?.message ?? err));
+}
+
+function parseStep(body: string): PeerStep | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (typeof json !== "object" || json === null) return null;
+  const step = json as Record<string, unknown>;
+  if (Array.isArray(step.events) && step.events.every(isEvent)) return { events: step.events };
+  const revoke = step.revoke as Record<string, unknown> | undefined;
+  if (
+    typeof revoke?.userId === "string" && Array.isArray(revoke.channels) &&
+    revoke.channels.every((c) => typeof c === "string")
+  ) {
+    return { revoke: { userId: revoke.userId, channels: revoke.channels } };
+  }
+  return null;
+}
+
+function isEvent(value: unknown): value is PusherEvent {
+  const e = value as Record<string, unknown>;
+  return typeof e === "object" && e !== null && typeof e.channel === "string" && typeof e.name === "string" &&
+    typeof e.data === "string" && (e.socketId === undefined || typeof e.socketId === "string");
+}
