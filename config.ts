@@ -79,6 +79,11 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_KV_PATH = "./data/chat.kv";
+/** What the server says at boot on Deno Deploy without `PUSHER_*`: isolates cannot reach each other's sockets. */
+export const DEPLOY_REALTIME_WARNING =
+  "Deno Deploy without PUSHER_*: realtime on Deno Deploy goes through Pusher Channels. The embedded gateway " +
+  "reaches only the clients connected to this isolate, so others miss events. Set PUSHER_APP_ID, PUSHER_KEY, " +
+  "PUSHER_SECRET and PUSHER_CLUSTER (from your app's keys on dashboard.pusher.com) in the project's settings.";
 /** Shortest `ADMIN_API_KEY` accepted: the key guards every admin route. */
 export const MIN_ADMIN_API_KEY_LENGTH = 16;
 
@@ -129,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "PUSHER_APP_ID, PUSHER_KEY and PUSHER_SECRET are required with PUSHER_CLUSTER or PUSHER_HOST",
     );
   }
+  if (read("DENO_DEPLOYMENT_ID") && realtime.kind === "embedded") warnings.push(DEPLOY_REALTIME_WARNING);
   const devLogin = auth.kind === "demo" || readBoolean("DEV_LOGIN", read("DEV_LOGIN") ?? "0");
   if (devLogin && auth.kind === "jwks") {
     throw new ConfigError("DEV_LOGIN needs AUTH_JWT_SECRET: tokens of a JWKS provider cannot be signed here");

@@ -155,8 +155,13 @@ async function sendToPeer(
   }
 }
 
+/** Whether a fetch failed because nothing listens at the address (Deno puts the reason in the causes). */
 function isRefused(err: unknown): boolean {
-  return /connection refused|os error 111/i.test(String((err as Error)?.message ?? err));
+  for (let e = err, depth = 0; e !== undefined && depth < 5; e = (e as Error).cause, depth++) {
+    if (e instanceof Deno.errors.ConnectionRefused) return true;
+    if (/connection refused|os error 111/i.test(String((e as Error)?.message ?? e))) return true;
+  }
+  return false;
 }
 
 function parseStep(body: string): PeerStep | null {
