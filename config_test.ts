@@ -194,3 +194,9 @@ Deno.test("loadConfig() reads the gateway's client events switch and caps, with 
     assert.throws(() => loadConfig(env), ConfigError, JSON.stringify(env));
   }
 });
+
+Deno.test("loadConfig() reads REUSE_PORT, off by default", () => {
+  assert.equal(loadConfig({ AUTH_JWT_SECRET: SECRET }).reusePort, false);
+  assert.equal(loadConfig({ AUTH_JWT_SECRET: SECRET, REUSE_PORT: "1" }).reusePort, true);
+  assert.throws(() => loadConfig({ AUTH_JWT_SECRET: SECRET, REUSE_PORT: "maybe" }), ConfigError);
+});
