@@ -45,6 +45,8 @@ export interface Config {
   rateLimitWritePerMin: number;
   /** Fold concurrent commands into shared commits (off only to measure what it buys). */
   groupCommit: boolean;
+  /** Send a hot room's sends to one process of the host (off only to measure what it buys). */
+  hotRoomForwarding: boolean;
   /** Let several processes listen on `port` (Linux `SO_REUSEPORT`): the kernel spreads connections over them. */
   reusePort: boolean;
   /** How long the embedded gateway's report that a user is online lasts without renewal. */
@@ -167,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ),
     groupCommit: readBoolean("GROUP_COMMIT", read("GROUP_COMMIT") ?? "on"),
     reusePort: readBoolean("REUSE_PORT", read("REUSE_PORT") ?? "0"),
+    hotRoomForwarding: readBoolean("HOT_ROOM_FORWARDING", read("HOT_ROOM_FORWARDING") ?? "on"),
     presenceTtlSeconds: readInteger("PRESENCE_TTL_SECONDS", read("PRESENCE_TTL_SECONDS") ?? "90", 1, 86_400),
     pusherCredentials,
     realtime,

@@ -22,7 +22,8 @@ import { wakeQueueMessage } from "./outbox/wake.ts";
 import { OutboxWatcher, type WatcherOptions } from "./outbox/watcher.ts";
 import { createGateway } from "./realtime/gateway.ts";
 import { GatewayPeers } from "./realtime/gateway_peers.ts";
-import { createPeerRelay } from "./realtime/peer_relay.ts";
+import { createPeerRelay, type PeerRoutes } from "./realtime/peer_relay.ts";
+import { ForwardingRoomActors } from "./chat/hot_room_forwarding.ts";
 import type { Gateway } from "./realtime/gateway_api.ts";
 import { createSocialSink } from "./social/group_added.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
@@ -106,8 +107,10 @@ export async function createRuntime(
     : undefined;
   const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
   // Other processes on this KV file have gateways of their own: what this one publishes reaches them too.
-  const relay = gateway && sharesKvFile(config.kvPath)
-    ? createPeerRelay({ gateway, peers: new GatewayPeers(kv), credentials })
+  const peers = gateway && sharesKvFile(config.kvPath) ? new GatewayPeers(kv) : undefined;
+  const peerRoutes: PeerRoutes = {};
+  const relay = gateway && peers
+    ? createPeerRelay({ gateway, peers, credentials, routes: peerRoutes })
     : undefined;
   const local = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
   const publisher = relay ? relay.publisher(local) : local;
@@ -130,7 +133,8 @@ export async function createRuntime(
   sinks.social = createSocialSink({ kv, batcher, push: config.oneSignal !== undefined }) as OutboxSink;
   const watcher = new OutboxWatcher(kv, { ...outbox, sinks, batcher, metrics });
   const typing = new TypingRelay(publisher, { metrics });
-  const actors = new RoomActors(kv, {
+  const forwarding = relay && peers && config.hotRoomForwarding;
+  const actors = new (forwarding ? ForwardingRoomActors : RoomActors)(kv, {
     batcher,
     sendLimit: config.rateLimitSendPerMin,
     writeLimit: config.rateLimitWritePerMin,
@@ -139,6 +143,10 @@ export async function createRuntime(
     maxBatch: config.groupCommit ? 64 : 1,
     onTyping: (event) => typing.push(event),
   });
+  if (forwarding && actors instanceof ForwardingRoomActors) {
+    actors.connect(relay, peers);
+    Object.assign(peerRoutes, actors.routes());
+  }
   const indexer = new BackgroundIndexer(kv, batcher);
   const deps: AppDeps = {
     kv,

@@ -15,8 +15,19 @@ import { type AppCredentials, signApiRequest, verifyApiRequest } from "./signatu
 /** What one relay request carries: events to fan out, or a revocation to apply, in this order. */
 export type PeerStep = { events: PusherEvent[] } | { revoke: Revocation };
 
-/** The path of the peer listener's one endpoint (signed as an HTTP API path is). */
+/** The path of the peer listener's relay endpoint (signed as an HTTP API path is). */
 export const PEER_PATH = "/peer/steps";
+
+/** More endpoints of the peer listener, by path: the JSON body in, the JSON answer out (signed alike). */
+export type PeerRoutes = Record<string, (body: unknown) => Promise<unknown>>;
+
+/** A peer's listener refused the connection: its process is gone, and nothing was sent. */
+export class PeerGoneError extends Error {
+  constructor(url: string, options?: ErrorOptions) {
+    super(`gateway peer ${url} is gone`, options);
+    this.name = "PeerGoneError";
+  }
+}
 /** How long a peer may take to answer before the batch counts as not delivered (and is retried). */
 const PEER_TIMEOUT_MS = 3000;
 /** Largest request body the listener reads (ten events of 10 KB fit easily). */
@@ -26,6 +37,12 @@ const MAX_BODY_BYTES = 256 * 1024;
 export interface PeerRelay {
   /** Publishes to the local gateway first, then to every live peer, and resolves when all have it. */
   publisher(local: Publisher): Publisher;
+  /**
+   * Posts `body` to another endpoint of a peer and returns its JSON answer.
+   *
+   * @throws {PeerGoneError} when nothing listens there (nothing was sent)
+   */
+  call(peer: GatewayPeer, path: string, body: unknown, timeoutMs: number): Promise<unknown>;
   /** Opens the loopback listener on a free port and registers it; other gateways publish here from then on. */
   start(): Promise<void>;
   /** Resolves once other gateways' publishes include this one (WebSocket upgrades wait for it). */
@@ -42,18 +59,24 @@ export function createPeerRelay(options: {
   gateway: Pick<Gateway, "publish" | "revokeUser">;
   peers: GatewayPeers;
   credentials: AppCredentials;
+  routes?: PeerRoutes;
 }): PeerRelay {
-  const { gateway, peers, credentials } = options;
+  const { gateway, peers, credentials, routes = {} } = options;
   const client = Deno.createHttpClient({});
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   let started: Promise<void> | undefined;
   return {
     publisher: (local) => relayPublisher(local, { peers, credentials, client }),
+    async call(peer, path, body, timeoutMs) {
+      return JSON.parse(
+        await postToPeer(peer, path, JSON.stringify(body), { credentials, client, timeoutMs }),
+      );
+    },
     start() {
       started ??= (async () => {
         server = Deno.serve(
           { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-          (req) => handlePeerRequest(req, { gateway, credentials }),
+          (req) => handlePeerRequest(req, { gateway, credentials, routes }),
         ) as Deno.HttpServer<Deno.NetAddr>;
         await peers.register(`http://127.0.0.1:${server.addr.port}`);
         // Every peer's cached list is refreshed within PEER_REFRESH_MS: after that they all publish here.
@@ -74,20 +97,34 @@ export function createPeerRelay(options: {
 /** Answers one relay request: 200 `{}` once its steps reached the local sockets, else 4xx `{error}`. */
 export async function handlePeerRequest(
   req: Request,
-  options: { gateway: Pick<Gateway, "publish" | "revokeUser">; credentials: AppCredentials },
+  options: {
+    gateway: Pick<Gateway, "publish" | "revokeUser">;
+    credentials: AppCredentials;
+    routes?: PeerRoutes;
+  },
 ): Promise<Response> {
   const url = new URL(req.url);
-  if (url.pathname !== PEER_PATH) return Response.json({ error: "Not found" }, { status: 404 });
+  const route = options.routes?.[url.pathname];
+  if (url.pathname !== PEER_PATH && !route) return Response.json({ error: "Not found" }, { status: 404 });
   if (req.method !== "POST") return Response.json({ error: "Method not allowed, use POST" }, { status: 405 });
   const body = await req.text();
   if (body.length > MAX_BODY_BYTES) return Response.json({ error: "Body too large" }, { status: 413 });
   const auth = verifyApiRequest(options.credentials, {
     method: "POST",
-    path: PEER_PATH,
+    path: url.pathname,
     query: url.searchParams,
     body,
   });
   if (!auth.ok) return Response.json({ error: auth.error }, { status: 401 });
+  if (route) {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      return Response.json({ error: "Request body is not valid JSON" }, { status: 400 });
+    }
+    return Response.json(await route(json));
+  }
   const step = parseStep(body);
   if (step === null) {
     return Response.json({ error: "Expected {events: [...]} or {revoke: {...}}" }, { status: 400 });
@@ -135,24 +172,40 @@ async function sendToPeer(
   body: string,
   options: { peers: GatewayPeers; credentials: AppCredentials; client: Deno.HttpClient },
 ): Promise<void> {
-  const query = signApiRequest(options.credentials, { method: "POST", path: PEER_PATH, body });
+  try {
+    await postToPeer(peer, PEER_PATH, body, { ...options, timeoutMs: PEER_TIMEOUT_MS });
+  } catch (err) {
+    if (err instanceof PeerGoneError) return options.peers.markGone(peer);
+    throw err;
+  }
+}
+
+/** Posts a signed body to a peer's endpoint; resolves with the 200 answer's text. */
+async function postToPeer(
+  peer: GatewayPeer,
+  path: string,
+  body: string,
+  options: { credentials: AppCredentials; client: Deno.HttpClient; timeoutMs: number },
+): Promise<string> {
+  const query = signApiRequest(options.credentials, { method: "POST", path, body });
   let res: Response;
   try {
-    res = await fetch(`${peer.url}${PEER_PATH}?${query}`, {
+    res = await fetch(`${peer.url}${path}?${query}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body,
       client: options.client,
-      signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+      signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (err) {
-    if (isRefused(err)) return options.peers.markGone(peer);
+    if (isRefused(err)) throw new PeerGoneError(peer.url, { cause: err });
     throw new Error(`gateway peer ${peer.url} did not answer: ${(err as Error).message}`, { cause: err });
   }
   const text = await res.text();
   if (res.status !== 200) {
     throw new Error(`gateway peer ${peer.url} answered ${res.status}: ${text.slice(0, 200)}`);
   }
+  return text;
 }
 
 /** Whether a fetch failed because nothing listens at the address (Deno puts the reason in the causes). */
