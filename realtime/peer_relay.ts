@@ -125,13 +125,15 @@ export async function handlePeerRequest(
     }
     return Response.json(await route(json));
   }
-  const step = parseStep(body);
-  if (step === null) {
-    return Response.json({ error: "Expected {events: [...]} or {revoke: {...}}" }, { status: 400 });
+  const steps = parseSteps(body);
+  if (steps === null) {
+    return Response.json({ error: "Expected {steps: [{events: [...]} | {revoke: {...}}]}" }, { status: 400 });
   }
   try {
-    if ("events" in step) options.gateway.publish(step.events);
-    else options.gateway.revokeUser(step.revoke.userId, step.revoke.channels);
+    for (const step of steps) {
+      if ("events" in step) options.gateway.publish(step.events);
+      else options.gateway.revokeUser(step.revoke.userId, step.revoke.channels);
+    }
   } catch (err) {
     if (err instanceof PusherApiError) return Response.json({ error: err.message }, { status: err.status });
     throw err;
@@ -139,27 +141,66 @@ export async function handlePeerRequest(
   return Response.json({});
 }
 
-/** A publisher that reaches the local gateway, then every live peer of this host, before it resolves. */
+/**
+ * A publisher that reaches the local gateway, then every live peer of this
+ * host, before it resolves. Its sessions (one per outbox delivery) publish
+ * locally at once and send what the delivery published to each peer in as few
+ * requests as fit, at `flush()`.
+ */
 function relayPublisher(
   local: Publisher,
   options: { peers: GatewayPeers; credentials: AppCredentials; client: Deno.HttpClient },
 ): Publisher {
-  const toPeers = async (step: PeerStep) => {
+  const toPeers = async (steps: PeerStep[]) => {
     const others = await options.peers.others();
-    if (others.length === 0) return;
-    const body = JSON.stringify(step);
-    await Promise.all(others.map((peer) => sendToPeer(peer, body, options)));
+    if (others.length === 0 || steps.length === 0) return;
+    for (const body of requestBodies(steps)) {
+      await Promise.all(others.map((peer) => sendToPeer(peer, body, options)));
+    }
   };
   return {
     async publish(events) {
       await local.publish(events);
-      await toPeers({ events });
+      await toPeers([{ events }]);
     },
     async revoke(revocation) {
       await local.revoke(revocation);
-      await toPeers({ revoke: revocation });
+      await toPeers([{ revoke: revocation }]);
+    },
+    session() {
+      const pending: PeerStep[] = [];
+      return {
+        async publish(events) {
+          await local.publish(events);
+          pending.push({ events });
+        },
+        async revoke(revocation) {
+          await local.revoke(revocation);
+          pending.push({ revoke: revocation });
+        },
+        flush: () => toPeers(pending.splice(0)),
+      };
     },
   };
+}
+
+/** The relay request bodies for `steps`, in order, each within the listener's body limit. */
+function requestBodies(steps: PeerStep[]): string[] {
+  const bodies: string[] = [];
+  let part: string[] = [];
+  let bytes = 0;
+  for (const step of steps) {
+    const text = JSON.stringify(step);
+    if (part.length > 0 && bytes + text.length > MAX_BODY_BYTES / 2) {
+      bodies.push(`{"steps":[${part.join(",")}]}`);
+      part = [];
+      bytes = 0;
+    }
+    part.push(text);
+    bytes += text.length;
+  }
+  if (part.length > 0) bodies.push(`{"steps":[${part.join(",")}]}`);
+  return bodies;
 }
 
 /**
@@ -217,13 +258,20 @@ function isRefused(err: unknown): boolean {
   return false;
 }
 
-function parseStep(body: string): PeerStep | null {
+function parseSteps(body: string): PeerStep[] | null {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return null;
   }
+  const steps = (json as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return null;
+  const parsed = steps.map(parseStep);
+  return parsed.every((step) => step !== null) ? parsed as PeerStep[] : null;
+}
+
+function parseStep(json: unknown): PeerStep | null {
   if (typeof json !== "object" || json === null) return null;
   const step = json as Record<string, unknown>;
   if (Array.isArray(step.events) && step.events.every(isEvent)) return { events: step.events };

@@ -29,7 +29,7 @@ function localRecorder(steps: unknown[]): Publisher {
 
 Deno.test("handlePeerRequest() refuses a request not signed with the app secret, and applies a signed one", async () => {
   const gateway = recorder();
-  const body = JSON.stringify({ events: [EVENT] });
+  const body = JSON.stringify({ steps: [{ events: [EVENT] }] });
   const forged = signApiRequest({ key: CREDENTIALS.key, secret: "another-secret" }, {
     method: "POST",
     path: PEER_PATH,
@@ -93,6 +93,17 @@ Deno.test("a relay publishes events and revocations in order to a live peer, and
     ]);
     assert.deepEqual(peerGateway.steps, ["new-message", "message-read", "revoke dave", "after"]);
     assert.deepEqual((await selfPeers.others()).map((p) => p.url).includes(deadUrl), false);
+
+    // A session (one outbox delivery) publishes locally at once and reaches the peer in one request at flush.
+    peerGateway.steps.length = 0;
+    const session = publisher.session!();
+    await session.publish([{ ...EVENT, name: "one" }]);
+    await session.revoke({ userId: "erin", channels: ["private-room-r"] });
+    await session.publish([{ ...EVENT, name: "two" }]);
+    assert.deepEqual(localSteps.slice(-3), ["local one", "local revoke erin", "local two"]);
+    assert.deepEqual(peerGateway.steps, []);
+    await session.flush();
+    assert.deepEqual(peerGateway.steps, ["one", "revoke erin", "two"]);
   } finally {
     await peer.close();
     await self.close();
