@@ -172,3 +172,50 @@ Deno.test("two processes on one KV: pusher-js clients on both get every event of
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a process that dies with its clients is skipped: the others' clients get every event once, in order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "durable-chat-mp-realtime-" });
+  const env = { KV_PATH: `${dir}/chat.kv`, RATE_LIMIT_SEND_PER_MIN: "0" };
+  const clients: PusherClient[] = [];
+  try {
+    await using a = await startServer(env);
+    await using b = await startServer(env);
+    const c = await startServer(env);
+    const tokens = new Map<string, string>();
+    const [nodeA, nodeB, nodeC] = [nodeOf(a, tokens), nodeOf(b, tokens), nodeOf(c, tokens)];
+    await nodeA.call("bob", "GET", "/api/me");
+    const { roomId } = await nodeA.call<{ roomId: string }>("alice", "POST", "/api/chat/start", {
+      receiverId: "bob",
+    });
+    const seen: { label: string; seqs: number[] }[] = [];
+    for (const [label, node] of [["A", nodeA], ["B", nodeB], ["C", nodeC]] as const) {
+      const client = await connect(node, "bob", clients); // accepted once C's gateway is registered
+      const channel = await subscribe(client, `private-room-${roomId}`);
+      const entry = { label, seqs: [] as number[] };
+      channel.bind("new-message", (m: Message) => entry.seqs.push(m.seq));
+      seen.push(entry);
+    }
+    await nodeC.call("alice", "POST", "/api/chat/send", { roomId, content: "before" });
+    for (const entry of seen) {
+      await until(() => entry.seqs.length === 1, `the first message at ${entry.label}`);
+    }
+    await c.stop("SIGKILL"); // its registration stays in KV until it lapses
+
+    for (let i = 0; i < 10; i++) {
+      await (i % 2 === 0 ? nodeA : nodeB).call("alice", "POST", "/api/chat/send", {
+        roomId,
+        content: `m${i}`,
+      });
+    }
+    const expected = Array.from({ length: 11 }, (_, i) => i + 1);
+    for (const entry of seen.filter((e) => e.label !== "C")) {
+      await until(() => entry.seqs.length >= 11, `11 messages at ${entry.label} (has ${entry.seqs})`);
+      await drained(clients[seen.indexOf(entry)]!);
+      // A delivery that failed on the dead peer would be retried: its events would come twice.
+      assert.deepEqual(entry.seqs, expected, `${entry.label} got each message once, in order`);
+    }
+  } finally {
+    for (const client of clients) client.disconnect();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
