@@ -276,7 +276,8 @@ const realtime = await section(
       logProfile(p.profile);
     }
     log(
-      `  memory: ${r.memory.perConnectionKiB} KiB per idle connection (${r.memory.rssBeforeMiB} → ${r.memory.rssAfterMiB} MiB)`,
+      `  memory: ${r.memory.perConnectionKiB} KiB per idle connection after a full GC (${r.memory.rssBeforeMiB} → ${r.memory.rssAfterMiB} MiB); ` +
+        `${r.memory.perConnectionNoGcKiB} KiB before it`,
     );
     return r;
   },
@@ -395,6 +396,7 @@ if (realtime) {
     target: "≥ 0.95",
     met: target.achievedRate >= 0.95 * target.targetRate,
   };
+  judge("KiB per idle connection / 24", realtime.memory.perConnectionKiB / 24, 1, "max");
   for (const p of realtime.phases) {
     summary[`realtime ${p.targetRate}/s missing messages`] = {
       value: p.missing,
