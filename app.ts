@@ -19,14 +19,18 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { type RealtimeRouteDeps, realtimeRoutes } from "./routes/realtime.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { webRoutes } from "./routes/web.ts";
+import { uploadRoutes } from "./routes/uploads.ts";
+import { isUploadContentPath } from "./uploads/signing.ts";
+import type { UploadDeps } from "./uploads/upload_service.ts";
 import type { Hono } from "hono";
 
 /** Largest request body the API reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** `/api/*` paths that do not take a user's bearer token. */
+/** `/api/*` paths that do not take a user's bearer token (an upload's bytes: the link is signed). */
 function isPublicApi(path: string): boolean {
-  return path === "/api/dev/login" || path === "/api/pusher/webhook" || path.startsWith("/api/admin/");
+  return path === "/api/dev/login" || path === "/api/pusher/webhook" || path.startsWith("/api/admin/") ||
+    isUploadContentPath(path);
 }
 
 /** Everything the routes need. */
@@ -48,6 +52,8 @@ export interface AppDeps extends ChatDeps {
   gatewayRoutes?: Hono;
   /** The Prometheus text of `/metrics`. */
   renderMetrics?: () => Promise<string>;
+  /** Attachment uploads: the stores, the link signer, the size limit. */
+  uploadDeps: UploadDeps;
 }
 
 /** Builds the app; no I/O happens until a request arrives. */
@@ -64,15 +70,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       maxAge: 600,
     }),
   );
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HttpError(413, `Request body larger than ${MAX_BODY_BYTES / 1024} KB`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new HttpError(413, `Request body larger than ${MAX_BODY_BYTES / 1024} KB`);
+    },
+  });
+  // An upload's bytes are streamed into the store, which holds them to the upload's declared size.
+  app.use("/api/*", (c, next) => isUploadContentPath(c.req.path) ? next() : limitBody(c, next));
   app.route("/", healthRoutes(deps.health));
   app.route("/", webRoutes());
   app.route("/", openapiRoutes(app));
@@ -84,6 +89,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   }
   const authenticate = requireUser(deps.verify, deps.users);
   app.use("/api/*", (c, next) => isPublicApi(c.req.path) ? next() : authenticate(c, next));
+  app.route("/api/chat/uploads", uploadRoutes(deps.uploadDeps));
   app.route("/api/chat", chatRoutes(deps));
   const social = { kv: deps.kv, users: deps.users, ...deps.social };
   app.route("/api/users", userRoutes(social));

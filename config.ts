@@ -58,6 +58,10 @@ export interface Config {
   oneSignal?: OneSignalConfig;
   /** The embedded gateway's client events switch and caps. */
   gateway: GatewayConfig;
+  /** Largest attachment upload in bytes (`UPLOAD_MAX_BYTES`). */
+  uploadMaxBytes: number;
+  /** S3-compatible object storage for uploads; absent: uploads are stored in Deno KV. */
+  s3?: S3Config;
   /** What the server must say loudly at boot (unsafe but allowed settings). */
   warnings: string[];
 }
@@ -72,6 +76,17 @@ export interface GatewayConfig {
   maxConnectionsPerIp: number;
   /** Channels one connection may be subscribed to at once. */
   maxSubscriptionsPerConnection: number;
+}
+
+/** An S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, …) that holds the uploads. */
+export interface S3Config {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (MinIO, s3rver). */
+  forcePathStyle: boolean;
 }
 
 /** Thrown for a configuration value the server cannot run with. */
@@ -182,7 +197,32 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       }
       : undefined,
     gateway: readGateway(read),
+    uploadMaxBytes: readInteger("UPLOAD_MAX_BYTES", read("UPLOAD_MAX_BYTES") ?? "10485760", 1, 5 * 1024 ** 3),
+    s3: readS3(read),
     warnings,
+  };
+}
+
+const S3_REQUIRED = ["S3_ENDPOINT", "S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const;
+
+/** The S3 settings: all of `S3_REQUIRED` or none of them (`S3_REGION` defaults to `us-east-1`). */
+function readS3(read: (name: string) => string | undefined): S3Config | undefined {
+  const given = S3_REQUIRED.filter((name) => read(name) !== undefined);
+  if (given.length === 0) {
+    if (read("S3_REGION") || read("S3_FORCE_PATH_STYLE")) {
+      throw new ConfigError(`S3_REGION and S3_FORCE_PATH_STYLE need ${S3_REQUIRED.join(", ")}`);
+    }
+    return undefined;
+  }
+  const missing = S3_REQUIRED.filter((name) => read(name) === undefined);
+  if (missing.length > 0) throw new ConfigError(`S3 storage needs ${missing.join(", ")} as well`);
+  return {
+    endpoint: readUrl("S3_ENDPOINT", read("S3_ENDPOINT")!).href.replace(/\/$/, ""),
+    bucket: read("S3_BUCKET")!,
+    region: read("S3_REGION") ?? "us-east-1",
+    accessKeyId: read("S3_ACCESS_KEY_ID")!,
+    secretAccessKey: read("S3_SECRET_ACCESS_KEY")!,
+    forcePathStyle: readBoolean("S3_FORCE_PATH_STYLE", read("S3_FORCE_PATH_STYLE") ?? "false"),
   };
 }
 

@@ -200,3 +200,29 @@ Deno.test("loadConfig() reads REUSE_PORT, off by default", () => {
   assert.equal(loadConfig({ AUTH_JWT_SECRET: SECRET, REUSE_PORT: "1" }).reusePort, true);
   assert.throws(() => loadConfig({ AUTH_JWT_SECRET: SECRET, REUSE_PORT: "maybe" }), ConfigError);
 });
+
+Deno.test("loadConfig() reads UPLOAD_MAX_BYTES (10 MiB by default) and the S3_* settings together", () => {
+  assert.equal(loadConfig({}).uploadMaxBytes, 10 * 1024 * 1024);
+  assert.equal(loadConfig({}).s3, undefined);
+  assert.equal(loadConfig({ UPLOAD_MAX_BYTES: "1000" }).uploadMaxBytes, 1000);
+  assert.throws(() => loadConfig({ UPLOAD_MAX_BYTES: "lots" }), ConfigError);
+  const s3 = {
+    S3_ENDPOINT: "https://s3.example.com/",
+    S3_BUCKET: "chat",
+    S3_ACCESS_KEY_ID: "id",
+    S3_SECRET_ACCESS_KEY: "secret",
+  };
+  assert.deepEqual(loadConfig(s3).s3, {
+    endpoint: "https://s3.example.com",
+    bucket: "chat",
+    region: "us-east-1",
+    accessKeyId: "id",
+    secretAccessKey: "secret",
+    forcePathStyle: false,
+  });
+  assert.equal(loadConfig({ ...s3, S3_REGION: "auto", S3_FORCE_PATH_STYLE: "1" }).s3?.forcePathStyle, true);
+  const { S3_BUCKET: _, ...partial } = s3;
+  assert.throws(() => loadConfig(partial), /S3 storage needs S3_BUCKET/);
+  assert.throws(() => loadConfig({ ...s3, S3_ENDPOINT: "ftp://x" }), ConfigError);
+  assert.throws(() => loadConfig({ S3_REGION: "eu-west-1" }), ConfigError);
+});

@@ -32,6 +32,11 @@ import { isRemoteKv } from "./storage/kv.ts";
 import { PresenceRenewer } from "./storage/presence.ts";
 import { ensureSetting, randomSecret } from "./storage/settings.ts";
 import { UserStore } from "./storage/users.ts";
+import { KvUploadStore } from "./uploads/kv_store.ts";
+import { S3UploadStore } from "./uploads/s3_store.ts";
+import { LinkSigner } from "./uploads/signing.ts";
+import { UploadSweeper } from "./uploads/sweep.ts";
+import { confirmUpload, type UploadDeps } from "./uploads/upload_service.ts";
 
 /** A running set of services over one KV store. */
 export interface Runtime {
@@ -105,17 +110,22 @@ export async function createRuntime(
   const pusher = config.realtime.kind === "pusher"
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
-  const signer = pusher ?? createPusherClient({ ...credentials, useTLS: false });
+  const pusherSigner = pusher ?? createPusherClient({ ...credentials, useTLS: false });
   // Other processes on this KV file have gateways of their own: what this one publishes reaches them too.
   const peers = gateway && sharesKvFile(config.kvPath) ? new GatewayPeers(kv) : undefined;
   const peerRoutes: PeerRoutes = {};
   const relay = gateway && peers
     ? createPeerRelay({ gateway, peers, credentials, routes: peerRoutes })
     : undefined;
-  const local = gateway ? gatewayPublisher(gateway) : pusherPublisher(signer);
+  const local = gateway ? gatewayPublisher(gateway) : pusherPublisher(pusherSigner);
   const publisher = relay ? relay.publisher(local) : local;
+  const signer = new LinkSigner(await ensureSetting(kv, "upload_link_secret", () => randomSecret()));
+  const links = { attachmentUrl: (uploadId: string) => signer.link("get", uploadId) };
+  const kvStore = new KvUploadStore(kv, signer);
+  const s3Store = config.s3 ? new S3UploadStore(config.s3) : undefined;
+  const sweeper = new UploadSweeper(kv, s3Store ? [kvStore, s3Store] : [kvStore]);
   const sinks: Partial<Record<Sink, OutboxSink>> = {
-    realtime: createRealtimeSink(kv, publisher) as OutboxSink,
+    realtime: createRealtimeSink(kv, publisher, links) as OutboxSink,
   };
   if (config.oneSignal) {
     const client = createOneSignalClient({ ...config.oneSignal, timeoutMs: Math.max(timeoutMs, 10_000) });
@@ -148,11 +158,23 @@ export async function createRuntime(
     Object.assign(peerRoutes, actors.routes());
   }
   const indexer = new BackgroundIndexer(kv, batcher);
+  const uploadDeps: UploadDeps = {
+    kv,
+    actors,
+    signer,
+    store: s3Store ?? kvStore,
+    kvStore,
+    stores: { kv: kvStore, ...(s3Store ? { s3: s3Store } : {}) },
+    maxBytes: config.uploadMaxBytes,
+  };
   const deps: AppDeps = {
     kv,
     actors,
     users,
     indexer,
+    links,
+    uploads: { confirm: (uploadId, userId) => confirmUpload(uploadDeps, uploadId, userId) },
+    uploadDeps,
     social: { batcher, push: config.oneSignal !== undefined },
     verify: createVerifier(config.auth, devSecret),
     signDevToken: config.devLogin && devSecret
@@ -166,7 +188,7 @@ export async function createRuntime(
       push: config.oneSignal ? "onesignal" : "disabled",
       outboxCounts: () => outboxCounts(kv),
     },
-    realtime: { kv, credentials, pusher: signer, realtime: config.realtime, serverPort: () => port },
+    realtime: { kv, credentials, pusher: pusherSigner, realtime: config.realtime, serverPort: () => port },
     gatewayRoutes: gateway
       ? gatewayRoutes(gateway, credentials.key, credentials.appId, { ready: relay?.ready })
       : undefined,
@@ -185,6 +207,7 @@ export async function createRuntime(
       port = options.port;
       started = true;
       watcher.start();
+      sweeper.start();
       if (gateway) presence.start();
       relay?.start().catch((err) =>
         console.error("realtime: the gateway's peer listener did not start", err)
@@ -193,6 +216,7 @@ export async function createRuntime(
     async close() {
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await presence.stop();
+      await sweeper.stop();
       await actors.drain();
       await indexer.stop();
       await batcher.drain();

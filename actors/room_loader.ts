@@ -9,7 +9,7 @@
 import { keys } from "../storage/keys.ts";
 import { parseKey } from "../storage/key_parsers.ts";
 import { getManyChunked } from "../storage/kv.ts";
-import type { RoomState, StoredMessage } from "../storage/records.ts";
+import type { RoomState, StoredMessage, UploadRecord } from "../storage/records.ts";
 import type { RateKind } from "./rate_limit.ts";
 import {
   blockKey,
@@ -59,6 +59,7 @@ export async function loadFacts(kv: Deno.Kv, request: LoadRequest): Promise<Load
   const adds = new Map<string, Set<string>>(); // actor → users they put into a group
   let pair: [string, string] | undefined;
   let deletes: number[] | undefined;
+  const uploadIds = new Set<string>();
   for (const cmd of request.commands) {
     const needs = needsOf(cmd, { roomId, state });
     for (const seq of needs.messages ?? []) seqs.add(seq);
@@ -75,7 +76,9 @@ export async function loadFacts(kv: Deno.Kv, request: LoadRequest): Promise<Load
       adds.set(needs.blocks.addedBy, targets);
     }
     if (needs.recent) deletes = [...deletes ?? [], ...needs.recent];
+    for (const id of needs.uploads ?? []) uploadIds.add(id);
   }
+  const uploads = [...uploadIds];
   const cached = pair ? request.cachedBlocks : undefined;
   const directBlockKeys = cached || !pair ? [] : [keys.block(pair[0], pair[1]), keys.block(pair[1], pair[0])];
   const addBlockKeys = [...adds].flatMap(([actor, targets]) =>
@@ -89,9 +92,14 @@ export async function loadFacts(kv: Deno.Kv, request: LoadRequest): Promise<Load
     addBlockKeys,
     [...adds.keys()].map((actor) => keys.blockedEpoch(actor)),
     request.receipts.map((receipt) => keys.commitReceipt(roomId, receipt)),
+    uploads.map((id) => keys.upload(id)),
   ] as const;
   const all = await getManyChunked<unknown>(kv, groups.flat());
-  const [clientRows, logRows, directBlocks, addBlocks, epochs, receiptRows] = sliceBy(all, groups);
+  const [clientRows, logRows, directBlocks, addBlocks, epochs, receiptRows, uploadRows] = sliceBy(
+    all,
+    groups,
+  );
+  uploads.forEach((id, i) => facts.uploads.set(id, uploadRows[i]!.value as UploadRecord | null));
 
   const direct = pair ? (cached ?? directBlocks) : [];
   for (const { key, value } of [...direct, ...addBlocks]) {
@@ -115,7 +123,7 @@ export async function loadFacts(kv: Deno.Kv, request: LoadRequest): Promise<Load
   return {
     facts,
     rateLogVersions,
-    readChecks: [...direct, ...epochs].map(({ key, versionstamp }) => ({ key, versionstamp })),
+    readChecks: [...direct, ...epochs, ...uploadRows].map(({ key, versionstamp }) => ({ key, versionstamp })),
     ...(pair ? { directBlocks: { entries: direct, cached: cached !== undefined } } : {}),
     receipts: new Set(request.receipts.filter((_, i) => receiptRows[i]!.versionstamp !== null)),
   };

@@ -30,7 +30,7 @@ export const RECEIPT_TTL_MS = 10 * 60_000;
 /** Whether the batch changed anything that must be committed. */
 export function hasWrites(before: LoadedHead, work: Batch): boolean {
   return work.events.length > 0 || work.changedMessages.size > 0 || work.changedRateLogs.size > 0 ||
-    !isDeepStrictEqual(before.state, work.state);
+    work.derivedRows.length > 0 || !isDeepStrictEqual(before.state, work.state);
 }
 
 /**

@@ -8,6 +8,7 @@ import { z } from "@hono/zod-openapi";
 import { activeMemberIds, directPeer, memberOf, readAtByOthers, unreadCount } from "../actors/room_head.ts";
 import {
   messageExtras,
+  type MessageVersion,
   type Presence,
   type Profile,
   type RoomState,
@@ -42,6 +43,12 @@ export const MessageSchema = z.object({
   attachmentType: z.string().optional(),
   attachmentName: z.string().optional(),
   attachmentSize: z.number().int().optional(),
+  attachmentWidth: z.number().int().optional().openapi({
+    description: "Pixel width of an uploaded PNG, JPEG, GIF or WebP image, read from its bytes",
+  }),
+  attachmentHeight: z.number().int().optional().openapi({
+    description: "Pixel height of an uploaded PNG, JPEG, GIF or WebP image, read from its bytes",
+  }),
   replyToId: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   reactions: z.array(ReactionSchema),
@@ -56,6 +63,13 @@ export const MessageSchema = z.object({
   editedAt: Iso.optional(),
   createdAt: Iso,
 }).openapi("Message");
+
+export const MessageVersionSchema = z.object({
+  version: z.number().int().openapi({ description: "0 is the text as sent, 1 the first edit, …" }),
+  content: z.string(),
+  writtenAt: Iso.openapi({ description: "When this text was sent or written by an edit" }),
+  replacedAt: Iso.openapi({ description: "When the next edit replaced it" }),
+}).openapi("MessageVersion");
 
 export const ParticipantSchema = ProfileSchema.extend({
   role: z.enum(["owner", "admin", "member"]),
@@ -127,6 +141,8 @@ export const MeResponse = z.object({
 export type MessageView = z.infer<typeof MessageSchema>;
 /** A reaction as clients see it. */
 export type ReactionView = z.infer<typeof ReactionSchema>;
+
+export type MessageVersionView = z.infer<typeof MessageVersionSchema>;
 /** A room member as room lists show them. */
 export type ParticipantView = z.infer<typeof ParticipantSchema>;
 /** A room as `GET /api/chat/rooms` shows it to one user. */
@@ -153,8 +169,18 @@ export function receiptOf(state: RoomState, message: StoredMessage): Receipt {
   };
 }
 
-/** Shapes a stored message for clients. Stored rows are stored on the server; delivered means that. */
-export function messageView(message: StoredMessage, receipt: Receipt): MessageView {
+/** Signs the link to an uploaded attachment each time a message is shown. */
+export interface AttachmentLinks {
+  /** A signed, expiring link to the upload's bytes. */
+  attachmentUrl(uploadId: string): string;
+}
+
+/**
+ * Shapes a stored message for clients. Stored rows are stored on the server; delivered means that.
+ * An uploaded attachment gets a freshly signed `attachmentUrl` from `links`.
+ */
+export function messageView(message: StoredMessage, receipt: Receipt, links: AttachmentLinks): MessageView {
+  const upload = message.upload;
   return {
     id: message.id,
     roomId: message.roomId,
@@ -165,6 +191,10 @@ export function messageView(message: StoredMessage, receipt: Receipt): MessageVi
     content: message.content,
     type: message.type,
     ...messageExtras(message),
+    ...(upload ? { attachmentUrl: links.attachmentUrl(upload.id) } : {}),
+    ...(upload?.width !== undefined
+      ? { attachmentWidth: upload.width, attachmentHeight: upload.height }
+      : {}),
     reactions: [...message.reactions].map(([emoji, userIds]) => ({
       emoji,
       count: userIds.length,
@@ -177,6 +207,16 @@ export function messageView(message: StoredMessage, receipt: Receipt): MessageVi
     isEdited: message.editedAt !== undefined,
     ...(message.editedAt !== undefined ? { editedAt: iso(message.editedAt) } : {}),
     createdAt: iso(message.createdAt),
+  };
+}
+
+/** Shapes a kept version of an edited message for clients. */
+export function messageVersionView(version: MessageVersion): MessageVersionView {
+  return {
+    version: version.version,
+    content: version.content,
+    writtenAt: iso(version.writtenAt),
+    replacedAt: iso(version.replacedAt),
   };
 }
 

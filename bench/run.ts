@@ -4,7 +4,7 @@
  * delivery; prints the ratios against their targets and writes
  * `bench/results/<timestamp>.json` + `.svg` and `latest.json` / `latest.svg`.
  *
- * Flags: `--quick` (smaller and shorter, about 3 minutes), `--only=raw,send,hot,procs,scale,realtime,health`,
+ * Flags: `--quick` (smaller and shorter, about 3 minutes), `--only=raw,send,hot,procs,scale,realtime,health,uploads`,
  * `--dir=<path>` (where the KV files go; a temporary directory by default, removed afterwards),
  * `--no-write` (print only), `--profile` (CPU-profile the server's JS thread during each measured
  * load through its inspector and print the top functions). Needs `wrk` for the HTTP load (`apt-get install -y wrk`); without
@@ -19,9 +19,10 @@ import { directCeiling, groupCeiling } from "./raw_kv.ts";
 import type { ProfileSummary } from "./profile.ts";
 import { realtimeBench } from "./realtime.ts";
 import { label, scaleBench } from "./scale.ts";
+import { uploadBench } from "./uploads.ts";
 import { loadAverage, machineInfo, round } from "./stats.ts";
 
-const SECTIONS = ["raw", "send", "hot", "procs", "scale", "realtime", "health"] as const;
+const SECTIONS = ["raw", "send", "hot", "procs", "scale", "realtime", "health", "uploads"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -55,6 +56,7 @@ const plan = quick
     scale: { sizes: [10_000, 100_000], samples: 60, roomCounts: [100, 10_000] },
     realtime: { clients: 1000, rates: [150, 500], seconds: 5 },
     health: { backlogs: [0, 1000, 10_000], samples: 100 },
+    uploads: { files: 10, fileMiB: 10 },
   }
   : {
     raw: { serialCommits: 3000, concurrentCommits: 6000, maxMs: 15_000, groupCommits: 1000 },
@@ -64,6 +66,7 @@ const plan = quick
     scale: { sizes: [10_000, 100_000, 1_000_000], samples: 200, roomCounts: [100, 10_000] },
     realtime: { clients: 1000, rates: [150, 500], seconds: 20 },
     health: { backlogs: [0, 1000, 10_000], samples: 300 },
+    uploads: { files: 10, fileMiB: 10 },
   };
 
 const log = (line: string) => console.log(line);
@@ -300,6 +303,27 @@ const health = await section(
   },
 );
 
+const uploads = await section(
+  "uploads",
+  "Uploads into Deno KV: 10 files at once, of 1 MiB and of 10 MiB",
+  async () => {
+    const runs = [];
+    for (const fileMiB of [1, plan.uploads.fileMiB]) {
+      const r = await uploadBench(`${dir}/uploads-${fileMiB}`, { files: plan.uploads.files, fileMiB, log });
+      log(
+        `  ${r.files} × ${fileMiB} MiB: upload ${r.concurrentMiBps} MiB/s at once, ${r.singleMiBps} MiB/s alone; ` +
+          `download ${r.downloadMiBps} MiB/s at once`,
+      );
+      log(
+        `    server RSS ${r.rss.beforeMiB} MiB before, peak ${r.rss.peakUploadMiB} MiB uploading, ` +
+          `${r.rss.peakDownloadMiB} MiB downloading; bare KV writes of the same chunks grow ${r.rawKvGrowthMiB} MiB`,
+      );
+      runs.push(r);
+    }
+    return { small: runs[0]!, big: runs[1]! };
+  },
+);
+
 // Ratios against targets.
 const bars: RatioBar[] = [];
 const summary: Record<string, { value: number; target: string; met: boolean }> = {};
@@ -383,6 +407,21 @@ if (health) {
     met: health.points.every((p) => p.reported === p.backlog),
   };
 }
+if (uploads) {
+  // Streaming: ten times the bytes in flight must not mean ten times the memory (beyond KV's own growth).
+  const held = (r: typeof uploads.big) => r.rss.peakUploadMiB - r.rss.beforeMiB - r.rawKvGrowthMiB;
+  judge(
+    "upload RSS beyond KV, 10 MiB ÷ 1 MiB files",
+    held(uploads.big) / Math.max(1, held(uploads.small)),
+    5,
+    "max",
+  );
+  summary["upload MiB/s (10 × 10 MiB at once)"] = {
+    value: uploads.big.concurrentMiBps,
+    target: "(throughput)",
+    met: true,
+  };
+}
 if (realtime) {
   const target = realtime.phases.find((p) => p.targetRate === 500) ?? realtime.phases.at(-1)!;
   judge(
@@ -445,6 +484,11 @@ function chartNotes(): string[] {
       );
     }
     notes.push(`memory per idle connection: ${realtime.memory.perConnectionKiB} KiB`);
+  }
+  if (uploads) {
+    notes.push(
+      `uploads into KV: ${uploads.big.concurrentMiBps} MiB/s (10 × 10 MiB at once), ${uploads.big.singleMiBps} MiB/s alone; server RSS ${uploads.big.rss.beforeMiB} → peak ${uploads.big.rss.peakUploadMiB} MiB`,
+    );
   }
   if (health) {
     notes.push(

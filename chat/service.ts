@@ -10,15 +10,26 @@ import { directRoomId, groupRoomId, newGroupRoomId, parseMessageId } from "../st
 import type { Profile, Role, RoomState } from "../storage/records.ts";
 import {
   listMessages,
+  listMessageVersions,
   listUserRoomIds,
   readHead,
   readHeads,
+  readMessage,
   readUnreadTotal,
   type RoomListPosition,
 } from "../storage/room_reads.ts";
 import { toProfile, type UserStore } from "../storage/users.ts";
 import type { BackgroundIndexer } from "../search/background_indexer.ts";
-import { type MessageView, messageView, receiptOf, type RoomView, roomView } from "../api/views.ts";
+import {
+  type AttachmentLinks,
+  type MessageVersionView,
+  messageVersionView,
+  type MessageView,
+  messageView,
+  receiptOf,
+  type RoomView,
+  roomView,
+} from "../api/views.ts";
 import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** What the chat use cases work with. */
@@ -28,6 +39,10 @@ export interface ChatDeps {
   users: UserStore;
   /** Brings a room's search index up to date in the background. */
   indexer: Pick<BackgroundIndexer, "schedule">;
+  /** Signs the links of uploaded attachments in every message shown. */
+  links: AttachmentLinks;
+  /** Confirms an upload whose bytes went straight to the store (S3) before a send attaches it. */
+  uploads: { confirm(uploadId: string, userId: string): Promise<void> };
 }
 
 /** Where a message goes: a direct conversation with a user, or an existing room. */
@@ -49,9 +64,10 @@ export async function sendMessage(
   const { roomId, peer } = "receiverId" in to
     ? await resolveDirect(deps, sender, to.receiverId)
     : { roomId: to.roomId, peer: undefined };
+  if (input.uploadId !== undefined) await deps.uploads.confirm(input.uploadId, sender.id);
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
   if (result.created) deps.indexer.schedule(roomId); // searchable soon; a search catches up too
-  return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt });
+  return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt }, deps.links);
 }
 
 /**
@@ -180,7 +196,7 @@ export async function listRoomMessages(
   ]);
   // Receipts as they stand once this page's own read is applied.
   const seen = marksRead ? withReadUpTo(head, user.id, head.lastSeq, Date.now()) : head;
-  return { messages: messages.map((m) => messageView(m, receiptOf(seen, m))), hasMore };
+  return { messages: messages.map((m) => messageView(m, receiptOf(seen, m), deps.links)), hasMore };
 }
 
 /** A copy of the head with the member's read position moved to `seq`. */
@@ -227,6 +243,32 @@ function decodeRoomCursor(cursor: string): RoomListPosition {
 }
 
 /**
+ * A message as it is now and the texts it had before, newest first: for the
+ * room's members, and for members who left when they could see the message.
+ *
+ * @throws {HttpError} 404 unknown or deleted message, a room the caller was never in, or a message
+ *   sent after the caller left.
+ */
+export async function messageHistory(
+  deps: ChatDeps,
+  user: Profile,
+  messageId: string,
+): Promise<{ message: MessageView; versions: MessageVersionView[] }> {
+  const { roomId, seq } = messageRef(messageId);
+  const head = await readMemberHead(deps, user.id, roomId);
+  const lastVisible = memberOf(head, user.id)!.leftSeq ?? head.lastSeq;
+  const message = seq <= lastVisible ? await readMessage(deps.kv, roomId, seq) : null;
+  if (message === null || message.deletedAt !== undefined) throw new HttpError(404, "Message not found");
+  // Listed after the row, so every version it counts is there; an edit since then is left for later.
+  const versions = (await listMessageVersions(deps.kv, roomId, seq))
+    .filter((v) => v.version < (message.editCount ?? 0));
+  return {
+    message: messageView(message, receiptOf(head, message), deps.links),
+    versions: versions.map(messageVersionView),
+  };
+}
+
+/**
  * Replaces the caller's message text; the previous text is kept as a version.
  *
  * @throws {HttpError} 404 unknown or deleted message, 403 not the sender or not an active member, 400 empty.
@@ -244,7 +286,7 @@ export async function editMessage(
     content: request.content,
   });
   if (result.changed) deps.indexer.schedule(roomId);
-  return messageView(result.message, result);
+  return messageView(result.message, result, deps.links);
 }
 
 /**
@@ -281,7 +323,7 @@ export async function toggleReaction(
     seq,
     emoji: request.emoji,
   });
-  return { message: messageView(result.message, result), added: result.added };
+  return { message: messageView(result.message, result, deps.links), added: result.added };
 }
 
 /**

@@ -62,6 +62,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start an upload
+         * @description Step 1 of 3. Active members of `roomId` only (a room the caller was never in is 404, a former member gets 403). Answers where to send the bytes (`put`): the client sends exactly `size` bytes with `put.method` to `put.url` with `put.headers`, and no bearer token. Then `POST /api/chat/send` with `uploadId` and `type: "image"` or `"file"` attaches it. An upload never attached is removed after 24 hours. Counts against `RATE_LIMIT_WRITE_PER_MIN` (429).
+         */
+        post: operations["createUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat/uploads/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an attachment
+         * @description The `attachmentUrl` of a message with an uploaded attachment: signed, valid at least an hour, and handed only to the room's members (no bearer token, so it works in `<img src>`). Served with the upload's content type and `X-Content-Type-Options: nosniff`; anything but images, audio and video with `Content-Disposition: attachment`. With S3 storage, a redirect (302) to a presigned GET. 403 without a valid signature; 404 once the message is deleted.
+         */
+        get: operations["getUploadContent"];
+        /**
+         * Send an upload's bytes (embedded store)
+         * @description Step 2 of 3, when uploads are kept in Deno KV: the `put.url` of `createUpload`, signed and valid for 15 minutes (no bearer token). The body is streamed into KV in chunks; the upload is complete once every byte is stored and the size and SHA-256 are known. A body of another size than declared, or an image whose bytes are not of its declared type, is 400; an upload already complete is 409.
+         */
+        put: operations["putUploadContent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat/send": {
         parameters: {
             query?: never;
@@ -221,6 +265,26 @@ export interface paths {
          * @description The sender only, while an active member. Every previous text is kept; the message shows `isEdited` and `editedAt`, the room preview follows when it is the latest message, and the room channel gets `message-updated`. The same text again changes nothing. A deleted message is 404.
          */
         patch: operations["editMessage"];
+        trace?: never;
+    };
+    "/api/chat/messages/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A message's edit history
+         * @description The message as it is now and every earlier text it had, newest first (`version` 0 is the text as sent). For the room's members, and for members who left when the message is from before their leave; otherwise, and for a deleted message, 404.
+         */
+        get: operations["listMessageVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/chat/messages/{id}/reactions": {
@@ -733,6 +797,45 @@ export interface components {
         Error: {
             error: string;
         };
+        Upload: {
+            /** @example up_3q2-7wEjR0yJcHk1vT9xAb */
+            id: string;
+            name: string;
+            contentType: string;
+            size: number;
+        };
+        UploadPutTarget: {
+            /**
+             * @description Where to send the bytes, signed and short-lived (15 minutes): a path on this server (resolve it against the API's base URL) with the embedded store, a presigned URL with S3
+             * @example /api/chat/uploads/up_3q2-7wEjR0yJcHk1vT9xAb/content?expires=1796136000&signature=Yx…
+             */
+            url: string;
+            /** @enum {string} */
+            method: "PUT";
+            /**
+             * @example {
+             *       "Content-Type": "image/png"
+             *     }
+             */
+            headers: {
+                [key: string]: string;
+            };
+        };
+        CreateUploadRequest: {
+            roomId: string;
+            /** @example photo.png */
+            name: string;
+            /**
+             * @description The file's type; accepted: image/png, image/jpeg, image/gif, image/webp, audio/mpeg, audio/mp4, audio/aac, audio/ogg, audio/wav, audio/webm, audio/flac, video/mp4, video/webm, video/quicktime, video/ogg, application/pdf, application/zip, application/gzip, application/x-tar, application/x-7z-compressed, application/json, application/xml, application/rtf, application/msword, application/vnd.ms-excel, application/vnd.ms-powerpoint, application/vnd.openxmlformats-officedocument.wordprocessingml.document, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, application/vnd.openxmlformats-officedocument.presentationml.presentation, application/vnd.oasis.opendocument.text, application/vnd.oasis.opendocument.spreadsheet, application/octet-stream, text/plain, text/csv, text/markdown, text/html, text/calendar, text/vcard. PNG, JPEG, GIF and WebP bytes must start as their format does.
+             * @example image/png
+             */
+            contentType: string;
+            /**
+             * @description Exactly how many bytes will be sent; at most `UPLOAD_MAX_BYTES` (413)
+             * @example 48213
+             */
+            size: number;
+        };
         Message: {
             id: string;
             roomId: string;
@@ -748,6 +851,10 @@ export interface components {
             attachmentType?: string;
             attachmentName?: string;
             attachmentSize?: number;
+            /** @description Pixel width of an uploaded PNG, JPEG, GIF or WebP image, read from its bytes */
+            attachmentWidth?: number;
+            /** @description Pixel height of an uploaded PNG, JPEG, GIF or WebP image, read from its bytes */
+            attachmentHeight?: number;
             replyToId?: string;
             metadata?: {
                 [key: string]: unknown;
@@ -810,6 +917,11 @@ export interface components {
             };
             /** @description Makes the send idempotent: a retry with the same id (from the same sender, in the same room) returns the original message and creates nothing, also after the sender left; the same id with a different body is 409 */
             clientMessageId?: string;
+            /**
+             * @description Attaches a complete upload of the caller's, made for this room (`POST /api/chat/uploads`): the message gets `attachmentUrl` (signed, expiring), `attachmentType`, `attachmentName`, `attachmentSize` and, for images, `attachmentWidth` and `attachmentHeight`. Not with `attachmentUrl`.
+             * @example up_3q2-7wEjR0yJcHk1vT9xAb
+             */
+            uploadId?: string;
         };
         Room: {
             id: string;
@@ -843,6 +955,23 @@ export interface components {
         };
         EditRequest: {
             content: string;
+        };
+        MessageVersion: {
+            /** @description 0 is the text as sent, 1 the first edit, … */
+            version: number;
+            content: string;
+            /**
+             * Format: date-time
+             * @description When this text was sent or written by an edit
+             * @example 2026-11-25T15:04:05.000Z
+             */
+            writtenAt: string;
+            /**
+             * Format: date-time
+             * @description When the next edit replaced it
+             * @example 2026-11-25T15:04:05.000Z
+             */
+            replacedAt: string;
         };
         ReactionRequest: {
             /** @example 👍 */
@@ -1092,6 +1221,259 @@ export interface operations {
             };
             /** @description Body without `Content-Type: application/json` */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUploadRequest"];
+            };
+        };
+        responses: {
+            /** @description The upload, and where to send its bytes */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        upload: components["schemas"]["Upload"];
+                        put: components["schemas"]["UploadPutTarget"];
+                    };
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (for example, not a member of the room) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `size` is over `UPLOAD_MAX_BYTES` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body without `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After` (seconds) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Contended or shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUploadContent: {
+        parameters: {
+            query?: {
+                /** @description When the link expires (Unix seconds); without it, 403 */
+                expires?: string;
+                /** @description The link's signature; without a valid one, 403 */
+                signature?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with its own content type */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The bytes of a `Range: bytes=start-end` request (one range; `Content-Range` says which) */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description With S3 storage: to a presigned GET of the object (valid 5 minutes) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Not allowed (for example, not a member of the room) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The range lies outside the file (`Content-Range: bytes *\/size`) */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putUploadContent: {
+        parameters: {
+            query?: {
+                /** @description When the link expires (Unix seconds); without it, 403 */
+                expires?: string;
+                /** @description The link's signature; without a valid one, 403 */
+                signature?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Exactly `size` bytes, sent with the declared `Content-Type` */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Every byte is stored: the upload can be attached */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        upload: components["schemas"]["Upload"];
+                    };
+                };
+            };
+            /** @description Invalid input: `{error: "<field>: <problem>"}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (for example, not a member of the room) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body larger than 64 KB */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1904,6 +2286,53 @@ export interface operations {
             };
             /** @description Contended or shutting down; retry */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMessageVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message and its earlier versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        message: components["schemas"]["Message"];
+                        /** @description Earlier texts, newest first */
+                        versions: components["schemas"]["MessageVersion"][];
+                    };
+                };
+            };
+            400: components["responses"]["MalformedRequest"];
+            /** @description Missing, expired or invalid token: `{error: "Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -28,6 +28,8 @@ export interface ChatClientOptions {
   onError?: (error: unknown) => void;
   /** The pusher-js class; the entry point passes the build for its platform. */
   Pusher?: PusherConstructor;
+  /** How often `onMessage` pages while realtime is down or unavailable (ms; default 5000). */
+  pollMs?: number;
 }
 
 /** A message to send: `roomId` or `receiverId` (direct room), `content`, and the optional fields. */
@@ -48,6 +50,17 @@ export interface OnMessageOptions {
   onStart?: (afterSeq: number) => void;
 }
 
+/** Options of `onRoomEvent` and `onUserEvent`. */
+export interface OnEventOptions {
+  /** The channel is subscribed: the first time, and again after every reconnect (events may have been missed). */
+  onSubscribed?: () => void;
+  /** The room refused the caller (404 never a member, 403 former member): the listener has ended. */
+  onEnd?: (error: ChatApiError) => void;
+}
+
+/** A realtime event: its name (API.md's "Realtime" table, e.g. `message-updated`) and its data. */
+export type EventHandler = (name: string, data: unknown) => void;
+
 /** A client of one server, as one user. Every method resolves with the operation's documented 200 body. */
 export interface ChatClient {
   /**
@@ -56,6 +69,8 @@ export interface ChatClient {
    * sends the same one, so the message is stored once. Sends are stored in the order they were made.
    */
   send(input: SendInput): Promise<Result<"sendMessage">>;
+  /** Step 1 of an attachment: an upload in a room, and where to PUT its bytes (`uploadAttachment` does both). */
+  createUpload(input: RequestBody<"createUpload">): Promise<Result<"createUpload">>;
   /** The caller's rooms, newest activity first. */
   rooms(query?: QueryParams<"listRooms">): Promise<Result<"listRooms">>;
   /** A page of a room's messages: newest first, `beforeId` for older, `afterSeq` for newer (oldest first). */
@@ -70,6 +85,8 @@ export interface ChatClient {
   createGroup(input: RequestBody<"createGroup">): Promise<Result<"createGroup">>;
   editMessage(messageId: string, content: string): Promise<Result<"editMessage">>;
   deleteMessage(messageId: string): Promise<Result<"deleteMessage">>;
+  /** The message as it is now and its earlier texts, newest first. */
+  messageVersions(messageId: string): Promise<Result<"listMessageVersions">>;
   /** Adds the caller's reaction, or removes it when present (not retried: a toggle). */
   toggleReaction(messageId: string, emoji: string): Promise<Result<"toggleReaction">>;
   addMembers(roomId: string, userIds: string[]): Promise<Result<"addMembers">>;
@@ -105,12 +122,22 @@ export interface ChatClient {
    * `GET /api/chat/messages?afterSeq`. Returns the function that stops it.
    */
   onMessage(roomId: string, handler: (message: Message) => void, options?: OnMessageOptions): () => void;
+  /**
+   * Calls `handler` with every event of the room's channel as it arrives (`new-message` too,
+   * unordered and not gap-filled: use `onMessage` for messages). Returns the function that stops it.
+   */
+  onRoomEvent(roomId: string, handler: EventHandler, options?: OnEventOptions): () => void;
+  /** Calls `handler` with every event of the caller's own channel (`unread-updated`, `member-added`, …). */
+  onUserEvent(handler: EventHandler, options?: Omit<OnEventOptions, "onEnd">): () => void;
+  /** Calls `handler` with each realtime connection state (pusher-js's: `connecting`, `connected`, `unavailable`, …). */
+  onConnectionState(handler: (state: string) => void): () => void;
   /** Ends realtime, stops every listener and rejects calls still waiting (ChatClosedError). */
   close(): void;
 }
 
 /** Most rooms a listener looks through to find a room's last seq (100 per page). */
 const MAX_ROOM_PAGES = 100;
+const DEFAULT_POLL_MS = 5000;
 
 /** Creates a client; nothing is sent until the first call, realtime connects on the first `onMessage`. */
 export function createClient(options: ChatClientOptions & { Pusher: PusherConstructor }): ChatClient {
@@ -130,6 +157,14 @@ export function createClient(options: ChatClientOptions & { Pusher: PusherConstr
   const realtime = new Realtime({ http, Pusher: options.Pusher, policy, network, signal, onError });
   const feeds = new Set<RoomFeed<Message>>();
   const retrying = <T>(attempt: () => Promise<T>) => withRetry(attempt, context);
+  /** Runs a listener; what it throws goes to `onError`, not into pusher-js. */
+  const guard = (listener: () => void) => {
+    try {
+      listener();
+    } catch (error) {
+      onError(error);
+    }
+  };
 
   const lastSeq = async (roomId: string): Promise<number> => {
     for (const archived of ["false", "true"] as const) {
@@ -151,6 +186,7 @@ export function createClient(options: ChatClientOptions & { Pusher: PusherConstr
       const body = { ...input, clientMessageId: input.clientMessageId ?? randomId() };
       return outbox.enqueue(() => call(http, "sendMessage", { body }));
     },
+    createUpload: (body) => call(http, "createUpload", { body }),
     rooms: (query) => call(http, "listRooms", { query }),
     messages: (roomId, page = {}) => call(http, "listMessages", { query: { roomId, ...page } }),
     read: (roomId, options = {}) => call(http, "markRoomRead", { body: { roomId, ...options } }),
@@ -162,6 +198,7 @@ export function createClient(options: ChatClientOptions & { Pusher: PusherConstr
     },
     editMessage: (id, content) => call(http, "editMessage", { path: { id }, body: { content } }),
     deleteMessage: (id) => call(http, "deleteMessage", { path: { id } }),
+    messageVersions: (id) => call(http, "listMessageVersions", { path: { id } }),
     toggleReaction: (id, emoji) => call(http, "toggleReaction", { path: { id }, body: { emoji } }),
     addMembers: (id, userIds) => call(http, "addMembers", { path: { id }, body: { userIds } }),
     removeMember: (id, userId) => call(http, "removeMember", { path: { id, userId } }),
@@ -203,6 +240,7 @@ export function createClient(options: ChatClientOptions & { Pusher: PusherConstr
           (listenerOptions.onEnd ?? report)(error);
         },
         backoff: () => sleep(policy.maxDelayMs, signal, network),
+        pollMs: options.pollMs ?? DEFAULT_POLL_MS,
       });
       const unwatch = realtime.watchRoom(roomId, feed);
       const stop = () => {
@@ -213,6 +251,41 @@ export function createClient(options: ChatClientOptions & { Pusher: PusherConstr
       feeds.add(feed);
       feed.start();
       return stop;
+    },
+
+    onRoomEvent(roomId, handler, eventOptions = {}) {
+      if (signal.aborted) throw new ChatClosedError();
+      const stop = realtime.watchRoom(roomId, {
+        subscribed: eventOptions.onSubscribed,
+        event: (name, data) => guard(() => handler(name, data)),
+        refused: (error) => {
+          stop();
+          (eventOptions.onEnd ?? onError)(error);
+        },
+      });
+      return stop;
+    },
+
+    onUserEvent(handler, eventOptions = {}) {
+      if (signal.aborted) throw new ChatClosedError();
+      let stop = () => {};
+      let stopped = false;
+      retrying(() => call(http, "getMe")).then((me) => {
+        if (stopped || signal.aborted) return;
+        stop = realtime.watchUser(me.id, {
+          subscribed: eventOptions.onSubscribed,
+          event: (name, data) => guard(() => handler(name, data)),
+        });
+      }, (error) => signal.aborted || onError(error));
+      return () => {
+        stopped = true;
+        stop();
+      };
+    },
+
+    onConnectionState(handler) {
+      if (signal.aborted) throw new ChatClosedError();
+      return realtime.watchState((state) => guard(() => handler(state)));
     },
 
     close() {

@@ -3,14 +3,15 @@
 /** The API answered with an error status; `message` is its `{error}`. */
 export class ChatApiError extends Error {
   override name = "ChatApiError";
-  constructor(
-    /** The HTTP status. */
-    readonly status: number,
-    message: string,
-    /** `Retry-After` in milliseconds, when the server sent one (429, 503). */
-    readonly retryAfterMs?: number,
-  ) {
+  /** The HTTP status. */
+  readonly status: number;
+  /** `Retry-After` in milliseconds, when the server sent one (429, 503). */
+  readonly retryAfterMs?: number;
+
+  constructor(status: number, message: string, retryAfterMs?: number) {
     super(message);
+    this.status = status;
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 

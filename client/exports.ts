@@ -2,7 +2,9 @@
 export type {
   ChatClient,
   ChatClientOptions,
+  EventHandler,
   MessagesPage,
+  OnEventOptions,
   OnMessageOptions,
   SendInput,
 } from "./chat_client.ts";
@@ -20,4 +22,5 @@ export type {
 } from "./routes.ts";
 export type { components, operations, paths } from "./api_types.ts";
 export { ChatApiError, ChatClosedError, ChatNetworkError } from "./errors.ts";
+export { uploadAttachment, type UploadInput, type UploadTarget } from "./uploads.ts";
 export type { PusherChannel, PusherClient, PusherConstructor, RetryPolicy, TokenSource } from "./types.ts";

@@ -2,9 +2,9 @@
  * @module One pusher-js connection per client: configured from `GET /api/realtime/config`,
  * channels authorized through `POST /api/pusher/auth` and the connection signed in through
  * `POST /api/pusher/user-auth` (so that a member removed from a room loses it, also on Pusher
- * Channels), with the SDK's token and retries. Room channels are shared by every listener.
+ * Channels), with the SDK's token and retries. A channel is shared by every listener of it.
  */
-import { roomChannel } from "../common/channels.js";
+import { roomChannel, userChannel } from "../common/channels.js";
 import { call } from "./api.ts";
 import { ChatApiError, ChatClosedError } from "./errors.ts";
 import type { HttpClient } from "./http.ts";
@@ -12,18 +12,22 @@ import type { NetworkWatch } from "./network.ts";
 import { sleep, withRetry } from "./retry.ts";
 import type { PusherChannel, PusherClient, PusherConstructor, RetryPolicy } from "./types.ts";
 
-/** One listener of a room channel. */
-export interface RoomListener {
+/** One listener of a room's or the user's channel. */
+export interface ChannelListener {
   /** The channel is subscribed (the first time, and again after every reconnect). */
-  subscribed(): void;
-  /** A `new-message` event (the Message, or a `truncated` stub). */
-  message(data: unknown): void;
-  /** The room refused the subscription (404 never a member, 403 former member): nothing more comes. */
-  refused(error: ChatApiError): void;
+  subscribed?(): void;
+  /** The connection is down: events may be missed until `subscribed` comes again. */
+  interrupted?(): void;
+  /** A `new-message` event of a room (the Message, or a `truncated` stub). */
+  message?(data: unknown): void;
+  /** Any event of the channel but pusher-js's own (`pusher:*`), `new-message` included. */
+  event?(name: string, data: unknown): void;
+  /** The server refused the subscription (404 never a member, 403 former member): nothing more comes. */
+  refused?(error: ChatApiError): void;
 }
 
-interface RoomEntry {
-  listeners: Set<RoomListener>;
+interface ChannelEntry {
+  listeners: Set<ChannelListener>;
   channel?: PusherChannel;
   /** Why the last authorization failed for good, when it did. */
   refusal?: ChatApiError;
@@ -39,77 +43,121 @@ export interface RealtimeOptions {
   onError: (error: unknown) => void;
 }
 
+/** pusher-js's connection states: `initialized`, `connecting`, `connected`, `unavailable`, `failed`, `disconnected`. */
+export type ConnectionState = string;
+
 /** The client's realtime connection, opened on first use. */
 export class Realtime {
   readonly #options: RealtimeOptions;
-  readonly #rooms = new Map<string, RoomEntry>();
+  readonly #channels = new Map<string, ChannelEntry>();
+  readonly #stateListeners = new Set<(state: ConnectionState) => void>();
+  #state: ConnectionState = "initialized";
   #client: Promise<PusherClient> | undefined;
 
   constructor(options: RealtimeOptions) {
     this.#options = options;
   }
 
+  /** The connection's state now. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
   /** Listens to a room's channel (subscribing on first use); returns the function that stops it. */
-  watchRoom(roomId: string, listener: RoomListener): () => void {
-    let entry = this.#rooms.get(roomId);
-    if (!entry) {
-      entry = { listeners: new Set() };
-      this.#rooms.set(roomId, entry);
-      this.#subscribe(roomId, entry).catch((error) => this.#options.onError(error));
-    }
-    entry.listeners.add(listener);
-    if (entry.channel?.subscribed) listener.subscribed();
-    return () => {
-      const current = this.#rooms.get(roomId);
-      if (!current?.listeners.delete(listener) || current.listeners.size > 0) return;
-      this.#rooms.delete(roomId);
-      if (current.channel) this.#client?.then((client) => client.unsubscribe(roomChannel(roomId)));
-    };
+  watchRoom(roomId: string, listener: ChannelListener): () => void {
+    return this.#watch(roomChannel(roomId), listener);
+  }
+
+  /** Listens to a user's own channel (subscribing on first use); returns the function that stops it. */
+  watchUser(userId: string, listener: ChannelListener): () => void {
+    return this.#watch(userChannel(userId), listener);
+  }
+
+  /** Calls `listener` with every connection state change (connecting on first use); returns the stop. */
+  watchState(listener: (state: ConnectionState) => void): () => void {
+    this.#stateListeners.add(listener);
+    this.#connect().catch((error) => this.#options.onError(error));
+    return () => this.#stateListeners.delete(listener);
   }
 
   /** Disconnects; listeners get nothing more. */
   close(): void {
-    this.#rooms.clear();
+    this.#channels.clear();
+    this.#stateListeners.clear();
     this.#client?.then((client) => client.disconnect(), () => {});
   }
 
-  async #subscribe(roomId: string, entry: RoomEntry): Promise<void> {
+  #watch(name: string, listener: ChannelListener): () => void {
+    let entry = this.#channels.get(name);
+    if (!entry) {
+      entry = { listeners: new Set() };
+      this.#channels.set(name, entry);
+      this.#subscribe(name, entry).catch((error) => this.#options.onError(error));
+    }
+    entry.listeners.add(listener);
+    if (entry.channel?.subscribed) listener.subscribed?.();
+    return () => {
+      const current = this.#channels.get(name);
+      if (!current?.listeners.delete(listener) || current.listeners.size > 0) return;
+      this.#channels.delete(name);
+      if (current.channel) this.#client?.then((client) => client.unsubscribe(name));
+    };
+  }
+
+  async #subscribe(name: string, entry: ChannelEntry): Promise<void> {
     let client: PusherClient;
     try {
       client = await this.#connect();
     } catch (error) {
       if (this.#options.signal.aborted) return;
       this.#options.onError(error);
-      return this.#subscribeLater(roomId, entry);
+      return this.#subscribeLater(name, entry);
     }
-    if (this.#rooms.get(roomId) !== entry || this.#options.signal.aborted) return;
-    const channel = client.subscribe(roomChannel(roomId));
+    if (this.#channels.get(name) !== entry || this.#options.signal.aborted) return;
+    const channel = client.subscribe(name);
     entry.channel = channel;
-    channel.bind("pusher:subscription_succeeded", () => {
-      for (const listener of entry.listeners) listener.subscribed();
+    channel.bind_global((event, data) => {
+      if (this.#channels.get(name) !== entry) return;
+      if (event === "pusher:subscription_succeeded") {
+        for (const listener of entry.listeners) listener.subscribed?.();
+      } else if (event === "pusher:subscription_error") {
+        this.#subscriptionFailed(name, entry);
+      } else if (!event.startsWith("pusher:")) {
+        for (const listener of entry.listeners) {
+          if (event === "new-message") listener.message?.(data);
+          listener.event?.(event, data);
+        }
+      }
     });
-    channel.bind("new-message", (data) => {
-      for (const listener of entry.listeners) listener.message(data);
-    });
-    channel.bind("pusher:subscription_error", () => this.#subscriptionFailed(roomId, entry));
   }
 
-  /** A refused room ends its listeners; any other failure subscribes again after a while. */
-  #subscriptionFailed(roomId: string, entry: RoomEntry): void {
-    if (this.#rooms.get(roomId) !== entry) return;
-    this.#client?.then((client) => client.unsubscribe(roomChannel(roomId)));
+  /** A refused channel ends its listeners; any other failure subscribes again after a while. */
+  #subscriptionFailed(name: string, entry: ChannelEntry): void {
+    if (this.#channels.get(name) !== entry) return;
+    this.#client?.then((client) => client.unsubscribe(name));
     entry.channel = undefined;
     const refusal = entry.refusal;
-    if (!refusal) return this.#subscribeLater(roomId, entry);
-    this.#rooms.delete(roomId);
-    for (const listener of entry.listeners) listener.refused(refusal);
+    if (!refusal) return this.#subscribeLater(name, entry);
+    this.#channels.delete(name);
+    for (const listener of entry.listeners) listener.refused?.(refusal);
   }
 
-  #subscribeLater(roomId: string, entry: RoomEntry): void {
+  #subscribeLater(name: string, entry: ChannelEntry): void {
     sleep(this.#options.policy.maxDelayMs, this.#options.signal).then(() => {
-      if (this.#rooms.get(roomId) === entry) return this.#subscribe(roomId, entry);
+      if (this.#channels.get(name) === entry) return this.#subscribe(name, entry);
     }, () => {}) // closed meanwhile
       .catch((error) => this.#options.onError(error));
+  }
+
+  #setState(state: ConnectionState): void {
+    const was = this.#state;
+    this.#state = state;
+    if (was === "connected" && state !== "connected") {
+      for (const entry of this.#channels.values()) {
+        for (const listener of entry.listeners) listener.interrupted?.();
+      }
+    }
+    for (const listener of this.#stateListeners) listener(state);
   }
 
   #connect(): Promise<PusherClient> {
@@ -166,15 +214,17 @@ export class Realtime {
     });
     // A reconnect means the network is back: queued sends need not wait out their backoff.
     client.connection.bind("connected", () => network.wake());
+    client.connection.bind("state_change", (change) => {
+      if (!this.#options.signal.aborted) this.#setState((change as { current: string }).current);
+    });
     client.signin();
     return client;
   }
 
   #recordRefusal(channelName: string, error: unknown): void {
     if (!(error instanceof ChatApiError) || (error.status !== 403 && error.status !== 404)) return;
-    for (const [roomId, entry] of this.#rooms) {
-      if (roomChannel(roomId) === channelName) entry.refusal = error;
-    }
+    const entry = this.#channels.get(channelName);
+    if (entry) entry.refusal = error;
   }
 
   #retrying<T>(attempt: () => Promise<T>): Promise<T> {

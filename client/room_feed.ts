@@ -1,11 +1,12 @@
 /**
  * @module `onMessage` for one listener: realtime events and `afterSeq` pages through a
- * MessageSequencer, a page after every (re)subscription and whenever an event shows a gap, so
- * the listener gets every message of the room once, in `seq` order, across reconnects.
+ * MessageSequencer, a page after every (re)subscription and whenever an event shows a gap, and
+ * every `pollMs` while realtime is down, so the listener gets every message of the room once, in
+ * `seq` order, across reconnects and without realtime at all.
  */
 import { ChatApiError, ChatClosedError } from "./errors.ts";
 import { MessageSequencer } from "./message_sequencer.ts";
-import type { RoomListener } from "./realtime.ts";
+import type { ChannelListener } from "./realtime.ts";
 
 /** What a feed needs of a message. */
 export interface FeedMessage {
@@ -32,10 +33,12 @@ export interface RoomFeedOptions<M extends FeedMessage> {
   onEnd: (error: ChatApiError) => void;
   /** Waits before trying a failed page again; rejects once the client closes. */
   backoff: () => Promise<void>;
+  /** How often to page while the channel is not subscribed (realtime down or unavailable). */
+  pollMs: number;
 }
 
 /** One listener's ordered view of a room; plug it into `Realtime.watchRoom`. */
-export class RoomFeed<M extends FeedMessage> implements RoomListener {
+export class RoomFeed<M extends FeedMessage> implements ChannelListener {
   readonly #options: RoomFeedOptions<M>;
   #order: MessageSequencer<M> | undefined;
   /** Events that came before the start point was known. */
@@ -44,6 +47,7 @@ export class RoomFeed<M extends FeedMessage> implements RoomListener {
   #filling = false;
   #fillAgain = false;
   #stopped = false;
+  #poll: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: RoomFeedOptions<M>) {
     this.#options = options;
@@ -65,17 +69,25 @@ export class RoomFeed<M extends FeedMessage> implements RoomListener {
       this.#options.onError(error);
     }
     for (const data of this.#early.splice(0)) this.message(data);
-    if (this.#subscribed) this.#fill();
+    this.#fill();
+    if (!this.#subscribed) this.#startPolling();
   }
 
   /** Delivers nothing more. */
   stop(): void {
     this.#stopped = true;
+    this.#stopPolling();
   }
 
   subscribed(): void {
     this.#subscribed = true;
+    this.#stopPolling();
     if (this.#order) this.#fill();
+  }
+
+  interrupted(): void {
+    this.#subscribed = false;
+    if (this.#order) this.#startPolling();
   }
 
   message(data: unknown): void {
@@ -90,8 +102,18 @@ export class RoomFeed<M extends FeedMessage> implements RoomListener {
 
   refused(error: ChatApiError): void {
     if (this.#stopped) return;
-    this.#stopped = true;
+    this.stop();
     this.#options.onEnd(error);
+  }
+
+  #startPolling(): void {
+    if (this.#poll !== undefined || this.#stopped) return;
+    this.#poll = setInterval(() => this.#fill(), this.#options.pollMs);
+  }
+
+  #stopPolling(): void {
+    clearInterval(this.#poll);
+    this.#poll = undefined;
   }
 
   /** Pages from the last delivered seq until nothing is missing; one fill at a time. */

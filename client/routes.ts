@@ -17,6 +17,7 @@ type RouteOf<Id extends keyof operations> = {
 /** Where each operation the SDK wraps lives. */
 export const ROUTES = {
   sendMessage: ["post", "/api/chat/send"],
+  createUpload: ["post", "/api/chat/uploads"],
   listRooms: ["get", "/api/chat/rooms"],
   listMessages: ["get", "/api/chat/messages"],
   startDirectRoom: ["post", "/api/chat/start"],
@@ -25,6 +26,7 @@ export const ROUTES = {
   createGroup: ["post", "/api/chat/groups"],
   editMessage: ["patch", "/api/chat/messages/{id}"],
   deleteMessage: ["delete", "/api/chat/messages/{id}"],
+  listMessageVersions: ["get", "/api/chat/messages/{id}/versions"],
   toggleReaction: ["post", "/api/chat/messages/{id}/reactions"],
   addMembers: ["post", "/api/chat/rooms/{id}/members"],
   removeMember: ["delete", "/api/chat/rooms/{id}/members/{userId}"],
@@ -66,9 +68,10 @@ export type QueryParams<Id extends OperationId> = NonNullable<Parameters<Id>["qu
 export type RequestBody<Id extends OperationId> = operations[Id] extends
   { requestBody?: { content: { "application/json": infer B } } } ? B : never;
 
-/** An operation's success body (its 200, or 202). */
+/** An operation's success body (its 200, 201 or 202). */
 export type Result<Id extends OperationId> = operations[Id]["responses"] extends
   { 200: { content: { "application/json": infer R } } } ? R
+  : operations[Id]["responses"] extends { 201: { content: { "application/json": infer R } } } ? R
   : operations[Id]["responses"] extends { 202: { content: { "application/json": infer R } } } ? R
   : never;
 

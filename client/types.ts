@@ -20,12 +20,14 @@ export interface RetryPolicy {
 export interface PusherChannel {
   subscribed: boolean;
   bind(event: string, callback: (data: unknown) => void): unknown;
+  bind_global(callback: (event: string, data: unknown) => void): unknown;
 }
 
 /** What the SDK uses of a pusher-js client. */
 export interface PusherClient {
   connection: {
     socket_id?: string;
+    state: string;
     bind(event: string, callback: (data: unknown) => void): unknown;
   };
   subscribe(channel: string): PusherChannel;

@@ -3,7 +3,7 @@
  * channel names, payloads, the 10 KB truncation and batches of ten. Pure.
  */
 import type { TypingEvent } from "../actors/room_actor.ts";
-import { iso, messageView } from "../api/views.ts";
+import { type AttachmentLinks, iso, messageView } from "../api/views.ts";
 import type { RoomEvent } from "../storage/records.ts";
 import { presenceRoomChannel, roomChannel, userChannel } from "../common/channels.js";
 import type { NotificationEvent, RealtimeEvent } from "../outbox/outbox.ts";
@@ -24,6 +24,8 @@ export const MAX_BATCH_EVENTS = 10;
 /** What mapping needs besides the event: each user's unread total, read at delivery. */
 export interface MappingContext {
   totalUnread: (userId: string) => number;
+  /** Signs uploaded attachments' links as the events go out. */
+  links: AttachmentLinks;
 }
 
 /** Users whose unread total the events' payloads carry. */
@@ -189,7 +191,7 @@ function messageCreated(
   event: Extract<RoomEvent, { type: "message.created" }>,
   context: MappingContext,
 ): PusherEvent[] {
-  const message = messageView(event.message, { receiverId: event.receiverId, readAt: null });
+  const message = messageView(event.message, { receiverId: event.receiverId, readAt: null }, context.links);
   const stub = { roomId: message.roomId, seq: message.seq, messageId: message.id };
   // Serialized once for the room and every member: the same text JSON.stringify gives for each payload.
   const messageJson = JSON.stringify(message);

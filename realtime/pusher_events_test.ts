@@ -24,7 +24,10 @@ const message: StoredMessage = {
   reactions: new Map(),
   createdAt: Date.UTC(2026, 0, 1),
 };
-const totals = { totalUnread: (id: string) => ({ bob: 9 } as Record<string, number>)[id] ?? 0 };
+const totals = {
+  totalUnread: (id: string) => ({ bob: 9 } as Record<string, number>)[id] ?? 0,
+  links: { attachmentUrl: (id: string) => `/files/${id}` },
+};
 const parsed = (e: { data: string }) => JSON.parse(e.data);
 
 Deno.test("toPusherEvents() sends a new message to the room and to every other member", () => {
@@ -56,7 +59,7 @@ Deno.test("toPusherEvents() writes each member's new-message exactly as JSON.str
     { type: "message.created", message: group, unread: { bob: 2, 'c"arol': 1 } },
     totals,
   );
-  const view = messageView(group, { readAt: null });
+  const view = messageView(group, { readAt: null }, totals.links);
   assert.equal(events[0]!.data, JSON.stringify(view));
   assert.deepEqual(events.slice(1).map((e) => e.data), [
     JSON.stringify({ message: view, roomId: "g_1", unreadCount: 2, totalUnread: 9 }),

@@ -3,6 +3,7 @@
  * unread totals read at delivery), published in stream order, and removed
  * members' access ended between the events where the removal happened.
  */
+import type { AttachmentLinks } from "../api/views.ts";
 import type { OutboxBatch, RealtimeEvent } from "../outbox/outbox.ts";
 import type { OutboxSink } from "../outbox/sink.ts";
 import { readUnreadTotals } from "../storage/room_reads.ts";
@@ -21,11 +22,15 @@ import {
  * read now, at delivery) and publishes them in order, across batches, ten at a
  * time. Reports how many batches went out completely.
  */
-export function createRealtimeSink(kv: Deno.Kv, publisher: Publisher): OutboxSink<RealtimeEvent> {
+export function createRealtimeSink(
+  kv: Deno.Kv,
+  publisher: Publisher,
+  links: AttachmentLinks,
+): OutboxSink<RealtimeEvent> {
   return {
     async deliver(batches: OutboxBatch<RealtimeEvent>[]) {
       const totals = await readUnreadTotals(kv, usersNeedingTotals(batches.flatMap((b) => b.events)));
-      const context = { totalUnread: (userId: string) => totals.get(userId) ?? 0 };
+      const context = { totalUnread: (userId: string) => totals.get(userId) ?? 0, links };
       // A revocation follows the events of its removal and precedes everything after it.
       const steps: (PusherEvent | Revocation)[] = [];
       const ends: number[] = []; // steps[0, ends[i]) complete batches 0..i

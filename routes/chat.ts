@@ -14,6 +14,7 @@ import {
   listRoomMessages,
   listRooms,
   markRead,
+  messageHistory,
   removeMember,
   sendMessage,
   setMemberRole,
@@ -34,6 +35,7 @@ import {
   MessageResponse,
   MessagesQuery,
   MessagesResponse,
+  MessageVersionsResponse,
   ReactionBody,
   ReactionResponse,
   ReadBody,
@@ -180,6 +182,21 @@ const editMessageRoute = createRoute({
     "`message-updated`. The same text again changes nothing. A deleted message is 404.",
   request: { params: MessageIdParam, ...jsonBody(EditBody) },
   responses: { ...ok(MessageResponse, "The edited message"), ...errors(400, 401, 403, 404, 415, 429, 503) },
+});
+
+const versionsRoute = createRoute({
+  operationId: "listMessageVersions",
+  method: "get",
+  path: "/messages/{id}/versions",
+  tags,
+  security,
+  summary: "A message's edit history",
+  description:
+    "The message as it is now and every earlier text it had, newest first (`version` 0 is the text as sent). " +
+    "For the room's members, and for members who left when the message is from before their leave; " +
+    "otherwise, and for a deleted message, 404.",
+  request: { params: MessageIdParam },
+  responses: { ...ok(MessageVersionsResponse, "The message and its earlier versions"), ...errors(401, 404) },
 });
 
 const deleteMessageRoute = createRoute({
@@ -361,6 +378,10 @@ export function chatRoutes(deps: ChatDeps): OpenAPIHono<AppEnv> {
       const request = { messageId: c.req.valid("param").id, content: c.req.valid("json").content };
       const message = await editMessage(deps, c.var.user, request);
       return c.json({ success: true as const, message }, 200);
+    })
+    .openapi(versionsRoute, async (c) => {
+      const history = await messageHistory(deps, c.var.user, c.req.valid("param").id);
+      return c.json({ success: true as const, ...history }, 200);
     })
     .openapi(deleteMessageRoute, async (c) => {
       const result = await deleteMessage(deps, c.var.user, c.req.valid("param").id);

@@ -145,6 +145,11 @@ function documentAdminRoutes(app: OpenAPIHono<AppEnv>): void {
 /** Tag descriptions, in the order the reference shows them. */
 const TAGS: { name: string; description: string }[] = [
   { name: "Chat", description: "Rooms, messages, read positions, typing, groups" },
+  {
+    name: "Attachments",
+    description:
+      "Uploads: create one, PUT its bytes to the signed link, send it with `uploadId`; signed downloads",
+  },
   { name: "Social", description: "Profiles, follows and blocks" },
   { name: "Notifications", description: "Social events: follows, being added to a group, …" },
   { name: "Me", description: "The caller's profile and preferences" },

@@ -5,7 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import { isHttpUrl } from "../auth/jwt.ts";
 import { ID_PATTERN } from "../storage/ids.ts";
-import { Iso, MessageSchema, ProfileSchema, RoomSchema } from "../api/views.ts";
+import { Iso, MessageSchema, MessageVersionSchema, ProfileSchema, RoomSchema } from "../api/views.ts";
 import {
   MAX_CLIENT_MESSAGE_ID,
   MAX_CONTENT_LENGTH,
@@ -23,6 +23,12 @@ export const ErrorSchema = z.object({ error: z.string() }).openapi("Error", {
 export const Id = z.string().regex(ID_PATTERN, "must be 1-128 of A-Z a-z 0-9 _ - = @ , . ;");
 const MessageId = z.string().min(3).max(160).openapi({ example: "g_4f1c…:42" });
 const HttpUrl = z.string().max(2048).refine(isHttpUrl, "must be an http(s) URL");
+/** An upload's id, as `POST /api/chat/uploads` gives it. */
+export const UploadId = z.string().regex(/^up_[A-Za-z0-9_-]{22}$/, "must be an upload id").openapi({
+  example: "up_3q2-7wEjR0yJcHk1vT9xAb",
+});
+/** What a send with `uploadId` takes from the upload instead of the body. */
+const UPLOAD_FIELDS = ["attachmentUrl", "attachmentType", "attachmentName", "attachmentSize"] as const;
 
 const Content = z.string().max(MAX_CONTENT_LENGTH * 2).transform((s) => s.trim());
 
@@ -47,6 +53,12 @@ export const SendBody = z.object({
       "returns the original message and creates nothing, also after the sender left; the same id with a " +
       "different body is 409",
   }),
+  uploadId: UploadId.optional().openapi({
+    description:
+      "Attaches a complete upload of the caller's, made for this room (`POST /api/chat/uploads`): " +
+      "the message gets `attachmentUrl` (signed, expiring), `attachmentType`, `attachmentName`, " +
+      "`attachmentSize` and, for images, `attachmentWidth` and `attachmentHeight`. Not with `attachmentUrl`.",
+  }),
 }).superRefine((body, ctx) => {
   if ((body.receiverId === undefined) === (body.roomId === undefined)) {
     ctx.addIssue({
@@ -55,15 +67,25 @@ export const SendBody = z.object({
       message: "give exactly one of receiverId and roomId",
     });
   }
-  const hasAttachment = body.attachmentUrl !== undefined;
+  const hasAttachment = body.attachmentUrl !== undefined || body.uploadId !== undefined;
+  if (body.uploadId !== undefined) {
+    const given = UPLOAD_FIELDS.find((field) => body[field] !== undefined);
+    if (given) {
+      ctx.addIssue({ code: "custom", path: [given], message: "comes from the upload with uploadId" });
+    }
+  }
   if (body.type !== "text" && !hasAttachment) {
-    ctx.addIssue({ code: "custom", path: ["attachmentUrl"], message: `is required for type ${body.type}` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["attachmentUrl"],
+      message: `is required for type ${body.type} (or uploadId)`,
+    });
   }
   if (body.type === "text" && hasAttachment) {
     ctx.addIssue({
       code: "custom",
       path: ["type"],
-      message: "must be image or file when attachmentUrl is set",
+      message: "must be image or file with an attachment",
     });
   }
   if (body.content.length === 0 && !hasAttachment) {
@@ -173,6 +195,12 @@ export const EditBody = z.object({ content: Content }).superRefine((body, ctx) =
 }).openapi("EditRequest");
 
 export const MessageResponse = z.object({ success: z.literal(true), message: MessageSchema });
+
+export const MessageVersionsResponse = z.object({
+  success: z.literal(true),
+  message: MessageSchema,
+  versions: z.array(MessageVersionSchema).openapi({ description: "Earlier texts, newest first" }),
+});
 
 export const DeleteResponse = z.object({
   success: z.literal(true),

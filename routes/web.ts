@@ -1,5 +1,6 @@
 /**
- * @module The browser client: `GET /`, `/web/*` and `/common/*`, plus pusher-js's browser build from
+ * @module The browser client: `GET /`, `/web/*`, `/common/*` and the SDK's modules at `/client/*`
+ * (routes/client_modules.ts), plus pusher-js's browser build from
  * the pinned npm package. Every file is imported as text, so it ships inside the module
  * graph (nothing is read from disk at runtime) and works unchanged on Deno Deploy.
  */
@@ -9,12 +10,11 @@ import pusherJs from "pusher-js/dist/web/pusher.min.js" with { type: "text" };
 import indexHtml from "../web/index.html" with { type: "text" };
 import appJs from "../web/app.js" with { type: "text" };
 import apiJs from "../web/api.js" with { type: "text" };
-import chatApiJs from "../web/chat_api.js" with { type: "text" };
-import liveJs from "../web/live.js" with { type: "text" };
 import storeJs from "../web/store.js" with { type: "text" };
 import storeRoomJs from "../web/store_room.js" with { type: "text" };
 import syncJs from "../web/sync.js" with { type: "text" };
 import syncEventsJs from "../web/sync_events.js" with { type: "text" };
+import uploadsJs from "../web/uploads.js" with { type: "text" };
 import viewJs from "../web/view.js" with { type: "text" };
 import viewComposerJs from "../web/view_composer.js" with { type: "text" };
 import viewConversationJs from "../web/view_conversation.js" with { type: "text" };
@@ -43,6 +43,7 @@ import docsCss from "../web/docs.css" with { type: "text" };
 import faviconSvg from "../web/favicon.svg" with { type: "text" };
 import channelsJs from "../common/channels.js" with { type: "text" };
 import previewJs from "../common/preview.js" with { type: "text" };
+import { clientModules } from "./client_modules.ts";
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
@@ -51,12 +52,11 @@ const CSS = "text/css; charset=utf-8";
 const FILES: Record<string, { body: string; type: string }> = {
   "/web/app.js": { body: appJs, type: JS },
   "/web/api.js": { body: apiJs, type: JS },
-  "/web/chat_api.js": { body: chatApiJs, type: JS },
-  "/web/live.js": { body: liveJs, type: JS },
   "/web/store.js": { body: storeJs, type: JS },
   "/web/store_room.js": { body: storeRoomJs, type: JS },
   "/web/sync.js": { body: syncJs, type: JS },
   "/web/sync_events.js": { body: syncEventsJs, type: JS },
+  "/web/uploads.js": { body: uploadsJs, type: JS },
   "/web/view.js": { body: viewJs, type: JS },
   "/web/view_composer.js": { body: viewComposerJs, type: JS },
   "/web/view_conversation.js": { body: viewConversationJs, type: JS },
@@ -86,6 +86,7 @@ const FILES: Record<string, { body: string; type: string }> = {
   "/web/vendor/pusher.min.js": { body: stripSourceMap(pusherJs), type: JS },
   "/common/channels.js": { body: channelsJs, type: JS },
   "/common/preview.js": { body: previewJs, type: JS },
+  ...Object.fromEntries(Object.entries(clientModules()).map(([path, body]) => [path, { body, type: JS }])),
 };
 
 /** Weak validators, one per file, so reloads revalidate cheaply. */
@@ -118,7 +119,8 @@ export function webRoutes(): Hono<AppEnv> {
     })
     .get("/favicon.ico", (c) => c.redirect("/web/favicon.svg", 301))
     .get("/web/*", serveFile)
-    .get("/common/*", serveFile);
+    .get("/common/*", serveFile)
+    .get("/client/*", serveFile);
 }
 
 function serveFile(c: Context<AppEnv>): Response {

@@ -15,7 +15,7 @@ import type { BackgroundIndexer } from "./background_indexer.ts";
 import { indexSome, readIndexState } from "./search_index.ts";
 import { takeSearchSlot } from "./search_limit.ts";
 import { indexTermOf, matchesAll, messageWords, tokenize } from "./search_tokens.ts";
-import { type MessageView, messageView, receiptOf } from "../api/views.ts";
+import { type AttachmentLinks, type MessageView, messageView, receiptOf } from "../api/views.ts";
 import { decodeCursor, encodeCursor } from "../api/cursor.ts";
 
 /** Rooms one search covers at most: the caller's most recently active ones. */
@@ -57,7 +57,7 @@ interface Position {
  * @throws {HttpError} 400 no word in `q` or a bad cursor, 404 unknown room, 403 not an active member.
  */
 export async function searchMessages(
-  deps: { kv: Deno.Kv; indexer?: Pick<BackgroundIndexer, "schedule"> },
+  deps: { kv: Deno.Kv; links: AttachmentLinks; indexer?: Pick<BackgroundIndexer, "schedule"> },
   user: Profile,
   request: SearchRequest,
 ): Promise<{ messages: MessageView[]; nextCursor?: string }> {
@@ -99,7 +99,7 @@ export async function searchMessages(
   const more = found.length > request.limit || (last !== undefined && scanned >= MAX_SCANNED);
   const end = found.length > request.limit ? positionOf(page[page.length - 1]!) : last;
   return {
-    messages: page.map((m) => messageView(m, receiptOf(byRoom.get(m.roomId)!, m))),
+    messages: page.map((m) => messageView(m, receiptOf(byRoom.get(m.roomId)!, m), deps.links)),
     ...(more && end ? { nextCursor: encodePosition(end) } : {}),
   };
 }

@@ -48,11 +48,12 @@ async function room(kv: Deno.Kv, roomId: string, count: number): Promise<void> {
   }
 }
 
+const links = { attachmentUrl: (id: string) => `/files/${id}` };
 Deno.test("a search indexes at most INLINE_INDEX_BUDGET messages inline and leaves the rest to the background", async () => {
   using kv = await Deno.openKv(":memory:");
   await room(kv, "big", INLINE_INDEX_BUDGET * 3);
   const scheduled: string[] = [];
-  const deps = { kv, indexer: { schedule: (roomId: string) => scheduled.push(roomId) } };
+  const deps = { kv, links, indexer: { schedule: (roomId: string) => scheduled.push(roomId) } };
   const page = await searchMessages(deps, alice, { q: "needle", roomId: "big", limit: 5 });
   assert.equal((await readIndexState(kv, "big")).mark, INLINE_INDEX_BUDGET);
   assert.deepEqual(scheduled, ["big"], "the background indexer takes the rest");
@@ -66,10 +67,10 @@ Deno.test(`a user gets ${SEARCH_LIMIT_PER_MIN} searches a minute, then 429 with 
   using kv = await Deno.openKv(":memory:");
   await room(kv, "small", 3);
   for (let i = 0; i < SEARCH_LIMIT_PER_MIN; i++) {
-    await searchMessages({ kv }, alice, { q: "needle", roomId: "small", limit: 5 });
+    await searchMessages({ kv, links }, alice, { q: "needle", roomId: "small", limit: 5 });
   }
   await assert.rejects(
-    searchMessages({ kv }, alice, { q: "needle", roomId: "small", limit: 5 }),
+    searchMessages({ kv, links }, alice, { q: "needle", roomId: "small", limit: 5 }),
     (err: unknown) => {
       assert.ok(err instanceof HttpError);
       assert.equal(err.status, 429);
@@ -80,7 +81,7 @@ Deno.test(`a user gets ${SEARCH_LIMIT_PER_MIN} searches a minute, then 429 with 
   // Another user is not held back.
   const bob = { id: "bob", name: "Bob", avatar: null };
   assert.equal(
-    (await searchMessages({ kv }, bob, { q: "needle", roomId: "small", limit: 5 })).messages.length,
+    (await searchMessages({ kv, links }, bob, { q: "needle", roomId: "small", limit: 5 })).messages.length,
     3,
   );
 });

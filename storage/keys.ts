@@ -126,6 +126,20 @@ export const keys = {
   notificationSource: (userId: string, sourceId: string) => ["notif_source", userId, sourceId] as const,
   /** When `actorId` last added `userId` to groups (times within the hour), for the notification cap. */
   groupAddedLog: (userId: string, actorId: string) => ["notif_cap", "group.added", userId, actorId] as const,
+  /** An attachment upload (`UploadRecord`). */
+  upload: (uploadId: string) => ["upload", uploadId] as const,
+  /** One chunk (≤ 60 KiB of bytes) of one PUT of an upload stored in KV; numeric index, in order. */
+  uploadChunk: (uploadId: string, putId: string, index: number) =>
+    ["upload_chunk", uploadId, putId, index] as const,
+  /** Prefix of one PUT's chunks (with `putId`), or of every PUT's chunks of an upload. */
+  uploadChunks: (uploadId: string, putId?: string) =>
+    (putId === undefined
+      ? ["upload_chunk", uploadId]
+      : ["upload_chunk", uploadId, putId]) as readonly string[],
+  /** When an upload is removed unless a message holds it by then; the value is empty. */
+  uploadSweep: (dueAt: number, uploadId: string) => ["upload_sweep", dueAt, uploadId] as const,
+  /** Prefix of the sweep entries, oldest due first. */
+  uploadSweeps: () => ["upload_sweep"] as const,
   /** The user's recent search times, for the rolling-minute search limit. */
   searchLog: (userId: string) => ["rate", "search", userId] as const,
 };

@@ -62,6 +62,14 @@ const LAYOUTS: { [K in keyof typeof keys]: [built: Deno.KvKey, layout: Deno.KvKe
   notificationSource: [[keys.notificationSource("u", "s"), ["notif_source", "u", "s"]]],
   groupAddedLog: [[keys.groupAddedLog("u", "a"), ["notif_cap", "group.added", "u", "a"]]],
   searchLog: [[keys.searchLog("u"), ["rate", "search", "u"]]],
+  upload: [[keys.upload("up"), ["upload", "up"]]],
+  uploadChunk: [[keys.uploadChunk("up", "p", 3), ["upload_chunk", "up", "p", 3]]],
+  uploadChunks: [
+    [keys.uploadChunks("up"), ["upload_chunk", "up"]],
+    [keys.uploadChunks("up", "p"), ["upload_chunk", "up", "p"]],
+  ],
+  uploadSweep: [[keys.uploadSweep(1000, "up"), ["upload_sweep", 1000, "up"]]],
+  uploadSweeps: [[keys.uploadSweeps(), ["upload_sweep"]]],
 };
 
 Deno.test("keys builds every layout stored data depends on", () => {
@@ -87,6 +95,9 @@ Deno.test("keys' prefixes are prefixes of their rows' keys", () => {
     [keys.followers("b"), keys.follower("b", "a")],
     [keys.blocks("a"), keys.block("a", "b")],
     [keys.notifications("u"), keys.notification("u", 1)],
+    [keys.uploadChunks("up", "p"), keys.uploadChunk("up", "p", 0)],
+    [keys.uploadChunks("up"), keys.uploadChunk("up", "p", 0)],
+    [keys.uploadSweeps(), keys.uploadSweep(1, "up")],
   ];
   for (const [prefix, key] of pairs) assert.deepEqual(key.slice(0, prefix.length), [...prefix]);
 });

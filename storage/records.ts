@@ -124,6 +124,11 @@ export interface StoredMessage {
   attachmentSize?: number;
   replyToId?: string;
   metadata?: Record<string, unknown>;
+  /**
+   * The upload the attachment is (then `attachmentUrl` is not stored: views sign a fresh link),
+   * with the image's pixel size when it is a PNG, JPEG, GIF or WebP.
+   */
+  upload?: AttachedUpload;
   /** Emoji → ids of the users who reacted, in reaction order. */
   reactions: Map<string, string[]>;
   clientMessageId?: string;
@@ -133,6 +138,51 @@ export interface StoredMessage {
   editCount?: number;
   deletedAt?: number;
   deletedBy?: string;
+}
+
+/** An upload as the message holding it keeps it. */
+export interface AttachedUpload {
+  id: string;
+  width?: number;
+  height?: number;
+}
+
+/** Where an upload's bytes are: Deno KV (chunk rows) or the configured S3 bucket. */
+export type UploadStoreKind = "kv" | "s3";
+
+/**
+ * An attachment upload, from `POST /api/chat/uploads` until the sweep removes
+ * it (never attached) or for as long as the message holding it exists.
+ */
+export interface UploadRecord {
+  id: string;
+  roomId: string;
+  ownerId: string;
+  name: string;
+  contentType: string;
+  /** Declared at creation; the stored bytes must be exactly this many. */
+  size: number;
+  store: UploadStoreKind;
+  createdAt: number;
+  /** When the sweep removes the upload unless a message holds it (`keys.uploadSweep`). */
+  sweepAt: number;
+  /** Set by the manifest commit once every byte is stored and checked. */
+  complete?: UploadManifest;
+  /** The message holding it, set in that message's commit. */
+  messageId?: string;
+}
+
+/** What the manifest commit records about an upload's stored bytes. */
+export interface UploadManifest {
+  /** Hex SHA-256 of the bytes (KV store; S3 objects are checked by size). */
+  sha256?: string;
+  /** The PUT whose chunks hold the bytes (KV store). */
+  putId?: string;
+  /** How many chunks hold the bytes (KV store). */
+  chunks?: number;
+  width?: number;
+  height?: number;
+  completedAt: number;
 }
 
 /** A previous content of an edited message, kept when it was replaced. */

@@ -7,7 +7,7 @@ import { counterValue } from "./counters.ts";
 import { parseKey } from "./key_parsers.ts";
 import { keys } from "./keys.ts";
 import { getManyChunked } from "./kv.ts";
-import type { RoomState, StoredMessage } from "./records.ts";
+import type { MessageVersion, RoomState, StoredMessage } from "./records.ts";
 
 /** A room head with the versionstamp it was read at. */
 export async function readHead(kv: Deno.Kv, roomId: string): Promise<Deno.KvEntryMaybe<RoomState>> {
@@ -122,4 +122,24 @@ export async function listMessages(
     else fromSeq = last + 1;
   }
   return { messages: messages.slice(0, range.limit), hasMore: messages.length > range.limit };
+}
+
+/** One message row, deleted or not; null when the room has no message `seq`. */
+export async function readMessage(kv: Deno.Kv, roomId: string, seq: number): Promise<StoredMessage | null> {
+  return (await kv.get<StoredMessage>(keys.message(roomId, seq))).value;
+}
+
+/** The kept previous versions of message `seq`, newest first (at most `MAX_EDITS` rows). */
+export async function listMessageVersions(
+  kv: Deno.Kv,
+  roomId: string,
+  seq: number,
+): Promise<MessageVersion[]> {
+  const versions: MessageVersion[] = [];
+  for await (
+    const entry of kv.list<MessageVersion>({ prefix: keys.messageVersions(roomId, seq) }, { reverse: true })
+  ) {
+    versions.push(entry.value);
+  }
+  return versions;
 }

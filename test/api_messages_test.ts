@@ -237,3 +237,58 @@ Deno.test("message routes are 401 without a token", async () => {
     await res.body?.cancel();
   }
 });
+
+type Version = { version: number; content: string; writtenAt: string; replacedAt: string };
+
+Deno.test("GET /api/chat/messages/:id/versions lists the edit history newest first to the room's members", async () => {
+  await using t = await setup();
+  const { roomId } = await world(t);
+  const early = await send(t, "carol", roomId, "draft");
+  const path = `/api/chat/messages/${encodeURIComponent(early.id)}/versions`;
+  const history = async (user: string) =>
+    await expectStatus<{ message: Message; versions: Version[] }>(await t.api(user, "GET", path), 200);
+  assert.deepEqual((await history("carol")).versions, [], "an unedited message has no earlier versions");
+
+  for (const content of ["second", "third"]) {
+    await expectStatus(await t.api("carol", "PATCH", `/api/chat/messages/${early.id}`, { content }), 200);
+  }
+  const { message, versions } = await history("frank");
+  assert.equal(message.content, "third");
+  assert.deepEqual(versions.map((v) => [v.version, v.content]), [[1, "second"], [0, "draft"]]);
+  assert.equal(versions[1]!.writtenAt, early.createdAt);
+  assert.equal(
+    versions[0]!.writtenAt,
+    versions[1]!.replacedAt,
+    "each version was written when the one before went",
+  );
+  assert.equal(versions[0]!.replacedAt, message.editedAt);
+  assert.deepEqual((await history("alice")).versions, versions, "any member, not only the sender");
+
+  // dave left before this message: it was never his to see; erin was never in the room.
+  const late = await send(t, "carol", roomId, "after dave left");
+  const latePath = `/api/chat/messages/${encodeURIComponent(late.id)}/versions`;
+  await expectStatus(await t.api("dave", "GET", latePath), 404);
+  await expectStatus(await t.api("erin", "GET", path), 404);
+  await expectStatus(await t.api("erin", "GET", `/api/chat/messages/${roomId}:999/versions`), 404);
+  await expectStatus(await t.api("carol", "GET", `/api/chat/messages/${roomId}:999/versions`), 404);
+  await expectStatus(await t.api("carol", "GET", "/api/chat/messages/nope/versions"), 404);
+  await expectStatus(await t.api("carol", "DELETE", `/api/chat/messages/${early.id}`), 200);
+  await expectStatus(await t.api("carol", "GET", path), 404);
+  const unauthenticated = await t.request(path);
+  assert.equal(unauthenticated.status, 401);
+  await unauthenticated.body?.cancel();
+});
+
+Deno.test("GET /api/chat/messages/:id/versions: a member who left sees the history of what they could see", async () => {
+  await using t = await setup();
+  const { roomId } = await world(t);
+  const message = await send(t, "carol", roomId, "v0");
+  await expectStatus(
+    await t.api("carol", "PATCH", `/api/chat/messages/${message.id}`, { content: "v1" }),
+    200,
+  );
+  await expectStatus(await t.api("frank", "DELETE", `/api/chat/rooms/${roomId}/members/frank`), 200);
+  const res = await t.api("frank", "GET", `/api/chat/messages/${encodeURIComponent(message.id)}/versions`);
+  const { versions } = await expectStatus<{ versions: Version[] }>(res, 200);
+  assert.deepEqual(versions.map((v) => v.content), ["v0"]);
+});

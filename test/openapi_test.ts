@@ -214,7 +214,32 @@ async function fixtures(t: TestContext) {
     memberIds: [users.b, users.c],
   });
   const groupId = (await res.json()).roomId as string;
-  return { users, directId: mine.roomId, mine, theirs, groupId };
+  // An upload waiting for its bytes, and one sent in a message (with the link to download it).
+  const upload = async () => {
+    const body = { roomId: mine.roomId, name: "a.bin", contentType: "application/octet-stream", size: 5 };
+    const created = await t.api(users.a, "POST", "/api/chat/uploads", body);
+    assert.equal(created.status, 201, await created.clone().text());
+    const { upload, put } = await created.json();
+    return { id: upload.id as string, put: put as { url: string; headers: Record<string, string> } };
+  };
+  const pending = await upload();
+  const attached = await upload();
+  const stored = await t.request(attached.put.url, {
+    method: "PUT",
+    headers: attached.put.headers,
+    body: "12345",
+  });
+  assert.equal(stored.status, 200, await stored.clone().text());
+  const sent = await send(users.a, { roomId: mine.roomId, type: "file", uploadId: attached.id });
+  const link = new URL((sent as unknown as { attachmentUrl: string }).attachmentUrl, "http://localhost");
+  const uploads = {
+    pending: {
+      id: pending.id,
+      query: Object.fromEntries(new URL(pending.put.url, "http://localhost").searchParams),
+    },
+    attached: { id: attached.id, query: Object.fromEntries(link.searchParams) },
+  };
+  return { users, directId: mine.roomId, mine, theirs, groupId, uploads };
 }
 
 type Fixtures = Awaited<ReturnType<typeof fixtures>>;
@@ -248,6 +273,18 @@ const EXAMPLES: Record<string, (f: Fixtures) => Example> = {
   "PATCH /api/chat/rooms/{id}": (f) => ({ params: { id: f.groupId }, body: { name: "Renamed" } }),
   "POST /api/chat/rooms/{id}/archive": (f) => ({ params: { id: f.directId }, body: { archived: true } }),
   "GET /api/chat/search": () => ({ query: { q: "hello" } }),
+  "POST /api/chat/uploads": (f) => ({
+    body: { roomId: f.directId, name: "photo.png", contentType: "image/png", size: 48213 },
+  }),
+  "PUT /api/chat/uploads/{id}/content": (f) => ({
+    params: { id: f.uploads.pending.id },
+    query: f.uploads.pending.query,
+    raw: { body: "12345", headers: { "Content-Type": "application/octet-stream" } },
+  }),
+  "GET /api/chat/uploads/{id}/content": (f) => ({
+    params: { id: f.uploads.attached.id },
+    query: f.uploads.attached.query,
+  }),
   "POST /api/pusher/auth": (f) => ({
     body: { socket_id: "1234.5678", channel_name: `private-user-${f.users.a}` },
   }),
@@ -449,9 +486,9 @@ const ROUTE_CONFIGURATIONS: Record<string, Record<string, string>> = {
 
 /** `METHOD /path` of every route the app serves that belongs to the HTTP API, OpenAPI-style. */
 function servedApiRoutes(t: TestContext): Set<string> {
-  // Not part of the HTTP API: the web client (and the modules it shares with the server), this
+  // Not part of the HTTP API: the web client (with the modules it shares with the server and the SDK), this
   // reference, and the Pusher-protocol gateway.
-  const notApi = /^\/($|web\/|common\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
+  const notApi = /^\/($|web\/|common\/|client\/|favicon\.ico$|docs$|openapi\.json$|app\/|apps\/)/;
   return new Set(
     t.runtime.app.routes
       .filter((r) => r.method !== "ALL" && !notApi.test(r.path))
@@ -517,10 +554,12 @@ Deno.test("GET /openapi.json gives every operation a unique camelCase operationI
     else assert.deepEqual(entry.op.security, [{ bearer: [] }], entry.key);
   }
   assert.deepEqual(publicOps.sort(), [
+    "GET /api/chat/uploads/{id}/content",
     "GET /healthz",
     "GET /metrics",
     "POST /api/dev/login",
     "POST /api/pusher/webhook",
+    "PUT /api/chat/uploads/{id}/content",
   ]);
 });
 

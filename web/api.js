@@ -1,21 +1,6 @@
-/** @module The HTTP API as the browser sees it: the stored session and a JSON fetch helper. */
+/** @module The session as the browser keeps it, and the calls made before there is one. */
 
 const SESSION_KEY = "durable-chat.session";
-
-/** An error answer of the API: `status` and the server's `{error}` text. */
-export class ApiError extends Error {
-  /**
-   * @param {number} status
-   * @param {string} message
-   * @param {Headers} [headers]
-   */
-  constructor(status, message, headers) {
-    super(message);
-    this.name = "ApiError";
-    this.status = status;
-    this.headers = headers;
-  }
-}
 
 /**
  * The signed-in user and their token, kept in localStorage so a reload stays signed in.
@@ -62,55 +47,19 @@ function tokenExpiry(token) {
 }
 
 /**
- * A function that calls the API and returns its JSON body:
- * `request(method, path, body?, {signal}?)`, throwing {@link ApiError} for any non-2xx answer.
- * @param {{
- *   token?: () => string | null | undefined,
- *   onUnauthorized?: () => void,
- *   fetch?: (path: string, init: RequestInit) => Promise<Response>,
- * }} options `token` gives the bearer token of each call; `onUnauthorized` runs on a 401 of a
- * call that carried one (the token was rejected); `fetch` defaults to the browser's.
+ * `GET /healthz` and `POST /api/dev/login`: the only calls made before there is a session, so not
+ * the SDK's (a production app has no dev login). Everything else goes through the SDK (client/).
+ * @throws {Error} with the server's `{error}` and its `status`
  */
-export function createRequest(options = {}) {
-  const { token = () => null, onUnauthorized = () => {}, fetch = globalThis.fetch } = options;
-  return async function request(method, path, body, { signal } = {}) {
-    const bearer = token();
-    const headers = { Accept: "application/json" };
-    if (bearer) headers.Authorization = `Bearer ${bearer}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let res;
-    try {
-      res = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
-    } catch (err) {
-      if (err?.name === "AbortError") throw err;
-      throw new ApiError(0, "Cannot reach the server");
-    }
-    const text = await res.text();
-    let data = null;
-    try {
-      data = text ? JSON.parse(text) : null;
-    } catch {
-      data = null;
-    }
-    if (!res.ok) {
-      if (res.status === 401 && bearer) onUnauthorized();
-      throw new ApiError(res.status, data?.error ?? `${res.status} ${res.statusText}`, res.headers);
-    }
-    return data;
-  };
-}
-
-/** A query string from the defined entries of `params`. */
-export function query(params) {
-  const q = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== "") q.set(key, String(value));
+export async function publicCall(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    throw Object.assign(new Error(data?.error ?? `${res.status} ${res.statusText}`), { status: res.status });
   }
-  const s = q.toString();
-  return s ? `?${s}` : "";
+  return data;
 }

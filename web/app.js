@@ -1,12 +1,10 @@
 /**
- * @module The web client's entry point: builds the store (web/store.js), the API calls
- * (web/chat_api.js), the sync layer (web/sync.js) with its realtime connection (web/live.js), and
- * mounts one view per area; then signs in from the stored session or shows the sign-in screen.
- * Plain DOM, no framework, no build step.
+ * @module The web client's entry point: builds the store (web/store.js), a client SDK per session
+ * (client/, served at /client/*: every API call, sends and realtime), the sync layer (web/sync.js)
+ * over it, and mounts one view per area; then signs in from the stored session or shows the
+ * sign-in screen. Plain DOM, no framework, no build step.
  */
-import { clearSession, createRequest, loadSession, saveSession } from "./api.js";
-import { chatApi } from "./chat_api.js";
-import { Live } from "./live.js";
+import { clearSession, loadSession, saveSession } from "./api.js";
 import { createStore } from "./store.js";
 import { createSync } from "./sync.js";
 import { fillIcons, toast } from "./view.js";
@@ -22,31 +20,36 @@ import { mountRooms } from "./view_rooms.js";
 import { mountSearch } from "./view_search.js";
 import { mountShell } from "./view_shell.js";
 
+/** The SDK's modules, served from client/ with their types stripped (routes/client_modules.ts). */
+const SDK = "/client/chat_client.js";
+const { createClient } = await import(SDK);
+
 function main() {
   fillIcons();
   const store = createStore();
-  const chat = chatApi(createRequest({
-    token: () => store.getState().session?.token,
-    onUnauthorized: () => {
-      toast("Your session ended; please sign in again", "error");
-      signOut();
-    },
-  }));
+  /** The session's SDK client: its methods are copied in at sign-in and it is closed at sign-out. */
+  const chat = {};
   const sync = createSync({
     store,
     chat,
     notify: toast,
     visible: () => document.visibilityState === "visible",
     onRoomLost: () => leaveRoom(),
-    connect(handlers) {
-      const { token, user } = store.getState().session;
-      return new Live({ token, userId: user.id, loadConfig: chat.realtimeConfig, ...handlers });
-    },
   });
 
   /** What the views share: the store, the API, the sync layer, navigation, and each other's openers. */
   const ctx = { store, chat, sync, navigate, leaveRoom, signOut };
-  const login = mountLogin({ chat, onSignedIn: enterApp });
+  const login = mountLogin({
+    checkToken: async (token) => {
+      const probe = openClient(() => token);
+      try {
+        await probe.rooms({ limit: 1 });
+      } finally {
+        probe.close();
+      }
+    },
+    onSignedIn: enterApp,
+  });
   mountShell(ctx);
   mountRooms(ctx);
   mountSearch(ctx);
@@ -71,8 +74,32 @@ function main() {
   if (session) enterApp(session);
   else login.show();
 
+  /** An SDK client with this page's pusher-js; a rejected token ends the session. */
+  function openClient(token, onUnauthorized = () => {}) {
+    return createClient({
+      baseUrl: location.origin,
+      token,
+      Pusher: globalThis.Pusher,
+      // A person is waiting: after a few seconds of server errors a send shows "Not sent" with a Retry.
+      retry: { maxAttempts: 4, maxDelayMs: 4000 },
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        if (res.status === 401) onUnauthorized();
+        return res;
+      },
+      onError: (err) => console.warn("chat:", err),
+    });
+  }
+
   function enterApp(session) {
     saveSession(session);
+    Object.assign(
+      chat,
+      openClient(() => session.token, () => {
+        toast("Your session ended; please sign in again", "error");
+        signOut();
+      }),
+    );
     store.dispatch({ type: "session/started", session });
     sync.loadRooms().then(openFromHash);
     sync.loadNotifications();
@@ -80,7 +107,9 @@ function main() {
   }
 
   function signOut() {
+    if (!store.getState().session) return;
     sync.stop();
+    chat.close();
     clearSession();
     store.dispatch({ type: "session/ended" });
     history.replaceState(null, "", location.pathname);

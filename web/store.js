@@ -427,11 +427,6 @@ export function messageBySeq(open, seq) {
   return open?.messages.find((m) => m.seq === seq);
 }
 
-/** Whether a live message skips seqs we have not seen (then the gap is fetched instead). */
-export function skipsAhead(open, message) {
-  return open.lastSeq > 0 && message.seq > open.lastSeq + 1;
-}
-
 /** The newest message of the open room that someone else sent. */
 export function newestFromOthers(state) {
   const mine = me(state)?.id;

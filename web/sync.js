@@ -1,119 +1,102 @@
 /**
- * @module Keeps the store in step with the server: the room list, message pages, gap filling with
- * `afterSeq` after every (re)subscription and whenever a live message skips seqs, sends shown as
- * pending until confirmed, read positions, typing expiry, and polling while realtime is down. The
- * realtime connection (web/live.js) feeds its events in here; views call its commands.
+ * @module Keeps the store in step with the server through the client SDK (client/): the room
+ * list, message pages, the open room's messages (the SDK's `onMessage`: each once, in `seq` order,
+ * gaps filled after every reconnect, pages while realtime is down), its other events, sends shown as
+ * pending until confirmed (the SDK retries them with the same `clientMessageId`), read positions,
+ * typing expiry, and polling the room list while realtime is down. Views call its commands.
  */
-import { ApiError } from "./api.js";
-import { listedRoom, messageById, messageBySeq, newestFromOthers, skipsAhead, summaryOf } from "./store.js";
+import { messageBySeq, newestFromOthers, summaryOf } from "./store.js";
 import { routeEvents } from "./sync_events.js";
 
 /** Messages per page of history. */
 const PAGE_SIZE = 30;
-/** Messages per `afterSeq` request while filling a gap (the API's maximum). */
-const GAP_PAGE = 100;
 const POLL_MS = 5000;
 const READ_DELAY_MS = 250;
 /** How far back a search result is looked for before giving up. */
 const MAX_FOCUS_PAGES = 10;
 
 /**
- * @typedef {{
- *   start(): Promise<void>, stop(): void, watchRoom(roomId: string | null): void,
- *   rejoinRoom(roomId: string): void, readonly connected: boolean,
- * }} Realtime
- * @typedef {{
- *   onUserEvent(name: string, data: any): void, onRoomEvent(roomId: string, name: string, data: any): void,
- *   onResync(roomId: string | null): void, onState(state: string): void,
- * }} RealtimeHandlers
- */
-
-/**
  * The sync layer of one client. Views call its commands (load, open, close, page back, send,
- * retry, edit, react, remove, archive, reveal a search result, mark read); the realtime
- * connection feeds `onUserEvent`, `onRoomEvent` and `resync`; `start()`/`stop()` bracket a session.
+ * retry, edit, react, remove, archive, reveal a search result, mark read); `start()`/`stop()`
+ * bracket a session, whose realtime events come in through the SDK's listeners.
  * @param {{
  *   store: ReturnType<typeof import("./store.js").createStore>,
- *   chat: ReturnType<typeof import("./chat_api.js").chatApi>,
- *   connect?: (handlers: RealtimeHandlers) => Realtime,
+ *   chat: import("../client/chat_client.ts").ChatClient,
  *   notify?: (text: string, kind?: string) => void,
  *   visible?: () => boolean,
  *   onRoomLost?: (roomId: string) => void,
- * }} options `connect` opens the realtime connection (none: poll only); `notify` shows a short
- * message; `visible` says whether the open room is on screen (read positions move only then);
- * `onRoomLost` runs when the room being opened cannot be (not a member, not found).
+ * }} options `chat` is the session's SDK client; `notify` shows a short message; `visible` says
+ * whether the open room is on screen (read positions move only then); `onRoomLost` runs when the
+ * room being opened cannot be (not a member, not found).
  */
 export function createSync(options) {
-  const { store, chat, connect, notify = () => {}, visible = () => true, onRoomLost = () => {} } = options;
+  const { store, chat, notify = () => {}, visible = () => true, onRoomLost = () => {} } = options;
   const state = () => store.getState();
   const dispatch = (action) => store.dispatch(action);
   const myId = () => state().session?.user.id;
   /** Whether the room opened as `visit` is still the open one. */
   const current = (visit) => state().open?.visit === visit;
 
-  /** @type {Realtime | null} */
-  let live = null;
   let pollTimer = 0;
   let readTimer = 0;
+  let connected = false;
   let userSubscribed = false;
+  /** Stops the session's listeners (user channel, connection state). */
+  let stopSession = () => {};
+  /** Stops the open room's listeners (its messages and its other events). */
+  let stopRoom = () => {};
   /** The room list load in flight; `again` asks it to run once more. */
   let roomsLoad = null;
-  /** The gap fill in flight, for one visit of a room; `again` asks it to run once more. */
-  let fill = null;
   const events = routeEvents({
     store,
     notify,
     loadRooms: () => loadRooms(),
     loadNotifications: () => loadNotifications(),
-    fillGap: () => fillGap(),
-    receive: (message) => receive(message),
     refreshMessage: (message) => refreshMessage(message),
-    rejoinRoom: (roomId) => live?.rejoinRoom(roomId),
+    rejoinRoom: (roomId) => rejoinRoom(roomId),
   });
 
-  /** Connects realtime (when there is a `connect`) and starts polling for when it is down. */
-  async function start() {
+  /** Listens to the user's channel and the connection, and polls the room list while realtime is down. */
+  function start() {
     stop();
     pollTimer = setInterval(poll, POLL_MS);
-    if (!connect) return;
-    const connection = connect(guarded(() => live === connection));
-    live = connection;
     dispatch({ type: "connection/changed", state: "connecting" });
-    try {
-      await connection.start();
-      if (live === connection && state().open) connection.watchRoom(state().open.roomId);
-    } catch (err) {
-      if (live !== connection) return;
-      console.warn("realtime unavailable:", err);
-      dispatch({ type: "connection/changed", state: "failed", label: "Polling" });
-    }
+    const stopState = chat.onConnectionState((s) => {
+      connected = s === "connected";
+      dispatch({ type: "connection/changed", state: s });
+    });
+    const stopUser = chat.onUserEvent((name, data) => events.onUserEvent(name, data), {
+      onSubscribed: () => {
+        // The first subscription is the start, which loads everything anyway.
+        if (userSubscribed) {
+          loadRooms();
+          loadNotifications();
+        }
+        userSubscribed = true;
+      },
+    });
+    stopSession = () => {
+      stopState();
+      stopUser();
+    };
   }
 
-  /** Disconnects and stops every timer (sign out). */
+  /** Stops listening and every timer (sign out). */
   function stop() {
-    live?.stop();
-    live = null;
+    stopSession();
+    stopSession = () => {};
+    stopRoom();
+    stopRoom = () => {};
+    connected = false;
     userSubscribed = false;
     clearInterval(pollTimer);
     clearTimeout(readTimer);
     events.stop();
   }
 
-  /** Realtime handlers that do nothing once their connection is no longer ours. */
-  function guarded(isOurs) {
-    return {
-      onState: (s) => isOurs() && dispatch({ type: "connection/changed", state: s }),
-      onUserEvent: (name, data) => isOurs() && events.onUserEvent(name, data),
-      onRoomEvent: (roomId, name, data) => isOurs() && events.onRoomEvent(roomId, name, data),
-      onResync: (roomId) => isOurs() && resync(roomId),
-    };
-  }
-
-  /** While events are not flowing, fetch what changed every few seconds. */
+  /** While events are not flowing, fetch the room list every few seconds (the open room's messages page by themselves). */
   function poll() {
-    if (!state().session || live?.connected) return;
-    loadRooms();
-    if (state().open?.loaded) fillGap();
+    if (state().session && !connected) loadRooms();
   }
 
   /**
@@ -133,15 +116,12 @@ export function createSync(options) {
         do {
           run.again = false;
           const archived = state().rooms.showArchived;
-          const res = await chat.rooms({ archived });
+          const res = await chat.rooms({ archived: archived ? "true" : "false", limit: 100 });
           if (state().session !== session) return;
           dispatch({ type: "rooms/loaded", rooms: res.rooms, totalUnread: res.totalUnread, archived });
-          const open = state().open;
-          const summary = open && listedRoom(state(), open.roomId);
-          if (summary && open.loaded && summary.lastSeq > open.lastSeq) fillGap();
         } while (run.again && state().session === session);
       } catch (err) {
-        if (!(err instanceof ApiError)) console.error("rooms:", err);
+        if (err?.status === undefined) console.error("rooms:", err);
         else if (err.status !== 401) console.warn("rooms:", err.message);
       } finally {
         if (roomsLoad === run) roomsLoad = null;
@@ -153,7 +133,7 @@ export function createSync(options) {
   /** Reloads the notifications; a server without them leaves the bell quiet. */
   async function loadNotifications() {
     try {
-      const res = await chat.notifications();
+      const res = await chat.notifications({ limit: 50 });
       dispatch({
         type: "notifications/loaded",
         items: res.notifications ?? [],
@@ -164,32 +144,66 @@ export function createSync(options) {
     }
   }
 
-  /** Opens a room: its newest page (which marks it read), its channel, then anything newer. */
+  /** Opens a room: its newest page (which marks it read), then every later message and event, live. */
   async function openRoom(roomId) {
+    stopRoom();
+    stopRoom = () => {};
     dispatch({ type: "room/opened", roomId });
     const { visit } = state().open;
-    live?.watchRoom(roomId);
     try {
-      const res = await chat.messages({ roomId, limit: PAGE_SIZE });
+      const res = await chat.messages(roomId, { limit: PAGE_SIZE });
       if (!current(visit)) return;
       const known = summaryOf(state(), roomId) !== undefined;
       dispatch({ type: "messages/firstPage", roomId, messages: res.messages, hasMore: res.hasMore });
+      watchRoom(roomId, visit);
       if (!known) await loadRooms();
-      fillGap(); // anything that arrived between the page and the subscription
       if (state().focus?.roomId === roomId) await reveal();
     } catch (err) {
       if (!current(visit)) return;
-      notify(
-        err instanceof ApiError && err.status === 403 ? "You are not a member of that room" : err.message,
-        "error",
-      );
-      onRoomLost(roomId);
+      lost(roomId, err);
     }
   }
 
+  /** The open room's messages after its first page, once each and in order, and its other events. */
+  function watchRoom(roomId, visit) {
+    const stopMessages = chat.onMessage(roomId, (message) => current(visit) && receive(message), {
+      afterSeq: state().open.lastSeq,
+      onError: (err) => console.warn("messages:", err),
+      onEnd: (err) => current(visit) && lost(roomId, err),
+    });
+    const stopEvents = chat.onRoomEvent(
+      roomId,
+      (name, data) => current(visit) && events.onRoomEvent(roomId, name, data),
+      // Read receipts may have changed while we were not listening.
+      { onSubscribed: () => current(visit) && refreshReceipts(), onEnd: () => {} },
+    );
+    stopRoom = () => {
+      stopMessages();
+      stopEvents();
+    };
+  }
+
+  /** The open room cannot be shown (never a member, or no longer): say why and leave it. */
+  function lost(roomId, err) {
+    notify(err?.status === 403 ? "You are not a member of that room" : err?.message ?? String(err), "error");
+    onRoomLost(roomId);
+  }
+
+  /**
+   * Listens to the open room afresh, e.g. after being added back to it: the server dropped the old
+   * subscription when we were removed, and pusher-js does not know.
+   */
+  function rejoinRoom(roomId) {
+    const open = state().open;
+    if (open?.roomId !== roomId || !open.loaded) return;
+    stopRoom();
+    watchRoom(roomId, open.visit);
+  }
+
   function closeRoom() {
+    stopRoom();
+    stopRoom = () => {};
     dispatch({ type: "room/closed" });
-    live?.watchRoom(null);
   }
 
   /** Loads the page of messages before the oldest one shown. */
@@ -200,7 +214,7 @@ export function createSync(options) {
     const { roomId, visit } = open;
     dispatch({ type: "messages/loadingOlder", roomId, loading: true });
     try {
-      const res = await chat.messages({ roomId, limit: PAGE_SIZE, beforeId: oldest.id });
+      const res = await chat.messages(roomId, { limit: PAGE_SIZE, beforeId: oldest.id });
       if (current(visit)) {
         dispatch({ type: "messages/olderPage", roomId, messages: res.messages, hasMore: res.hasMore });
       }
@@ -210,72 +224,20 @@ export function createSync(options) {
     }
   }
 
-  /**
-   * Fetches every message after the newest one we have (`afterSeq`), oldest first, until none
-   * remain. A call while a fill runs makes it run once more instead of fetching in parallel, so
-   * each message is fetched from where the previous page ended.
-   */
-  async function fillGap() {
-    const open = state().open;
-    if (!open?.loaded) return;
-    const { roomId, visit } = open;
-    if (fill?.visit === visit) {
-      fill.again = true;
-      return;
-    }
-    const run = { visit, again: false };
-    fill = run;
-    try {
-      do {
-        run.again = false;
-        for (let more = true; more && current(visit);) {
-          const res = await chat.messages({ roomId, afterSeq: state().open.lastSeq, limit: GAP_PAGE });
-          if (!current(visit)) break;
-          dispatch({ type: "messages/filled", roomId, messages: res.messages });
-          more = res.hasMore && res.messages.length > 0;
-        }
-      } while (run.again && current(visit));
-      markReadSoon();
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 0) console.warn("gap fill failed", err);
-    } finally {
-      if (fill === run) fill = null;
-    }
-  }
-
-  /** After a (re)subscription: fetch what may have happened while we were not listening. */
-  function resync(roomId) {
-    if (roomId === null) {
-      // The first subscription is the start, which loads everything anyway.
-      if (userSubscribed) {
-        loadRooms();
-        loadNotifications();
-      }
-      userSubscribed = true;
-    } else if (state().open?.roomId === roomId && state().open.loaded) {
-      fillGap();
-      refreshReceipts();
-    }
-  }
-
   /** Read receipts may have changed while we were not listening: take the newest page's. */
   async function refreshReceipts() {
     const { roomId, visit } = state().open;
     try {
-      const res = await chat.messages({ roomId, limit: PAGE_SIZE });
+      const res = await chat.messages(roomId, { limit: PAGE_SIZE });
       if (current(visit)) dispatch({ type: "receipts/refreshed", roomId, messages: res.messages });
     } catch {
-      // The next event or resync catches up.
+      // The next event or reconnect catches up.
     }
   }
 
-  /** A message that arrived live for the open room (room channel or user channel). */
+  /** The open room's next message, from the SDK: each once, in seq order. */
   function receive(message) {
-    const open = state().open;
-    if (!open || message.roomId !== open.roomId || !open.loaded) return; // the first page will have it
-    // Something came before it that we did not see: fetch the gap (it includes this one).
-    if (skipsAhead(open, message)) return void fillGap();
-    const isNew = !messageBySeq(open, message.seq);
+    const isNew = !messageBySeq(state().open, message.seq);
     dispatch({ type: "message/received", message });
     if (isNew && message.senderId !== myId()) markReadSoon();
   }
@@ -284,7 +246,7 @@ export function createSync(options) {
   async function refreshMessage(message) {
     const { roomId, visit } = state().open;
     try {
-      const res = await chat.messages({ roomId, afterSeq: message.seq - 1, limit: 1 });
+      const res = await chat.messages(roomId, { afterSeq: message.seq - 1, limit: 1 });
       if (!current(visit)) return;
       const fresh = res.messages[0];
       if (fresh?.seq === message.seq) dispatch({ type: "message/replaced", roomId, message: fresh });
@@ -307,7 +269,7 @@ export function createSync(options) {
     const { roomId } = open;
     dispatch({ type: "read/sent", roomId, seq: newest.seq });
     try {
-      const res = await chat.markRead(roomId, [newest.id]);
+      const res = await chat.read(roomId, { messageIds: [newest.id] });
       dispatch({ type: "read/marked", roomId, unreadCount: res?.unreadCount });
     } catch (err) {
       dispatch({ type: "read/failed", roomId });
@@ -340,47 +302,35 @@ export function createSync(options) {
     } catch (err) {
       if (!current(visit)) return;
       dispatch({ type: "send/failed", roomId, clientMessageId: body.clientMessageId });
-      const retryAfter = err.headers?.get?.("Retry-After");
+      const retryAfter = err.retryAfterMs === undefined ? "a few" : Math.ceil(err.retryAfterMs / 1000);
       notify(
-        err.status === 429
-          ? `Slow down: you can send again in ${retryAfter ?? "a few"} seconds`
-          : err.message,
+        err.status === 429 ? `Slow down: you can send again in ${retryAfter} seconds` : err.message,
         "error",
       );
     }
   }
 
-  /** Edits one of the user's messages. @throws {ApiError} */
+  /** Edits one of the user's messages. @throws {ChatApiError} */
   async function edit(target, content) {
-    const res = await chat.edit(target.id, content);
-    const message = res?.message ??
-      { ...target, content, isEdited: true, editedAt: new Date().toISOString() };
+    const { message } = await chat.editMessage(target.id, content);
     dispatch({ type: "message/replaced", roomId: target.roomId, message });
   }
 
-  /** Toggles the user's reaction on a message. @throws {ApiError} */
+  /** Toggles the user's reaction on a message. @throws {ChatApiError} */
   async function react(message, emoji) {
-    const res = await chat.react(message.id, emoji);
-    const known = messageById(state().open, message.id);
-    if (res?.message) dispatch({ type: "message/replaced", roomId: message.roomId, message: res.message });
-    else if (res?.reactions && known) {
-      dispatch({
-        type: "message/replaced",
-        roomId: message.roomId,
-        message: { ...known, reactions: res.reactions },
-      });
-    } else if (known) refreshMessage(known);
+    const res = await chat.toggleReaction(message.id, emoji);
+    dispatch({ type: "message/replaced", roomId: message.roomId, message: res.message });
   }
 
-  /** Deletes a message for everyone. @throws {ApiError} */
+  /** Deletes a message for everyone. @throws {ChatApiError} */
   async function remove(message) {
-    await chat.remove(message.id);
+    await chat.deleteMessage(message.id);
     dispatch({ type: "message/removed", roomId: message.roomId, messageId: message.id });
   }
 
-  /** Archives or unarchives a room for the user. @throws {ApiError} */
+  /** Archives or unarchives a room for the user. @throws {ChatApiError} */
   async function archive(roomId, archived) {
-    await chat.archive(roomId, archived);
+    await chat.archiveRoom(roomId, archived);
     dispatch({ type: "room/archived", roomId, archived });
   }
 
@@ -403,7 +353,6 @@ export function createSync(options) {
     openRoom,
     closeRoom,
     loadOlder,
-    resync,
     reveal,
     markReadSoon,
     send,
@@ -412,7 +361,5 @@ export function createSync(options) {
     react,
     remove,
     archive,
-    onUserEvent: events.onUserEvent,
-    onRoomEvent: events.onRoomEvent,
   };
 }

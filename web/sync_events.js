@@ -1,6 +1,7 @@
 /**
  * @module What each realtime event means for the client (API.md's "Realtime" table): store actions,
- * or a reload or gap fill through web/sync.js when an event does not carry enough to apply it.
+ * or a reload through web/sync.js when an event does not carry enough to apply it. The open room's
+ * messages are not here: the SDK's `onMessage` delivers them, each once and in order.
  */
 import { listedRoom, messageById } from "./store.js";
 import { patchedMessage } from "./store_room.js";
@@ -13,13 +14,12 @@ const TYPING_SHOW_MS = 6000;
  * @param {{
  *   store: ReturnType<typeof import("./store.js").createStore>,
  *   notify: (text: string, kind?: string) => void,
- *   loadRooms: () => void, loadNotifications: () => void, fillGap: () => void,
- *   receive: (message: any) => void, refreshMessage: (message: any) => void,
+ *   loadRooms: () => void, loadNotifications: () => void, refreshMessage: (message: any) => void,
  *   rejoinRoom: (roomId: string) => void,
  * }} ops
  */
 export function routeEvents(ops) {
-  const { store, notify, loadRooms, loadNotifications, fillGap, receive, refreshMessage, rejoinRoom } = ops;
+  const { store, notify, loadRooms, loadNotifications, refreshMessage, rejoinRoom } = ops;
   const state = () => store.getState();
   const dispatch = (action) => store.dispatch(action);
   const typingTimers = new Set();
@@ -36,10 +36,6 @@ export function routeEvents(ops) {
           unreadCount: data.unreadCount,
           totalUnread: data.totalUnread,
         });
-        if (state().open?.roomId === roomId) {
-          if (message) receive(message);
-          else fillGap();
-        }
         break;
       }
       case "unread-updated":
@@ -77,10 +73,6 @@ export function routeEvents(ops) {
     const open = state().open;
     if (!open || open.roomId !== roomId) return;
     switch (name) {
-      case "new-message":
-        if (data.truncated) fillGap();
-        else receive(data);
-        break;
       case "message-updated":
       case "reaction-updated": {
         // Events name the message by id; their `seq` may be the room's event position, not the message's.

@@ -1,11 +1,13 @@
 /**
  * @module The composer: the message box (Enter sends, Shift+Enter adds a line, ArrowUp edits the
  * last own message, Escape cancels a reply or edit), the reply/edit line and the attachment chip
- * rendered from the store, the attach-a-link dialog, and the typing signal it sends.
+ * rendered from the store (with the upload's progress), the attach dialog (a file, or a link), files
+ * dropped on the conversation or pasted into the box, and the typing signal it sends.
  */
 import { previewText } from "../common/preview.js";
 import { lastOwnText } from "./store.js";
-import { $, h, icon, isHttpUrl, toast } from "./view.js";
+import { describeFile, uploadFile } from "./uploads.js";
+import { $, fileSize, h, icon, isHttpUrl, toast } from "./view.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_IDLE_MS = 4000;
@@ -20,6 +22,8 @@ export function mountComposer(ctx) {
   let shown = { visit: 0, loaded: false, composer: null };
   /** The typing signal sent: when, for which room, and the timer that ends it. */
   let typing = { sentAt: 0, roomId: null, idle: 0 };
+  /** Uploads on their way, by room: the promise of the upload id, and how to cancel it. */
+  const uploads = new Map();
 
   const dispatch = (type, extra = {}) => {
     const roomId = store.getState().open?.roomId;
@@ -52,13 +56,17 @@ export function mountComposer(ctx) {
     input.focus();
   });
   $("attachment-remove").addEventListener("click", () => {
+    const roomId = store.getState().open?.roomId;
+    uploads.get(roomId)?.controller.abort();
+    uploads.delete(roomId);
     dispatch("composer/attach", { attachment: null });
     input.focus();
   });
   mountAttachDialog((attachment) => {
     dispatch("composer/attach", { attachment });
     input.focus();
-  });
+  }, attachFile);
+  mountDropAndPaste(input, attachFile);
 
   store.subscribe(render);
   render(store.getState());
@@ -91,11 +99,50 @@ export function mountComposer(ctx) {
       $("composer-context-text").replaceChildren(icon(editing ? "edit" : "reply"), h("span", {}, text));
     }
     $("attachment-chip").hidden = !attachment;
+    const progress = $("attachment-progress");
+    progress.hidden = !attachment?.uploading;
     if (attachment) {
+      const size = attachment.attachmentSize === undefined ? "" : ` (${fileSize(attachment.attachmentSize)})`;
       $("attachment-chip-text").textContent = `${attachment.type === "image" ? "Image" : "File"}: ${
         attachment.attachmentName ?? attachment.attachmentUrl
-      }`;
+      }${size}`;
+      progress.value = attachment.progress ?? 0;
     }
+  }
+
+  /** Starts uploading a picked, dropped or pasted file into the open room; the chip shows its progress. */
+  function attachFile(file) {
+    const open = store.getState().open;
+    if (!open || open.composer.editing) return;
+    const { roomId } = open;
+    uploads.get(roomId)?.controller.abort();
+    const fields = describeFile(file);
+    const controller = new AbortController();
+    const update = (attachment) => store.dispatch({ type: "composer/attach", roomId, attachment });
+    let shownPercent = 0;
+    update({ ...fields, uploading: true, progress: 0 });
+    const onProgress = (fraction) => {
+      const percent = Math.floor(fraction * 100);
+      if (percent === shownPercent) return;
+      shownPercent = percent;
+      update({ ...fields, uploading: true, progress: fraction });
+    };
+    const promise = uploadFile(chat, { roomId, file, onProgress, signal: controller.signal }).then(
+      (uploadId) => {
+        if (uploads.get(roomId)?.controller === controller) update({ ...fields, uploadId });
+        return uploadId;
+      },
+      (err) => {
+        if (uploads.get(roomId)?.controller === controller) {
+          uploads.delete(roomId);
+          update(null);
+        }
+        if (err.name !== "AbortError") toast(err.message, "error");
+        return null;
+      },
+    );
+    uploads.set(roomId, { promise, controller });
+    input.focus();
   }
 
   function startReply(message) {
@@ -137,18 +184,23 @@ export function mountComposer(ctx) {
       return;
     }
     if (!content && !attachment) return;
-    const body = {
-      roomId: open.roomId,
-      content,
-      clientMessageId: crypto.randomUUID(),
-      ...(replyTo ? { replyToId: replyTo.id } : {}),
-      ...(attachment ?? {}),
-    };
+    const upload = uploads.get(open.roomId);
+    uploads.delete(open.roomId);
     input.value = "";
     dispatch("composer/attach", { attachment: null });
     reset();
     stopTyping();
     input.focus();
+    // A file still uploading is sent once its bytes are stored (a failed upload sends nothing).
+    const uploadId = attachment?.uploading ? await upload?.promise : attachment?.uploadId;
+    if (attachment?.uploading && !uploadId) return;
+    const body = {
+      roomId: open.roomId,
+      content,
+      clientMessageId: crypto.randomUUID(),
+      ...(replyTo ? { replyToId: replyTo.id } : {}),
+      ...(uploadId ? { type: attachment.type, uploadId } : attachment ?? {}),
+    };
     await sync.send(body);
   }
 
@@ -182,9 +234,19 @@ export function mountComposer(ctx) {
   return { startReply, startEdit };
 }
 
-/** The "Attach a link" dialog; `onAttach` gets the attachment fields of a send. */
-function mountAttachDialog(onAttach) {
+/**
+ * The attach dialog: a file from the picker goes to `onFile`; a link's attachment fields to `onAttach`.
+ */
+function mountAttachDialog(onAttach, onFile) {
   const form = $("attach-form");
+  const picker = $("attach-file");
+  $("attach-file-button").addEventListener("click", () => picker.click());
+  picker.addEventListener("change", () => {
+    const file = picker.files?.[0];
+    picker.value = "";
+    $("attach-dialog").close();
+    if (file) onFile(file);
+  });
   $("attach-button").addEventListener("click", () => {
     form.reset();
     form.querySelector(".form-error").textContent = "";
@@ -207,5 +269,32 @@ function mountAttachDialog(onAttach) {
       decodeURIComponent(new URL(url).pathname.split("/").pop() || "");
     $("attach-dialog").close();
     onAttach({ type: kind, attachmentUrl: url, ...(name ? { attachmentName: name.slice(0, 255) } : {}) });
+  });
+}
+
+/** Files dropped on the conversation, or an image pasted into the message box, are attached. */
+function mountDropAndPaste(input, onFile) {
+  const pane = input.closest("section") ?? document.body;
+  const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
+  pane.addEventListener("dragover", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    pane.classList.add("dropping");
+  });
+  pane.addEventListener("dragleave", (event) => {
+    if (!pane.contains(event.relatedTarget)) pane.classList.remove("dropping");
+  });
+  pane.addEventListener("drop", (event) => {
+    pane.classList.remove("dropping");
+    const file = event.dataTransfer?.files?.[0];
+    if (!file) return;
+    event.preventDefault();
+    onFile(file);
+  });
+  input.addEventListener("paste", (event) => {
+    const file = [...(event.clipboardData?.files ?? [])][0];
+    if (!file) return;
+    event.preventDefault();
+    onFile(file);
   });
 }

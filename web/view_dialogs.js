@@ -2,7 +2,6 @@
  * @module The chat's dialogs: "New chat", "New group" and a group's members (add people, leave),
  * plus what every dialog does (a Close button, a click on the backdrop closes it).
  */
-import { ApiError } from "./api.js";
 import { me, summaryOf } from "./store.js";
 import { $, avatar, h } from "./view.js";
 
@@ -45,7 +44,7 @@ export function mountDialogs(ctx) {
       const memberIds = [...new Set($("new-group-members").value.split(/[\s,]+/).filter(Boolean))]
         .filter((id) => id !== me(store.getState()).id);
       if (memberIds.length === 0) throw new Error("Add at least one member");
-      const { roomId } = await chat.createGroup($("new-group-name").value.trim(), memberIds);
+      const { roomId } = await chat.createGroup({ name: $("new-group-name").value.trim(), memberIds });
       await sync.loadRooms();
       ctx.navigate(roomId);
     });
@@ -120,9 +119,9 @@ export function mountDialogs(ctx) {
     return true;
   }
 
-  /** Opens the direct room with a user (created on first use). @throws {ApiError} */
+  /** Opens the direct room with a user (created on first use). @throws {ChatApiError} */
   async function startChat(userId) {
-    const { roomId } = await chat.start(userId);
+    const { roomId } = await chat.startDirect(userId);
     await sync.loadRooms();
     ctx.navigate(roomId);
   }
@@ -152,7 +151,7 @@ async function runForm(name, action) {
     await action();
     $(`${name}-dialog`).close();
   } catch (err) {
-    error.textContent = err instanceof ApiError && err.status === 404 && name === "new-chat"
+    error.textContent = err.status === 404 && name === "new-chat"
       ? "No user with that id has signed in yet"
       : err.message;
   } finally {

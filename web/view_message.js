@@ -22,7 +22,7 @@ export function messageItem(message, options) {
   const body = h("div", { className: "bubble" });
   if (!mine && isGroup) body.append(h("span", { className: "sender" }, sender.name));
   if (message.replyToId) body.append(quote(replied, options.onQuote));
-  if (message.attachmentUrl && isHttpUrl(message.attachmentUrl)) {
+  if (message.attachmentUrl && isAttachmentUrl(message.attachmentUrl)) {
     body.append(attachment(message, options.onImageLoad));
   }
   if (message.content) body.append(h("p", { className: "text" }, linkify(message.content)));
@@ -71,7 +71,7 @@ export function messageItem(message, options) {
 export function pendingItem(pending, { meId, onRetry }) {
   const { body, status } = pending;
   const bubble = h("div", { className: "bubble" });
-  if (body.attachmentUrl) {
+  if (body.attachmentUrl || body.uploadId) {
     bubble.append(
       h("span", { className: "attachment-file" }, icon("file"), body.attachmentName ?? "Attachment"),
     );
@@ -157,8 +157,32 @@ function receipt(message) {
   );
 }
 
+/** An uploaded file's signed link on this server, or an http(s) link. */
+function isAttachmentUrl(url) {
+  return url.startsWith("/api/chat/uploads/") || isHttpUrl(url);
+}
+
+/** How large an image is shown: its own size, scaled down to fit 280 × 320. */
+function imageBox(message) {
+  const { attachmentWidth: width, attachmentHeight: height } = message;
+  if (!(width > 0 && height > 0)) return {};
+  const scale = Math.min(1, MAX_IMAGE_WIDTH / width, MAX_IMAGE_HEIGHT / height);
+  const shownWidth = Math.max(1, Math.round(width * scale));
+  const shownHeight = Math.max(1, Math.round(height * scale));
+  // The box is reserved before the bytes arrive: the list does not jump when the image loads.
+  return {
+    width: shownWidth,
+    height: shownHeight,
+    style: { aspectRatio: `${shownWidth} / ${shownHeight}` },
+  };
+}
+
+const MAX_IMAGE_WIDTH = 280;
+const MAX_IMAGE_HEIGHT = 320;
+
 function attachment(message, onImageLoad) {
-  const name = message.attachmentName ?? new URL(message.attachmentUrl).pathname.split("/").pop() ?? "file";
+  const name = message.attachmentName ??
+    new URL(message.attachmentUrl, location.href).pathname.split("/").pop() ?? "file";
   const link = { href: message.attachmentUrl, target: "_blank", rel: "noopener noreferrer" };
   if (message.type === "image") {
     return h(
@@ -168,6 +192,7 @@ function attachment(message, onImageLoad) {
         src: message.attachmentUrl,
         alt: message.attachmentName ?? "Image",
         loading: "lazy",
+        ...imageBox(message),
         // Images grow the list after layout: stay at the bottom if we were there.
         onload: onImageLoad,
       }),

@@ -87,7 +87,7 @@ export function mountProfile(ctx) {
     if (!profile) return;
     const following = $("profile-follow").getAttribute("aria-pressed") === "true";
     try {
-      await chat.follow(profile.userId, !following);
+      await (following ? chat.unfollow(profile.userId) : chat.follow(profile.userId));
       rememberFollowing(profile.userId, !following);
       store.dispatch({ type: "profile/followed", userId: profile.userId, following: !following });
       store.dispatch({ type: "announce", text: following ? "Unfollowed" : "Following" });

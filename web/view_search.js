@@ -37,7 +37,7 @@ export function mountSearch(ctx) {
     const { query, run } = store.getState().search;
     if (!query) return;
     try {
-      const res = await chat.search(query, RESULTS);
+      const res = await chat.search({ q: query, limit: RESULTS });
       store.dispatch({ type: "search/results", run, messages: res.messages });
     } catch (err) {
       store.dispatch({ type: "search/failed", run, error: err.message });

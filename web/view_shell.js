@@ -3,9 +3,18 @@
  * and the connection pill, the page title with the unread total, and the screen-reader
  * announcements (an `aria-live` region that reads each new one once).
  */
-import { STATES } from "./live.js";
 import { me, summaryOf } from "./store.js";
 import { $, avatar, h } from "./view.js";
+
+/** How the realtime connection is doing (pusher-js's states), for the status pill. */
+const STATES = {
+  initialized: "Connecting…",
+  connecting: "Connecting…",
+  connected: "Live",
+  unavailable: "Reconnecting…",
+  failed: "Offline",
+  disconnected: "Offline",
+};
 
 /**
  * Mounts the frame.

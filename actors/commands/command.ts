@@ -5,7 +5,13 @@
  * declared and may push only the events it declared, so a mismatch fails
  * `deno check`, not a request.
  */
-import type { MessageVersion, RoomEvent, RoomState, StoredMessage } from "../../storage/records.ts";
+import type {
+  MessageVersion,
+  RoomEvent,
+  RoomState,
+  StoredMessage,
+  UploadRecord,
+} from "../../storage/records.ts";
 import type { RateKind } from "../rate_limit.ts";
 
 /** Rows read before the batch runs, under the same head versionstamp check. */
@@ -29,6 +35,11 @@ export interface Facts {
    * `floor` is visible. The preview falls back within this window.
    */
   recent?: { floor: number; noneBelow: boolean };
+  /**
+   * Upload records by id; null when there is none. The commit checks each one
+   * read, so an upload is attached at most once and never after the sweep took it.
+   */
+  uploads: Map<string, UploadRecord | null>;
 }
 
 /** The kinds of fact a command can declare. */
@@ -50,6 +61,8 @@ export interface NeedOf {
   blocks: { direct: [string, string] } | { addedBy: string; userIds: string[] };
   /** Seqs the command may delete: the newest rows are read so the preview can fall back. */
   recent: number[];
+  /** Ids of the uploads a send attaches. */
+  uploads: string[];
 }
 
 /** The reads of one command: only the kinds it declared. */
@@ -169,7 +182,13 @@ export function defineCommand<C extends { kind: string }, R, K extends FactKind,
 
 /** Facts with nothing loaded yet. */
 export function emptyFacts(): Facts {
-  return { messages: new Map(), clientMessages: new Map(), rateLogs: new Map(), blocks: new Map() };
+  return {
+    messages: new Map(),
+    clientMessages: new Map(),
+    rateLogs: new Map(),
+    blocks: new Map(),
+    uploads: new Map(),
+  };
 }
 
 /** Starts a batch from a loaded head and facts. The head is copied; the input is left alone. */

@@ -63,9 +63,16 @@ export const deleteMessage = defineCommand({
     });
     return { ...result, deleted: true };
   },
-  // The deleted text leaves the search index after the commit.
-  derivedRows: (work, cmd: DeleteCommand, result) =>
-    result.deleted ? [{ key: keys.searchTodo(work.roomId, cmd.seq), value: null }] : [],
+  // The deleted text leaves the search index after the commit; an uploaded attachment's bytes, the store.
+  derivedRows(work, cmd: DeleteCommand, result) {
+    if (!result.deleted) return [];
+    const message = work.facts.messages.get(cmd.seq)!;
+    const upload = message.upload;
+    return [
+      { key: keys.searchTodo(work.roomId, cmd.seq), value: null },
+      ...(upload ? [{ key: keys.uploadSweep(message.deletedAt!, upload.id), value: null }] : []),
+    ];
+  },
 });
 
 /** The preview of the newest visible message before `seq`, or null when there is none. */

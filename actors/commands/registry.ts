@@ -8,6 +8,7 @@ import type { Batch } from "./command.ts";
 import { addMembers } from "./add_members.ts";
 import { archive } from "./archive.ts";
 import { createGroup } from "./create_group.ts";
+import { createUpload } from "./create_upload.ts";
 import { deleteMessage } from "./delete.ts";
 import { edit } from "./edit.ts";
 import { openDirect } from "./open_direct.ts";
@@ -32,6 +33,7 @@ const COMMANDS = {
   updateRoom,
   setRole,
   archive,
+  createUpload,
 };
 
 type Commands = typeof COMMANDS;

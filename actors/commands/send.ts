@@ -8,6 +8,7 @@ import {
   type Profile,
   type RoomState,
   type StoredMessage,
+  type UploadRecord,
 } from "../../storage/records.ts";
 import {
   activeMemberIds,
@@ -29,8 +30,8 @@ import {
   takeSlot,
 } from "./rules.ts";
 
-/** A message as the client asked for it, already validated at the edge. */
-export type SendInput = Pick<StoredMessage, "content" | "type" | MessageExtra>;
+/** A message as the client asked for it, already validated at the edge; `uploadId` attaches an upload. */
+export type SendInput = Pick<StoredMessage, "content" | "type" | MessageExtra> & { uploadId?: string };
 
 /** Sends a message; `peer` opens the direct room with them when it does not exist yet. */
 export interface SendCommand {
@@ -58,12 +59,12 @@ export function sendFingerprint(input: SendInput): string {
 }
 
 type SendWork = Working<
-  Pick<Facts, "messages" | "clientMessages" | "rateLogs" | "blocks">,
+  Pick<Facts, "messages" | "clientMessages" | "rateLogs" | "blocks" | "uploads">,
   "room.created" | "message.created"
 >;
 
 export const send = defineCommand({
-  facts: ["messages", "clientMessages", "rateLogs", "blocks"],
+  facts: ["messages", "clientMessages", "rateLogs", "blocks", "uploads"],
   emits: ["room.created", "message.created"],
   actor: (cmd: SendCommand) => cmd.sender.id,
   needs(cmd: SendCommand, { roomId, state }) {
@@ -78,6 +79,7 @@ export const send = defineCommand({
       messages: reply?.roomId === roomId ? [reply.seq] : [],
       clientMessages: input.clientMessageId === undefined ? [] : [[sender.id, input.clientMessageId]],
       rateLogs: { kind: "send", userId: sender.id },
+      uploads: input.uploadId === undefined ? [] : [input.uploadId],
       ...(pair ? { blocks: { direct: pair } } : {}),
     };
   },
@@ -94,6 +96,7 @@ export const send = defineCommand({
     const peerId = cmd.peer?.id ?? (existing ? directPeer(existing, sender.id) : undefined);
     if (peerId !== undefined) assertNotBlocked(work, sender.id, peerId);
     if (input.replyToId !== undefined) checkReplyTarget(work, input.replyToId);
+    const upload = input.uploadId === undefined ? undefined : attachableUpload(work, cmd);
     takeSlot(work, "send", sender.id, options);
 
     // Validation is over; from here on the command changes the batch.
@@ -110,9 +113,11 @@ export const send = defineCommand({
       content: input.content,
       type: input.type,
       ...messageExtras(input),
+      ...(upload ? attachmentOf(upload) : {}),
       reactions: new Map(),
       createdAt,
     };
+    if (upload) work.facts.uploads.set(upload.id, { ...upload, messageId: message.id });
     state.lastSeq = seq;
     state.lastActivityAt = createdAt;
     state.lastMessage = previewOf(message);
@@ -139,11 +144,19 @@ export const send = defineCommand({
     return { message, created: true, receiverId, readAt: null };
   },
   derivedRows(work, cmd: SendCommand, result) {
-    const id = cmd.input.clientMessageId;
-    if (!result.created || id === undefined) return [];
+    if (!result.created) return [];
+    const { clientMessageId: id, uploadId } = cmd.input;
+    const rows = [];
     // The idempotency record: a retry of this send finds it and creates nothing.
-    const record = work.facts.clientMessages.get(clientMessageKey(cmd.sender.id, id));
-    return [{ key: keys.clientMessage(work.roomId, cmd.sender.id, id), value: record }];
+    if (id !== undefined) {
+      const record = work.facts.clientMessages.get(clientMessageKey(cmd.sender.id, id));
+      rows.push({ key: keys.clientMessage(work.roomId, cmd.sender.id, id), value: record });
+    }
+    // The upload now belongs to this message: the sweep leaves it, no other send can take it.
+    if (uploadId !== undefined) {
+      rows.push({ key: keys.upload(uploadId), value: work.facts.uploads.get(uploadId) });
+    }
+    return rows;
   },
   estimateBytes: (cmd: SendCommand) => 4 * JSON.stringify(cmd.input).length + 2048,
 });
@@ -173,6 +186,41 @@ function replayedSend(
     readAt: readAtByOthers(state, senderId, record.seq),
   };
 }
+
+/**
+ * The upload a send attaches: the sender's own, of this room, complete, and
+ * not attached yet; for `type: "image"` an image.
+ *
+ * @throws {HttpError} 400.
+ */
+function attachableUpload(work: SendWork, cmd: SendCommand): UploadRecord {
+  const upload = work.facts.uploads.get(cmd.input.uploadId!);
+  if (!upload || upload.ownerId !== cmd.sender.id) {
+    throw new HttpError(400, "uploadId: no such upload of yours");
+  }
+  if (upload.roomId !== work.roomId) {
+    throw new HttpError(400, "uploadId: the upload was made for another room");
+  }
+  if (!upload.complete) throw new HttpError(400, "uploadId: the upload is not complete");
+  if (upload.messageId !== undefined) throw new HttpError(400, "uploadId: already attached to a message");
+  if (cmd.input.type === "image" && !upload.contentType.startsWith("image/")) {
+    throw new HttpError(400, `type: image needs an image upload, this one is ${upload.contentType}`);
+  }
+  return upload;
+}
+
+/** The attachment fields a message takes from its upload (the link itself is signed by each view). */
+function attachmentOf(upload: UploadRecord): Pick<StoredMessage, AttachmentField> {
+  const { width, height } = upload.complete!;
+  return {
+    attachmentType: upload.contentType,
+    attachmentName: upload.name,
+    attachmentSize: upload.size,
+    upload: { id: upload.id, ...(width !== undefined && height !== undefined ? { width, height } : {}) },
+  };
+}
+
+type AttachmentField = "attachmentType" | "attachmentName" | "attachmentSize" | "upload";
 
 /**
  * Refuses a reply to a message that is not a visible message of this room.
