@@ -84,7 +84,8 @@ export function createPeerRelay(options: {
       })();
       return started;
     },
-    ready: () => started ?? Promise.resolve(),
+    // A listener that failed to start must not hold sockets back: they are served, unrelayed, as before.
+    ready: () => started?.catch(() => {}) ?? Promise.resolve(),
     async close() {
       await started?.catch(() => {});
       await peers.retire();
