@@ -214,6 +214,7 @@ export async function createRuntime(
       );
     },
     async close() {
+      await peers?.retire(); // other processes stop relaying and forwarding here (their listener stays up)
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await presence.stop();
       await sweeper.stop();
