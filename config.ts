@@ -45,6 +45,10 @@ export interface Config {
   rateLimitWritePerMin: number;
   /** Fold concurrent commands into shared commits (off only to measure what it buys). */
   groupCommit: boolean;
+  /** Send a hot room's sends to one process of the host (off only to measure what it buys). */
+  hotRoomForwarding: boolean;
+  /** Let several processes listen on `port` (Linux `SO_REUSEPORT`): the kernel spreads connections over them. */
+  reusePort: boolean;
   /** How long the embedded gateway's report that a user is online lasts without renewal. */
   presenceTtlSeconds: number;
   pusherCredentials: PusherCredentials;
@@ -94,6 +98,11 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_KV_PATH = "./data/chat.kv";
+/** What the server says at boot on Deno Deploy without `PUSHER_*`: isolates cannot reach each other's sockets. */
+export const DEPLOY_REALTIME_WARNING =
+  "Deno Deploy without PUSHER_*: realtime on Deno Deploy goes through Pusher Channels. The embedded gateway " +
+  "reaches only the clients connected to this isolate, so others miss events. Set PUSHER_APP_ID, PUSHER_KEY, " +
+  "PUSHER_SECRET and PUSHER_CLUSTER (from your app's keys on dashboard.pusher.com) in the project's settings.";
 /** Shortest `ADMIN_API_KEY` accepted: the key guards every admin route. */
 export const MIN_ADMIN_API_KEY_LENGTH = 16;
 
@@ -144,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       "PUSHER_APP_ID, PUSHER_KEY and PUSHER_SECRET are required with PUSHER_CLUSTER or PUSHER_HOST",
     );
   }
+  if (read("DENO_DEPLOYMENT_ID") && realtime.kind === "embedded") warnings.push(DEPLOY_REALTIME_WARNING);
   const devLogin = auth.kind === "demo" || readBoolean("DEV_LOGIN", read("DEV_LOGIN") ?? "0");
   if (devLogin && auth.kind === "jwks") {
     throw new ConfigError("DEV_LOGIN needs AUTH_JWT_SECRET: tokens of a JWKS provider cannot be signed here");
@@ -173,6 +183,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       100_000,
     ),
     groupCommit: readBoolean("GROUP_COMMIT", read("GROUP_COMMIT") ?? "on"),
+    reusePort: readBoolean("REUSE_PORT", read("REUSE_PORT") ?? "0"),
+    hotRoomForwarding: readBoolean("HOT_ROOM_FORWARDING", read("HOT_ROOM_FORWARDING") ?? "on"),
     presenceTtlSeconds: readInteger("PRESENCE_TTL_SECONDS", read("PRESENCE_TTL_SECONDS") ?? "90", 1, 86_400),
     pusherCredentials,
     realtime,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, DEPLOY_REALTIME_WARNING, loadConfig } from "./config.ts";
 
 const SECRET = "s".repeat(32);
 
@@ -119,9 +119,29 @@ Deno.test("loadConfig() refuses demo mode on Deno Deploy unless DEMO=1", () => {
   assert.deepEqual(demo.auth, { kind: "demo" });
   assert.equal(demo.kvPath, undefined);
   assert.ok(demo.warnings.some((w) => /demo mode/i.test(w) && /Deno Deploy/.test(w)), demo.warnings.join());
-  const real = loadConfig({ DENO_DEPLOYMENT_ID: "abc", AUTH_JWT_SECRET: SECRET });
+  const real = loadConfig({ DENO_DEPLOYMENT_ID: "abc", AUTH_JWT_SECRET: SECRET, ...PUSHER_CHANNELS });
   assert.equal(real.auth.kind, "hs256");
   assert.deepEqual(real.warnings, []);
+});
+
+const PUSHER_CHANNELS = { PUSHER_APP_ID: "1", PUSHER_KEY: "k", PUSHER_SECRET: "s", PUSHER_CLUSTER: "eu" };
+
+Deno.test("loadConfig() says on Deno Deploy without PUSHER_* that realtime goes through Pusher Channels, and how to set it", () => {
+  const deploy = loadConfig({ DENO_DEPLOYMENT_ID: "abc", AUTH_JWT_SECRET: SECRET });
+  assert.deepEqual(deploy.warnings, [DEPLOY_REALTIME_WARNING]);
+  assert.match(DEPLOY_REALTIME_WARNING, /Pusher Channels/);
+  for (const name of ["PUSHER_APP_ID", "PUSHER_KEY", "PUSHER_SECRET", "PUSHER_CLUSTER"]) {
+    assert.ok(DEPLOY_REALTIME_WARNING.includes(name), name);
+  }
+  assert.deepEqual(
+    loadConfig({ DENO_DEPLOYMENT_ID: "abc", AUTH_JWT_SECRET: SECRET, ...PUSHER_CHANNELS }).warnings,
+    [],
+  );
+  assert.deepEqual(
+    loadConfig({ AUTH_JWT_SECRET: SECRET }).warnings,
+    [],
+    "not on Deploy: the embedded gateway is right",
+  );
 });
 
 Deno.test("loadConfig() refuses DEMO=1 with auth configured and DEMO=0 without it", () => {
@@ -173,6 +193,12 @@ Deno.test("loadConfig() reads the gateway's client events switch and caps, with 
   ) {
     assert.throws(() => loadConfig(env), ConfigError, JSON.stringify(env));
   }
+});
+
+Deno.test("loadConfig() reads REUSE_PORT, off by default", () => {
+  assert.equal(loadConfig({ AUTH_JWT_SECRET: SECRET }).reusePort, false);
+  assert.equal(loadConfig({ AUTH_JWT_SECRET: SECRET, REUSE_PORT: "1" }).reusePort, true);
+  assert.throws(() => loadConfig({ AUTH_JWT_SECRET: SECRET, REUSE_PORT: "maybe" }), ConfigError);
 });
 
 Deno.test("loadConfig() reads UPLOAD_MAX_BYTES (10 MiB by default) and the S3_* settings together", () => {

@@ -17,6 +17,7 @@ const kv = await openKv(config.kvPath);
 const runtime = await createRuntime(config, kv);
 const server = Deno.serve({
   port: config.port,
+  reusePort: config.reusePort,
   onListen: ({ hostname, port }) => {
     const host = hostname === "0.0.0.0" ? "localhost" : hostname;
     const base = `http://${host}:${port}`;

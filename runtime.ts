@@ -23,6 +23,9 @@ import type { OutboxSink } from "./outbox/sink.ts";
 import { wakeQueueMessage } from "./outbox/wake.ts";
 import { OutboxWatcher, type WatcherOptions } from "./outbox/watcher.ts";
 import { createGateway } from "./realtime/gateway.ts";
+import { GatewayPeers } from "./realtime/gateway_peers.ts";
+import { createPeerRelay, type PeerRoutes } from "./realtime/peer_relay.ts";
+import { ForwardingRoomActors } from "./chat/hot_room_forwarding.ts";
 import type { Gateway } from "./realtime/gateway_api.ts";
 import { createSocialSink } from "./social/group_added.ts";
 import { gatewayRoutes } from "./realtime/routes.ts";
@@ -73,6 +76,11 @@ export interface RuntimeOptions {
   };
 }
 
+/** Whether other processes of this host may open the same store: a KV file (not memory, not KV Connect). */
+function sharesKvFile(kvPath: string | undefined): boolean {
+  return kvPath !== undefined && kvPath !== ":memory:" && !isRemoteKv(kvPath);
+}
+
 /** Builds the services for `config` over `kv`. Nothing is forwarded until `start()`. */
 export async function createRuntime(
   config: Config,
@@ -108,9 +116,16 @@ export async function createRuntime(
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const pusherSigner = pusher ?? createPusherClient({ ...credentials, useTLS: false });
+  // Other processes on this KV file have gateways of their own: what this one publishes reaches them too.
+  const peers = gateway && sharesKvFile(config.kvPath) ? new GatewayPeers(kv) : undefined;
+  const peerRoutes: PeerRoutes = {};
+  const relay = gateway && peers
+    ? createPeerRelay({ gateway, peers, credentials, routes: peerRoutes })
+    : undefined;
+  const local = gateway ? gatewayPublisher(gateway) : pusherPublisher(pusherSigner);
   // What goes out is also kept, briefly, for the console's live tail.
   const tail = new EventTail();
-  const publisher = tail.wrap(gateway ? gatewayPublisher(gateway) : pusherPublisher(pusherSigner));
+  const publisher = tail.wrap(relay ? relay.publisher(local) : local);
   const signer = new LinkSigner(await ensureSetting(kv, "upload_link_secret", () => randomSecret()));
   const links = { attachmentUrl: (uploadId: string) => signer.link("get", uploadId) };
   const kvStore = new KvUploadStore(kv, signer);
@@ -136,7 +151,8 @@ export async function createRuntime(
   sinks.social = createSocialSink({ kv, batcher, push: config.oneSignal !== undefined }) as OutboxSink;
   const watcher = new OutboxWatcher(kv, { ...outbox, sinks, batcher, metrics });
   const typing = new TypingRelay(publisher, { metrics });
-  const actors = new RoomActors(kv, {
+  const forwarding = relay && peers && config.hotRoomForwarding;
+  const actors = new (forwarding ? ForwardingRoomActors : RoomActors)(kv, {
     batcher,
     sendLimit: config.rateLimitSendPerMin,
     writeLimit: config.rateLimitWritePerMin,
@@ -145,6 +161,10 @@ export async function createRuntime(
     maxBatch: config.groupCommit ? 64 : 1,
     onTyping: (event) => typing.push(event),
   });
+  if (forwarding && actors instanceof ForwardingRoomActors) {
+    actors.connect(relay, peers);
+    Object.assign(peerRoutes, actors.routes());
+  }
   const indexer = new BackgroundIndexer(kv, batcher);
   const uploadDeps: UploadDeps = {
     kv,
@@ -177,7 +197,9 @@ export async function createRuntime(
       outboxCounts: () => outboxCounts(kv),
     },
     realtime: { kv, credentials, pusher: pusherSigner, realtime: config.realtime, serverPort: () => port },
-    gatewayRoutes: gateway ? gatewayRoutes(gateway, credentials.key, credentials.appId) : undefined,
+    gatewayRoutes: gateway
+      ? gatewayRoutes(gateway, credentials.key, credentials.appId, { ready: relay?.ready })
+      : undefined,
     operators: { latency: () => metrics.latencyHistograms(), tail },
     renderMetrics: () => renderMetrics(kv, metrics),
   };
@@ -198,9 +220,13 @@ export async function createRuntime(
       // Age buckets of delivered batches go back to zero; drop them so a sink's oldest stays one short list.
       pruning = setInterval(() => pruneAgeBuckets(kv).catch(() => {}), AGE_PRUNE_MS);
       if (gateway) presence.start();
+      relay?.start().catch((err) =>
+        console.error("realtime: the gateway's peer listener did not start", err)
+      );
     },
     async close() {
       clearInterval(pruning);
+      await peers?.retire(); // other processes stop relaying and forwarding here (their listener stays up)
       await gateway?.close(); // sockets first, so that the server's shutdown is not held open
       await presence.stop();
       await sweeper.stop();
@@ -211,6 +237,7 @@ export async function createRuntime(
       await watcher.stop();
       await typing.close();
       await batcher.drain();
+      await relay?.close();
     },
   };
 }

@@ -48,6 +48,8 @@ export interface RoomActorsOptions {
   commitReceipts?: boolean;
   /** Publishes a typing indicator at once; it may drop it under overload. Never stored. */
   onTyping?: (event: TypingEvent) => void;
+  /** A batch of the room lost its check to another process's commit (hot-room forwarding listens). */
+  onConflict?: (roomId: string) => void;
 }
 
 /** A typing indicator, as the room channel's `user-typing` event carries it. */
@@ -122,6 +124,7 @@ export class RoomActors {
       maxQueuedPerRoom: 1000,
       commitReceipts: true,
       onTyping: () => {},
+      onConflict: () => {},
       ...options,
     };
     this.#typing = new MemoryRateLimiter({ limit: this.#options.typingLimit });
@@ -351,6 +354,7 @@ export class RoomActors {
       // or a retried commit of ours found its own first try. Reload, learn which, re-apply if needed.
       if (receipt !== undefined) unsure.push({ receipt, outcomes });
       this.#forget(slot);
+      this.#options.onConflict(slot.roomId);
       await backoff(attempt, { capMs: 100 });
     }
     rejectAll(batch, busy("Room is busy, retry the request"));

@@ -3,7 +3,7 @@
  * rooms, and one hot group, with group commit on and off. The hot room ends
  * with an exact check of seqs and every member's unread counts over HTTP.
  */
-import { startServer } from "../test/support/server_process.ts";
+import { type ServerProcess, startServer } from "../test/support/server_process.ts";
 import { directRoomId } from "../storage/ids.ts";
 import { keys } from "../storage/keys.ts";
 import type { RoomState } from "../storage/records.ts";
@@ -46,6 +46,15 @@ export interface SendOptions {
   useWrk: boolean;
   /** Profile the server's JS thread during the measured run (through its inspector). */
   profile?: boolean;
+  /**
+   * Server processes on the one KV file, all listening on one port (`REUSE_PORT=1`), the
+   * kernel spreading the load's connections over them. Default 1.
+   */
+  processes?: number;
+  /** Names the KV file apart from the runs of other process counts. */
+  tag?: string;
+  /** More server environment (e.g. `HOT_ROOM_FORWARDING=off`). */
+  env?: Record<string, string>;
 }
 
 /** Sends from `a{i}` to `b{i}` over `rooms` existing direct rooms. */
@@ -55,7 +64,7 @@ export async function directSendBench(
   groupCommit: boolean,
   options: SendOptions,
 ): Promise<SendRun> {
-  const kvPath = `${dir}/send-${groupCommit ? "gc" : "nogc"}.kv`;
+  const kvPath = `${dir}/send-${groupCommit ? "gc" : "nogc"}${options.tag ?? ""}.kv`;
   const pairs: [string, string][] = Array.from({ length: rooms }, (_, i) => [`a${i}`, `b${i}`]);
   {
     const kv = await Deno.openKv(kvPath);
@@ -80,7 +89,7 @@ export async function directSendBench(
   return run;
 }
 
-/** Starts a server, warms it up, measures, stops it. */
+/** Starts the server process(es), warms up, measures, stops them. */
 async function measureSends(
   kvPath: string,
   groupCommit: boolean,
@@ -88,24 +97,32 @@ async function measureSends(
   options: SendOptions,
   afterLoad?: (url: string) => Promise<void>,
 ): Promise<SendRun> {
-  const inspect = options.profile ? freePort() : undefined;
-  const server = await startServer(
-    benchEnv(kvPath, groupCommit),
-    20_000,
-    inspect ? { denoFlags: [`--inspect=127.0.0.1:${inspect}`] } : {},
-  );
+  const count = options.processes ?? 1;
+  const inspect = options.profile && count === 1 ? freePort() : undefined;
+  const env = count === 1
+    ? { ...benchEnv(kvPath, groupCommit), ...options.env }
+    : { ...benchEnv(kvPath, groupCommit), ...options.env, PORT: String(freePort()), REUSE_PORT: "1" };
+  const servers: ServerProcess[] = [];
   try {
+    for (let i = 0; i < count; i++) {
+      servers.push(
+        await startServer(env, 20_000, inspect ? { denoFlags: [`--inspect=127.0.0.1:${inspect}`] } : {}),
+      );
+    }
+    const url = servers[0]!.url;
+    const pids = servers.map((s) => s.child.pid);
+    const cpu = () => pids.reduce((ms, pid) => ms + cpuTimeMs(pid), 0);
     const load = { connections: options.connections, useWrk: options.useWrk };
-    await runLoad(server.url, requests, { ...load, seconds: options.warmupSeconds });
+    await runLoad(url, requests, { ...load, seconds: options.warmupSeconds });
     await sleep(500);
-    const cpu0 = cpuTimeMs(server.child.pid);
-    const threads0 = threadCpuMs(server.child.pid);
+    const cpu0 = cpu();
+    const threads0 = threadCpuMs(pids[0]!);
     const profiler = await maybeProfile(inspect);
-    const result = await runLoad(server.url, requests, { ...load, seconds: options.seconds });
-    const cpu1 = cpuTimeMs(server.child.pid);
-    const threads1 = threadCpuMs(server.child.pid);
+    const result = await runLoad(url, requests, { ...load, seconds: options.seconds });
+    const cpu1 = cpu();
+    const threads1 = threadCpuMs(pids[0]!);
     const profile = await profiler.stop();
-    await afterLoad?.(server.url);
+    await afterLoad?.(url);
     return {
       groupCommit,
       load: result,
@@ -115,7 +132,7 @@ async function measureSends(
       ...(profile ? { profile } : {}),
     };
   } finally {
-    await server.stop("SIGTERM");
+    for (const server of servers) await server.stop("SIGTERM");
   }
 }
 
@@ -136,7 +153,7 @@ export async function hotRoomBench(
   groupCommit: boolean,
   options: SendOptions,
 ): Promise<HotRun> {
-  const kvPath = `${dir}/hot-${groupCommit ? "gc" : "nogc"}.kv`;
+  const kvPath = `${dir}/hot-${groupCommit ? "gc" : "nogc"}${options.tag ?? ""}.kv`;
   const ids = Array.from({ length: members }, (_, i) => `h${i}`);
   const roomId = "g_bench_hot";
   {

@@ -79,6 +79,36 @@ function summarizeProfile(profile: CpuProfile): ProfileSummary {
   };
 }
 
+/**
+ * Runs a full garbage collection in the process whose inspector listens on
+ * `port` (twice, so that weakly held garbage goes too), so that its memory
+ * shows what it keeps rather than what it has not collected yet.
+ */
+export async function collectGarbage(port: number): Promise<void> {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let nextId = 0;
+  const call = (method: string) =>
+    new Promise<void>((resolve) => {
+      const id = ++nextId;
+      ws.onmessage = (event) => {
+        if (JSON.parse(event.data).id === id) resolve();
+      };
+      ws.send(JSON.stringify({ id, method, params: {} }));
+    });
+  await call("HeapProfiler.enable");
+  await call("HeapProfiler.collectGarbage");
+  await call("HeapProfiler.collectGarbage");
+  await call("HeapProfiler.disable");
+  const closed = new Promise((resolve) => ws.onclose = resolve);
+  ws.close();
+  await closed;
+}
+
 /** A free TCP port on 127.0.0.1 for an inspector. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -4,7 +4,7 @@
  * delivery; prints the ratios against their targets and writes
  * `bench/results/<timestamp>.json` + `.svg` and `latest.json` / `latest.svg`.
  *
- * Flags: `--quick` (smaller and shorter, about 3 minutes), `--only=raw,send,hot,scale,realtime,health,uploads`,
+ * Flags: `--quick` (smaller and shorter, about 3 minutes), `--only=raw,send,hot,procs,scale,realtime,health,uploads`,
  * `--dir=<path>` (where the KV files go; a temporary directory by default, removed afterwards),
  * `--no-write` (print only), `--profile` (CPU-profile the server's JS thread during each measured
  * load through its inspector and print the top functions). Needs `wrk` for the HTTP load (`apt-get install -y wrk`); without
@@ -22,7 +22,7 @@ import { label, scaleBench } from "./scale.ts";
 import { uploadBench } from "./uploads.ts";
 import { loadAverage, machineInfo, round } from "./stats.ts";
 
-const SECTIONS = ["raw", "send", "hot", "scale", "realtime", "health", "uploads"] as const;
+const SECTIONS = ["raw", "send", "hot", "procs", "scale", "realtime", "health", "uploads"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -192,6 +192,52 @@ const hot = await section(
   },
 );
 
+const procs = await section(
+  "procs",
+  "Several processes on one KV file and one port (REUSE_PORT=1), side by side with one",
+  async () => {
+    const runs: Record<
+      string,
+      Awaited<ReturnType<typeof hotRoomBench>> | Awaited<ReturnType<typeof directSendBench>>
+    > = {};
+    const line = (name: string, r: { load: { okPerSec: number; latencyMs: { p50: number; p99: number } } }) =>
+      log(
+        `  ${
+          name.padEnd(26)
+        } ${r.load.okPerSec}/s, p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms`,
+      );
+    for (const processes of [1, 2]) {
+      const r = await directSendBench(dir, plan.rooms, true, {
+        ...sendOptions,
+        processes,
+        tag: `-${processes}p`,
+      });
+      runs[`direct ${processes}p`] = r;
+      line(`direct sends, ${processes} process${processes > 1 ? "es" : ""}`, r);
+    }
+    for (const [processes, forwarding] of [[1, "on"], [3, "off"], [3, "on"]] as const) {
+      const name = processes === 1 ? "hot 1p" : `hot 3p${forwarding === "off" ? " no forwarding" : ""}`;
+      const r = await hotRoomBench(dir, plan.members, true, {
+        ...sendOptions,
+        processes,
+        tag: `-${processes}p-${forwarding}`,
+        env: { HOT_ROOM_FORWARDING: forwarding },
+      });
+      runs[name] = r;
+      line(name, r);
+      log(`    seqs exact ${r.seqsExact}, unread exact ${r.unreadExact} (${r.unreadChecked} members)`);
+      for (const p of r.problems.slice(0, 5)) log(`    PROBLEM: ${p}`);
+    }
+    return runs as {
+      "direct 1p": Awaited<ReturnType<typeof directSendBench>>;
+      "direct 2p": Awaited<ReturnType<typeof directSendBench>>;
+      "hot 1p": Awaited<ReturnType<typeof hotRoomBench>>;
+      "hot 3p": Awaited<ReturnType<typeof hotRoomBench>>;
+      "hot 3p no forwarding": Awaited<ReturnType<typeof hotRoomBench>>;
+    };
+  },
+);
+
 const scale = await section("scale", "Scale curves (interleaved across sizes)", async () => {
   const result = await scaleBench(dir, { ...plan.scale, log });
   for (const p of result.points) {
@@ -233,7 +279,8 @@ const realtime = await section(
       logProfile(p.profile);
     }
     log(
-      `  memory: ${r.memory.perConnectionKiB} KiB per idle connection (${r.memory.rssBeforeMiB} → ${r.memory.rssAfterMiB} MiB)`,
+      `  memory: ${r.memory.perConnectionKiB} KiB per idle connection after a full GC (${r.memory.rssBeforeMiB} → ${r.memory.rssAfterMiB} MiB); ` +
+        `${r.memory.perConnectionNoGcKiB} KiB before it`,
     );
     return r;
   },
@@ -321,6 +368,35 @@ if (hot) {
     met: hot.on.unreadExact && hot.off.unreadExact,
   };
 }
+if (procs) {
+  summary["2 processes / 1, direct sends"] = {
+    value: round(procs["direct 2p"].load.okPerSec / procs["direct 1p"].load.okPerSec, 2),
+    target: "(2 cores shared with the load generator)",
+    met: true,
+  };
+  judge(
+    "hot room 3 processes / 1",
+    procs["hot 3p"].load.okPerSec / procs["hot 1p"].load.okPerSec,
+    0.8,
+    "min",
+  );
+  judge(
+    "hot room p99 3 processes / 1",
+    procs["hot 3p"].load.latencyMs.p99 / procs["hot 1p"].load.latencyMs.p99,
+    2,
+    "max",
+  );
+  summary["hot room 3 processes / 1, no forwarding"] = {
+    value: round(procs["hot 3p no forwarding"].load.okPerSec / procs["hot 1p"].load.okPerSec, 2),
+    target: "(before: HOT_ROOM_FORWARDING=off)",
+    met: true,
+  };
+  summary["hot room 3 processes unread exact"] = {
+    value: procs["hot 3p"].unreadExact ? 1 : 0,
+    target: "= 1",
+    met: procs["hot 3p"].unreadExact,
+  };
+}
 if (scale) { for (const [key, value] of Object.entries(scale.ratios)) judge(key, value, 1.3, "max"); }
 if (health) {
   const last = health.points[health.points.length - 1]!;
@@ -359,6 +435,7 @@ if (realtime) {
     target: "≥ 0.95",
     met: target.achievedRate >= 0.95 * target.targetRate,
   };
+  judge("KiB per idle connection / 24", realtime.memory.perConnectionKiB / 24, 1, "max");
   for (const p of realtime.phases) {
     summary[`realtime ${p.targetRate}/s missing messages`] = {
       value: p.missing,

@@ -77,6 +77,8 @@ export class OutboxWatcher {
   readonly #queued = new Map<Sink, Set<string>>();
   /** Streams in a round right now: a stream is never in two rounds at once. */
   readonly #inRound = new Set<string>();
+  /** Streams this process just committed to (nudged): their next round lists them without probing first. */
+  readonly #fresh = new Set<string>();
   /** Callers of `drain()` waiting for a stream's next round. */
   readonly #waiters = new Map<string, (() => void)[]>();
   readonly #rounds = new Set<Promise<void>>();
@@ -129,7 +131,10 @@ export class OutboxWatcher {
   /** The in-process fast path (the batcher's `onCommitted`): drains the woken streams now. */
   nudge(wake: unknown[]): void {
     if (this.#stopped) return;
-    for (const w of uniqueWakes(wake)) this.#background(this.drain(w.sink, w.stream));
+    for (const w of uniqueWakes(wake)) {
+      if (this.#sinks[w.sink]) this.#fresh.add(streamId(w.sink, w.stream));
+      this.#background(this.drain(w.sink, w.stream));
+    }
   }
 
   /**
@@ -184,6 +189,7 @@ export class OutboxWatcher {
     this.#timers.clear();
     // Queued streams get no round any more: whoever waits for them (a sweep, a queue message) goes on.
     this.#queued.clear();
+    this.#fresh.clear();
     for (const resolve of [...this.#waiters.values()].flat()) resolve();
     this.#waiters.clear();
     await this.settled();
@@ -278,7 +284,11 @@ export class OutboxWatcher {
    * renewing the leases while it runs; then lets the leases go.
    */
   async #round(sink: Sink, streams: string[]): Promise<void> {
-    const due = await this.#streamsWithDueRows(sink, streams);
+    // A stream this process just committed to has a row due (one waiting for a retry has a timer, and its
+    // nudges are ignored): probing it first would only cost a read. The page listed under the lease decides.
+    const fresh = streams.filter((stream) => this.#fresh.delete(streamId(sink, stream)));
+    const others = streams.filter((stream) => !fresh.includes(stream));
+    const due = others.length === 0 ? fresh : [...fresh, ...await this.#streamsWithDueRows(sink, others)];
     if (due.length === 0) return;
     const answers = await this.#leases.acquire(sink, due);
     const leased = due.filter((stream) => {

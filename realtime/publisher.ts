@@ -13,6 +13,17 @@ export interface Publisher {
   publish(events: PusherEvent[]): Promise<void>;
   /** Ends a user's access to channels before anything published after it is sent. */
   revoke(revocation: Revocation): Promise<void>;
+  /**
+   * A publisher for one delivery that may hold part of the work back until
+   * `flush()` (the peer relay sends a delivery's steps to each peer at once).
+   * Without it, every call completes before it resolves.
+   */
+  session?(): PublisherSession;
+}
+
+/** One delivery's publisher: nothing counts as sent until `flush()` resolved. */
+export interface PublisherSession extends Omit<Publisher, "session"> {
+  flush(): Promise<void>;
 }
 
 /** Where and as whom to publish. */

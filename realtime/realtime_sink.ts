@@ -42,15 +42,25 @@ export function createRealtimeSink(
         }
         ends.push(steps.length);
       }
+      const session = publisher.session?.();
+      const out = session ?? publisher;
       let sent = 0;
       try {
         for (const run of runs(steps)) {
-          if ("userId" in run) await publisher.revoke(run);
-          else await publisher.publish(run);
+          if ("userId" in run) await out.revoke(run);
+          else await out.publish(run);
           sent += "userId" in run ? 1 : run.length;
         }
       } catch (error) {
+        // What went out before the failure counts once the session has sent it on too.
+        const flushed = await session?.flush().then(() => null, (err: unknown) => err);
+        if (flushed) return { delivered: 0, error: flushed };
         return { delivered: ends.filter((end) => end <= sent).length, error };
+      }
+      try {
+        await session?.flush();
+      } catch (error) {
+        return { delivered: 0, error };
       }
       return { delivered: batches.length };
     },

@@ -8,16 +8,20 @@ import type { Gateway } from "./gateway_api.ts";
 
 /**
  * Mounts `GET /app/:key` (WebSocket), `POST /apps/:appId/events`,
- * `POST /apps/:appId/batch_events` and `POST /apps/:appId/users/:userId/terminate_connections`. A wrong key is refused as Pusher does: an upgrade is
+ * `POST /apps/:appId/batch_events` and `POST /apps/:appId/users/:userId/terminate_connections`
+ * (WebSocket upgrades wait for `options.ready`). A wrong key is refused as Pusher does: an upgrade is
  * accepted and closed with 4001, a plain request gets 404; a wrong app id gets 404.
  */
 export function gatewayRoutes(
   gateway: Gateway,
   appKey: string,
   appId: string,
+  options: { ready?: () => Promise<void> } = {},
 ): Hono {
   const app = new Hono();
-  app.get("/app/:key", (c) => {
+  app.get("/app/:key", async (c) => {
+    // Sockets are accepted once the other processes' gateways publish to this one too.
+    await options.ready?.();
     const key = c.req.param("key");
     const upgrade = c.req.header("upgrade")?.toLowerCase() === "websocket";
     if (key !== appKey && !upgrade) {

@@ -100,6 +100,25 @@ export function apiStringToSign(
   return method.toUpperCase() + "\n" + path + "\n" + sorted;
 }
 
+/**
+ * Signs an HTTP API request as `npm:pusher` does: returns the query (`auth_key`, `auth_timestamp`,
+ * `auth_version`, `body_md5`, `auth_signature`) that {@linkcode verifyApiRequest} accepts.
+ */
+export function signApiRequest(
+  credentials: AppCredentials,
+  request: { method: string; path: string; body: string; nowMs?: number },
+): URLSearchParams {
+  const query = new URLSearchParams({
+    auth_key: credentials.key,
+    auth_timestamp: String(Math.floor((request.nowMs ?? Date.now()) / 1000)),
+    auth_version: "1.0",
+    body_md5: md5Hex(request.body),
+  });
+  const toSign = apiStringToSign(request.method, request.path, query);
+  query.set("auth_signature", hmacSha256Hex(credentials.secret, toSign));
+  return query;
+}
+
 /** Verifies the key, version, timestamp window, body MD5 and signature of an HTTP API request. */
 export function verifyApiRequest(
   credentials: AppCredentials,

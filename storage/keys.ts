@@ -70,6 +70,10 @@ export const keys = {
   outboxLease: (sink: string, stream: string) => ["outbox_lease", sink, stream] as const,
   /** A running watcher's heartbeat (`{until}`): its leases count only while it beats. */
   outboxOwner: (owner: string) => ["outbox_owner", owner] as const,
+  /** A live embedded gateway of this host (`GatewayPeer`), renewed by its heartbeat; others publish to it. */
+  gatewayPeer: (id: string) => ["gateway_peer", id] as const,
+  /** Prefix of every registered gateway. */
+  gatewayPeers: () => ["gateway_peer"] as const,
   /** A batch that failed its last attempt (`DeadBatch`), kept for operators to replay. */
   outboxDead: (sink: string, stream: string, order: number) => ["outbox_dead", sink, stream, order] as const,
   /** Prefix of every dead batch (or of one sink's). */

@@ -34,6 +34,8 @@ const LAYOUTS: { [K in keyof typeof keys]: [built: Deno.KvKey, layout: Deno.KvKe
     [keys.outboxPending(), ["outbox"]],
   ],
   outboxLease: [[keys.outboxLease("realtime", "room:r"), ["outbox_lease", "realtime", "room:r"]]],
+  gatewayPeer: [[keys.gatewayPeer("g1"), ["gateway_peer", "g1"]]],
+  gatewayPeers: [[keys.gatewayPeers(), ["gateway_peer"]]],
   outboxOwner: [[keys.outboxOwner("w1"), ["outbox_owner", "w1"]]],
   outboxDead: [[keys.outboxDead("social", "room:r", 3), ["outbox_dead", "social", "room:r", 3]]],
   outboxDeadAll: [[keys.outboxDeadAll("push"), ["outbox_dead", "push"]], [keys.outboxDeadAll(), [

@@ -46,3 +46,21 @@ Deno.test("main.ts warns loudly at boot when DEV_LOGIN=1 runs beside a real secr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts says at boot on Deno Deploy without PUSHER_* that realtime goes through Pusher Channels", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "durable-chat-boot-" });
+  try {
+    await using server = await startServer({
+      DENO_DEPLOYMENT_ID: "boot-test-deployment",
+      KV_PATH: `${dir}/chat.kv`,
+      AUTH_JWT_SECRET: "boot-test-secret-0123456789abcdefghij",
+    });
+    assert.match(
+      server.output(),
+      /WARNING: Deno Deploy without PUSHER_\*: realtime on Deno Deploy goes through Pusher Channels/,
+    );
+    assert.match(server.output(), /Set PUSHER_APP_ID, PUSHER_KEY, PUSHER_SECRET and PUSHER_CLUSTER/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
