@@ -95,7 +95,7 @@ const SLICE_MS = 5;
  * order, each call checked by the events API's rules before any of it is sent
  * (an event it refuses can never pass, as a 400 or 413 cannot), with no
  * signing, HTTP or JSON parsing in between. A revocation drops the user's
- * subscriptions to the room's channels at once, between the events around it.
+ * subscriptions to the room's channels at once, right after the events before it.
  * A long backlog is published in slices of about 5 ms, so that requests and
  * socket writes go on between them (as they did between HTTP calls).
  */
@@ -123,8 +123,9 @@ export function gatewayPublisher(gateway: Pick<Gateway, "publish" | "revokeUser"
         }
       }
     },
+    // Never paced: between a removal's events and its revocation no other task may run, or a frame the
+    // removed member sends on seeing the events (a kept signature) would be taken before the revocation.
     async revoke(revocation) {
-      await pace();
       gateway.revokeUser(revocation.userId, revocation.channels);
       lastEnd = performance.now();
     },

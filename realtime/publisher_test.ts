@@ -55,3 +55,24 @@ Deno.test("gatewayPublisher() lets other tasks run during a long backlog", async
   for (; calls < 50; calls++) await publisher.publish([event(calls)]);
   assert.ok(ranAt >= 0 && ranAt < 20, `a timer due at once ran after ${ranAt} of 50 calls`);
 });
+
+Deno.test("gatewayPublisher() revokes right after the events before it: nothing else runs in between", async () => {
+  const busy = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* a slow fan-out */ }
+  };
+  const order: string[] = [];
+  const publisher = gatewayPublisher({
+    publish: () => {
+      busy(6);
+      order.push("published");
+    },
+    revokeUser: () => order.push("revoked"),
+  });
+  for (let i = 0; i < 3; i++) await publisher.publish([event(i)]); // a burst past one slice
+  // A client's frame (a subscribe with a signature from before the removal) waits as a task like this one.
+  setTimeout(() => order.push("another task"), 0);
+  await publisher.revoke({ userId: "bob", channels: ["private-room-r"] });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(order.slice(-2), ["revoked", "another task"]);
+});
