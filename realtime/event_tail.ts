@@ -39,14 +39,21 @@ export class EventTail {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A publisher that publishes through `inner`, then records what went out. */
+  /** A publisher that publishes through `inner` (and its sessions, when it has them), then records what went out. */
   wrap(inner: Publisher): Publisher {
+    const wrapped: Publisher = this.#recording(inner);
+    if (inner.session) wrapped.session = () => this.#recording(inner.session!());
+    return wrapped;
+  }
+
+  #recording<P extends Omit<Publisher, "session">>(inner: P): P {
     return {
-      publish: async (events) => {
+      ...inner,
+      publish: async (events: PusherEvent[]) => {
         await inner.publish(events);
         this.record(events);
       },
-      revoke: (revocation) => inner.revoke(revocation),
+      revoke: (revocation: Parameters<P["revoke"]>[0]) => inner.revoke(revocation),
     };
   }
 

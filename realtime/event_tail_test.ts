@@ -45,3 +45,28 @@ Deno.test("EventTail.wrap() records only what the publisher published", async ()
   await publisher.publish([event("private-room-g_1", { seq: 1 })]);
   assert.equal(tail.list().length, 1);
 });
+
+Deno.test("EventTail.wrap() keeps the publisher's sessions: a delivery's work is still held until flush()", async () => {
+  const tail = new EventTail();
+  const flushed: string[][] = [];
+  const inner: Publisher = {
+    publish: () => Promise.resolve(),
+    revoke: () => Promise.resolve(),
+    session() {
+      const held: string[] = [];
+      return {
+        publish: (events) => Promise.resolve(void held.push(...events.map((e) => e.channel))),
+        revoke: (revocation) => Promise.resolve(void held.push(`revoke ${revocation.userId}`)),
+        flush: () => Promise.resolve(void flushed.push(held.splice(0))),
+      };
+    },
+  };
+  const session = tail.wrap(inner).session?.();
+  assert.ok(session, "the wrapped publisher has sessions");
+  await session.publish([event("private-room-g_1", { seq: 1 })]);
+  await session.revoke({ userId: "bob", channels: ["private-room-g_1"] });
+  assert.deepEqual(flushed, []);
+  await session.flush();
+  assert.deepEqual(flushed, [["private-room-g_1", "revoke bob"]]);
+  assert.equal(tail.list().length, 1);
+});
