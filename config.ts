@@ -137,7 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       cluster: pusherCluster,
       host: pusherHost,
       port: optional(read("PUSHER_PORT"), (v) => readPort("PUSHER_PORT", v)),
-      useTLS: readBoolean("PUSHER_USE_TLS", read("PUSHER_USE_TLS") ?? "true"),
+      useTLS: flagVar(read, "PUSHER_USE_TLS", "true"),
     }
     : { kind: "embedded" };
   const pusherCredentials = {
@@ -154,7 +154,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   if (read("DENO_DEPLOYMENT_ID") && realtime.kind === "embedded") warnings.push(DEPLOY_REALTIME_WARNING);
-  const devLogin = auth.kind === "demo" || readBoolean("DEV_LOGIN", read("DEV_LOGIN") ?? "0");
+  const devLogin = auth.kind === "demo" || flagVar(read, "DEV_LOGIN", "0");
   if (devLogin && auth.kind === "jwks") {
     throw new ConfigError("DEV_LOGIN needs AUTH_JWT_SECRET: tokens of a JWKS provider cannot be signed here");
   }
@@ -170,22 +170,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auth,
     devLogin,
     adminApiKey: readAdminApiKey(read("ADMIN_API_KEY")),
-    rateLimitSendPerMin: readInteger(
-      "RATE_LIMIT_SEND_PER_MIN",
-      read("RATE_LIMIT_SEND_PER_MIN") ?? "10",
-      0,
-      1000,
-    ),
-    rateLimitWritePerMin: readInteger(
-      "RATE_LIMIT_WRITE_PER_MIN",
-      read("RATE_LIMIT_WRITE_PER_MIN") ?? "60",
-      0,
-      100_000,
-    ),
-    groupCommit: readBoolean("GROUP_COMMIT", read("GROUP_COMMIT") ?? "on"),
-    reusePort: readBoolean("REUSE_PORT", read("REUSE_PORT") ?? "0"),
-    hotRoomForwarding: readBoolean("HOT_ROOM_FORWARDING", read("HOT_ROOM_FORWARDING") ?? "on"),
-    presenceTtlSeconds: readInteger("PRESENCE_TTL_SECONDS", read("PRESENCE_TTL_SECONDS") ?? "90", 1, 86_400),
+    rateLimitSendPerMin: integerVar(read, "RATE_LIMIT_SEND_PER_MIN", 10, 0, 1000),
+    rateLimitWritePerMin: integerVar(read, "RATE_LIMIT_WRITE_PER_MIN", 60, 0, 100_000),
+    groupCommit: flagVar(read, "GROUP_COMMIT", "on"),
+    reusePort: flagVar(read, "REUSE_PORT", "0"),
+    hotRoomForwarding: flagVar(read, "HOT_ROOM_FORWARDING", "on"),
+    presenceTtlSeconds: integerVar(read, "PRESENCE_TTL_SECONDS", 90, 1, 86_400),
     pusherCredentials,
     realtime,
     corsOrigins: (read("CORS_ORIGINS") ?? "*").split(",").map((o) => o.trim()).filter(Boolean),
@@ -197,7 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       }
       : undefined,
     gateway: readGateway(read),
-    uploadMaxBytes: readInteger("UPLOAD_MAX_BYTES", read("UPLOAD_MAX_BYTES") ?? "10485760", 1, 5 * 1024 ** 3),
+    uploadMaxBytes: integerVar(read, "UPLOAD_MAX_BYTES", 10 * 1024 ** 2, 1, 5 * 1024 ** 3),
     s3: readS3(read),
     warnings,
   };
@@ -222,31 +212,16 @@ function readS3(read: (name: string) => string | undefined): S3Config | undefine
     region: read("S3_REGION") ?? "us-east-1",
     accessKeyId: read("S3_ACCESS_KEY_ID")!,
     secretAccessKey: read("S3_SECRET_ACCESS_KEY")!,
-    forcePathStyle: readBoolean("S3_FORCE_PATH_STYLE", read("S3_FORCE_PATH_STYLE") ?? "false"),
+    forcePathStyle: flagVar(read, "S3_FORCE_PATH_STYLE", "false"),
   };
 }
 
 function readGateway(read: (name: string) => string | undefined): GatewayConfig {
   return {
-    clientEvents: readBoolean("PUSHER_CLIENT_EVENTS", read("PUSHER_CLIENT_EVENTS") ?? "0"),
-    maxConnections: readInteger(
-      "GATEWAY_MAX_CONNECTIONS",
-      read("GATEWAY_MAX_CONNECTIONS") ?? "10000",
-      1,
-      1e6,
-    ),
-    maxConnectionsPerIp: readInteger(
-      "GATEWAY_MAX_CONNECTIONS_PER_IP",
-      read("GATEWAY_MAX_CONNECTIONS_PER_IP") ?? "100",
-      0,
-      1e6,
-    ),
-    maxSubscriptionsPerConnection: readInteger(
-      "GATEWAY_MAX_SUBSCRIPTIONS",
-      read("GATEWAY_MAX_SUBSCRIPTIONS") ?? "100",
-      1,
-      10_000,
-    ),
+    clientEvents: flagVar(read, "PUSHER_CLIENT_EVENTS", "0"),
+    maxConnections: integerVar(read, "GATEWAY_MAX_CONNECTIONS", 10000, 1, 1e6),
+    maxConnectionsPerIp: integerVar(read, "GATEWAY_MAX_CONNECTIONS_PER_IP", 100, 0, 1e6),
+    maxSubscriptionsPerConnection: integerVar(read, "GATEWAY_MAX_SUBSCRIPTIONS", 100, 1, 10_000),
   };
 }
 
@@ -314,6 +289,22 @@ function readKvPath(read: (name: string) => string | undefined): string | undefi
 
 function optional<T>(value: string | undefined, parse: (value: string) => T): T | undefined {
   return value === undefined ? undefined : parse(value);
+}
+
+/** An integer variable in `[min, max]`, `fallback` when unset. */
+function integerVar(
+  read: (name: string) => string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  return readInteger(name, read(name) ?? String(fallback), min, max);
+}
+
+/** A boolean variable (`1`/`0`, `true`/`false`, `on`/`off`), `fallback` when unset. */
+function flagVar(read: (name: string) => string | undefined, name: string, fallback: string): boolean {
+  return readBoolean(name, read(name) ?? fallback);
 }
 
 function readInteger(name: string, value: string, min: number, max: number): number {
