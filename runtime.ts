@@ -16,6 +16,7 @@ import type { Sink } from "./outbox/outbox.ts";
 import { resolvePusherCredentials } from "./realtime/credentials.ts";
 import { createPusherClient, gatewayPublisher, pusherPublisher } from "./realtime/publisher.ts";
 import { createRealtimeSink } from "./realtime/realtime_sink.ts";
+import { roomRevocation } from "./realtime/pusher_events.ts";
 import { EventTail } from "./realtime/event_tail.ts";
 import { TypingRelay } from "./realtime/typing_relay.ts";
 import { applyPresenceWebhook } from "./realtime/webhooks.ts";
@@ -160,6 +161,21 @@ export async function createRuntime(
     push: config.oneSignal !== undefined,
     maxBatch: config.groupCommit ? 64 : 1,
     onTyping: (event) => typing.push(event),
+    // With the embedded gateways a revocation drops only the room's channels: do it at once, beside the
+    // outbox (which revokes again in stream order), so nothing a removed member's open socket would get
+    // meanwhile, typing included, reaches it. Pusher Channels can only end all of a user's connections:
+    // done now, it would also lose them their own channel's `member-removed`, so there the outbox does it.
+    ...(gateway
+      ? {
+        onMembersRemoved: (roomId: string, userIds: string[]) => {
+          for (const userId of userIds) {
+            publisher.revoke(roomRevocation(roomId, userId)).catch((err) =>
+              console.warn("realtime: an immediate revocation failed; the outbox delivers it", err)
+            );
+          }
+        },
+      }
+      : {}),
   });
   if (forwarding && actors instanceof ForwardingRoomActors) {
     actors.connect(relay, peers);

@@ -50,6 +50,12 @@ export interface RoomActorsOptions {
   onTyping?: (event: TypingEvent) => void;
   /** A batch of the room lost its check to another process's commit (hot-room forwarding listens). */
   onConflict?: (roomId: string) => void;
+  /**
+   * A commit removed these members from the room (they left or were removed): realtime ends their access
+   * now, not only when the outbox delivers the removal (typing, which bypasses the outbox, would reach
+   * them until then). The outbox revokes again in stream order, so a process dying here loses nothing.
+   */
+  onMembersRemoved?: (roomId: string, userIds: string[]) => void;
 }
 
 /** A typing indicator, as the room channel's `user-typing` event carries it. */
@@ -125,6 +131,7 @@ export class RoomActors {
       commitReceipts: true,
       onTyping: () => {},
       onConflict: () => {},
+      onMembersRemoved: () => {},
       ...options,
     };
     this.#typing = new MemoryRateLimiter({ limit: this.#options.typingLimit });
@@ -348,6 +355,8 @@ export class RoomActors {
         if (slot.cap !== undefined) {
           slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
         }
+        const removed = work.events.flatMap((e) => e.type === "member.removed" ? [e.userId] : []);
+        if (removed.length > 0) this.#options.onMembersRemoved(slot.roomId, removed);
         return settle(batch, outcomes);
       }
       // A check failed: another process committed this room (or a row it checks) since we read it,

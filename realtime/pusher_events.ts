@@ -147,8 +147,12 @@ export interface Revocation {
 
 /** The revocation an outbox event implies: a member removed (or who left) loses the room's channels. */
 export function revocationOf(event: RealtimeEvent): Revocation | null {
-  if (event.type !== "member.removed") return null;
-  return { userId: event.userId, channels: [roomChannel(event.roomId), presenceRoomChannel(event.roomId)] };
+  return event.type === "member.removed" ? roomRevocation(event.roomId, event.userId) : null;
+}
+
+/** What ends a former member's access to a room: its room and presence channels. */
+export function roomRevocation(roomId: string, userId: string): Revocation {
+  return { userId, channels: [roomChannel(roomId), presenceRoomChannel(roomId)] };
 }
 
 /** The room channel's `user-typing` event; typing is never stored. */

@@ -214,3 +214,30 @@ Deno.test("the gateway's caps hold: connections per address, subscriptions per c
   assert.equal(publicRefused.event, "pusher:subscription_error");
   assert.equal((publicRefused.data as { status: number }).status, 403);
 });
+
+Deno.test("a removed member's open socket gets no typing of the room, even while the outbox has not delivered the removal", async () => {
+  await using t = await startOutboxServer({}, { outbox: FAST_RETRY });
+  const roomId = await group(t, "alice", ["bob", "carol"]);
+  const room = `private-room-${roomId}`;
+  const bob = await connect(t);
+  const carol = await connect(t);
+  await join(t, "bob", bob, room);
+  await join(t, "carol", carol, room);
+  const typing = async (isTyping: boolean) => {
+    const res = await t.api("alice", "POST", "/api/chat/typing", { roomId, isTyping });
+    assert.equal(res.status, 202);
+    await res.body?.cancel();
+  };
+  await typing(true);
+  await carol.nextMatching((f) => f.channel === room && f.event === "user-typing", "typing while a member");
+
+  // Typing goes out beside the outbox; with the outbox stalled, the removal's revocation must not wait for it.
+  await t.runtime.watcher.stop();
+  await t.ok("alice", "DELETE", `/api/chat/rooms/${roomId}/members/carol`);
+  await typing(false);
+  await bob.nextMatching(
+    (f) => f.channel === room && f.event === "user-typing" && !JSON.parse(f.data as string).isTyping,
+    "typing after the removal, for bob",
+  );
+  assert.deepEqual((await carol.roundTrip()).filter((f) => f.channel === room), []);
+});
