@@ -309,7 +309,20 @@ Deno.test({
         () => document.querySelector(".msg.mine .receipt")?.textContent?.includes("✓✓"),
       );
 
-      // Typing: Bob sees Alice typing, then her message live.
+      // Typing: Bob sees Alice typing, then her message live. Typing is never stored: it reaches those
+      // subscribed when it is sent, so wait until Bob's client has the room's channel.
+      await until(
+        bob.page,
+        "Bob's room channel subscribed",
+        () =>
+          // deno-lint-ignore no-explicit-any
+          (globalThis as any).Pusher.instances.some((p: any) =>
+            // deno-lint-ignore no-explicit-any
+            Object.values(p.channels.channels).some((c: any) =>
+              c.name.startsWith("private-room-") && c.subscribed
+            )
+          ),
+      );
       await alice.page.fill("#composer-input", "I booked a table at");
       await alice.page.type("#composer-input", " noon");
       await until(

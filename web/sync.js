@@ -144,18 +144,26 @@ export function createSync(options) {
     }
   }
 
-  /** Opens a room: its newest page (which marks it read), then every later message and event, live. */
+  /**
+   * Opens a room: its events from now on (typing, edits, receipts: the channel is subscribed while the
+   * page loads), its newest page (which marks it read), then every later message, once each, in order.
+   */
   async function openRoom(roomId) {
     stopRoom();
-    stopRoom = () => {};
     dispatch({ type: "room/opened", roomId });
     const { visit } = state().open;
+    const stopEvents = listenToEvents(roomId, visit);
+    stopRoom = stopEvents;
     try {
       const res = await chat.messages(roomId, { limit: PAGE_SIZE });
       if (!current(visit)) return;
       const known = summaryOf(state(), roomId) !== undefined;
       dispatch({ type: "messages/firstPage", roomId, messages: res.messages, hasMore: res.hasMore });
-      watchRoom(roomId, visit);
+      const stopMessages = listenToMessages(roomId, visit);
+      stopRoom = () => {
+        stopEvents();
+        stopMessages();
+      };
       if (!known) await loadRooms();
       if (state().focus?.roomId === roomId) await reveal();
     } catch (err) {
@@ -164,23 +172,23 @@ export function createSync(options) {
     }
   }
 
-  /** The open room's messages after its first page, once each and in order, and its other events. */
-  function watchRoom(roomId, visit) {
-    const stopMessages = chat.onMessage(roomId, (message) => current(visit) && receive(message), {
+  /** The open room's events but its messages; returns the function that stops listening. */
+  function listenToEvents(roomId, visit) {
+    return chat.onRoomEvent(
+      roomId,
+      (name, data) => current(visit) && events.onRoomEvent(roomId, name, data),
+      // Read receipts may have changed while we were not listening (the first page has them the first time).
+      { onSubscribed: () => current(visit) && state().open.loaded && refreshReceipts(), onEnd: () => {} },
+    );
+  }
+
+  /** The open room's messages after those shown, once each and in order; returns the function that stops it. */
+  function listenToMessages(roomId, visit) {
+    return chat.onMessage(roomId, (message) => current(visit) && receive(message), {
       afterSeq: state().open.lastSeq,
       onError: (err) => console.warn("messages:", err),
       onEnd: (err) => current(visit) && lost(roomId, err),
     });
-    const stopEvents = chat.onRoomEvent(
-      roomId,
-      (name, data) => current(visit) && events.onRoomEvent(roomId, name, data),
-      // Read receipts may have changed while we were not listening.
-      { onSubscribed: () => current(visit) && refreshReceipts(), onEnd: () => {} },
-    );
-    stopRoom = () => {
-      stopMessages();
-      stopEvents();
-    };
   }
 
   /** The open room cannot be shown (never a member, or no longer): say why and leave it. */
@@ -197,7 +205,12 @@ export function createSync(options) {
     const open = state().open;
     if (open?.roomId !== roomId || !open.loaded) return;
     stopRoom();
-    watchRoom(roomId, open.visit);
+    const stopEvents = listenToEvents(roomId, open.visit);
+    const stopMessages = listenToMessages(roomId, open.visit);
+    stopRoom = () => {
+      stopEvents();
+      stopMessages();
+    };
   }
 
   function closeRoom() {
