@@ -121,6 +121,7 @@ export function createSync(options) {
           dispatch({ type: "rooms/loaded", rooms: res.rooms, totalUnread: res.totalUnread, archived });
         } while (run.again && state().session === session);
       } catch (err) {
+        if (err?.name === "ChatClosedError") return; // signed out meanwhile
         if (err?.status === undefined) console.error("rooms:", err);
         else if (err.status !== 401) console.warn("rooms:", err.message);
       } finally {
