@@ -605,3 +605,70 @@ Deno.test("OutboxWatcher deletes its delivered rows even when the lease was take
   assert.equal((await kv.get<Deno.KvU64>(keys.outboxCount("realtime", "pending"))).value?.value, 0n);
   await watcher.stop();
 });
+
+Deno.test("OutboxWatcher starts the next round while one's deletes finish, and lists that round's streams only after", async () => {
+  using store = await Deno.openKv(":memory:");
+  const gate = Promise.withResolvers<void>();
+  let holding = true;
+  let held = 0;
+  // Commits that delete outbox rows of room "a" wait for the gate, as under a busy write lock.
+  const kv = new Proxy(store, {
+    get(target, name) {
+      if (name === "atomic") {
+        return () => {
+          const op = target.atomic();
+          let deletesA = false;
+          const mutate = op.mutate.bind(op);
+          op.mutate = (...mutations: Deno.KvMutation[]) => {
+            deletesA ||= mutations.some((m) => m.type === "delete" && m.key.includes(roomStream("a")));
+            return mutate(...mutations);
+          };
+          const commit = op.commit.bind(op);
+          op.commit = async () => {
+            if (deletesA && holding) {
+              held++;
+              await gate.promise;
+            }
+            return await commit();
+          };
+          return op;
+        };
+      }
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const sink = new RecordingSink();
+  const watcher = new OutboxWatcher(kv, {
+    sinks: { realtime: sink },
+    batcher: new CommitBatcher(kv),
+    concurrency: 1,
+  });
+  const [a, b] = [roomStream("a"), roomStream("b")];
+  await writeRows(store, [a], 1);
+  const drainingA = watcher.drain("realtime", a);
+  await eventuallyReal(() => held === 1, "the delete of a's row waiting");
+  await writeRows(store, [b], 1);
+  const drainingB = watcher.drain("realtime", b);
+  await eventuallyReal(() => sink.orders(b).length > 0, "b's round while a's delete still waits").catch(
+    () => {
+      gate.resolve(); // lets the test end
+    },
+  );
+  assert.deepEqual(sink.orders(b), [1], "b's round ran while a's delete was still waiting");
+  await drainingB;
+  await store.atomic().mutate(
+    ...outboxBatchWrite("realtime", { stream: a, order: 2, now: Date.now() }, [event(2)]).mutations,
+  ).commit();
+  const againA = watcher.drain("realtime", a);
+  await realSleep(30);
+  assert.deepEqual(sink.orders(a), [1], "a is not listed again before its delivered row is deleted");
+  holding = false;
+  gate.resolve();
+  await drainingA;
+  await againA;
+  await watcher.drain("realtime", a);
+  assert.deepEqual(sink.orders(a), [1, 2]);
+  assert.equal((await pendingRows(store)).length, 0);
+  await watcher.stop();
+});
