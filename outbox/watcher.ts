@@ -42,10 +42,7 @@ export interface WatcherOptions {
   sweepIntervalMs?: number;
   /** Rows of one stream read and handed to a sink in one round. */
   pageSize?: number;
-  /**
-   * Rounds delivering at once per sink (each drains up to `STREAMS_PER_ROUND` streams); as many more may be
-   * finishing their deletes.
-   */
+  /** Rounds in flight at once per sink (each drains up to `STREAMS_PER_ROUND` streams). */
   concurrency?: number;
   now?: () => number;
   random?: () => number;
@@ -86,8 +83,6 @@ export class OutboxWatcher {
   readonly #waiters = new Map<string, (() => void)[]>();
   readonly #rounds = new Set<Promise<void>>();
   readonly #roundsBySink = new Map<Sink, number>();
-  /** Rounds whose sink calls are done and whose deletes and releases are still finishing, by sink. */
-  readonly #settlingBySink = new Map<Sink, number>();
   /** Streams waiting for a retry time or another process's lease: a timer drains them then. */
   readonly #timers = new Map<string, { at: number; id: ReturnType<typeof setTimeout> }>();
   /** Rows delivered whose delete has not committed yet, by stream: deleted before the stream is listed again. */
@@ -244,7 +239,7 @@ export class OutboxWatcher {
     if (first) queueMicrotask(() => this.#pump(sink));
   }
 
-  /** Starts rounds while streams wait and fewer than `concurrency` rounds of the sink are delivering. */
+  /** Starts rounds while streams wait and fewer than `concurrency` rounds of the sink run. */
   #pump(sink: Sink): void {
     const queued = this.#queued.get(sink);
     while (
@@ -265,27 +260,14 @@ export class OutboxWatcher {
         this.#waiters.delete(id);
       }
       this.#roundsBySink.set(sink, (this.#roundsBySink.get(sink) ?? 0) + 1);
-      // A round holds its place among `concurrency` until its sink calls are done; while its deletes finish
-      // (its streams still in the round) it holds one among as many settling rounds, and the next round starts.
-      let running = true;
-      let settling = false;
-      const settle = () => {
-        if (!running || (this.#settlingBySink.get(sink) ?? 0) >= this.#concurrency) return;
-        running = false;
-        settling = true;
-        this.#settlingBySink.set(sink, (this.#settlingBySink.get(sink) ?? 0) + 1);
-        this.#roundsBySink.set(sink, this.#roundsBySink.get(sink)! - 1);
-        this.#pump(sink);
-      };
-      const round = this.#round(sink, streams, settle).catch((err) => {
+      const round = this.#round(sink, streams).catch((err) => {
         if (this.#stopped) return;
         // KV failed under the round: its streams are looked at again shortly, not only at the next sweep.
         console.error("outbox: drain round failed; its streams are tried again in a second", err);
         for (const stream of streams) this.#later(sink, stream, RECOVER_MS);
       }).finally(() => {
         for (const id of ids) this.#inRound.delete(id);
-        if (running) this.#roundsBySink.set(sink, this.#roundsBySink.get(sink)! - 1);
-        if (settling) this.#settlingBySink.set(sink, this.#settlingBySink.get(sink)! - 1);
+        this.#roundsBySink.set(sink, this.#roundsBySink.get(sink)! - 1);
         this.#rounds.delete(round);
         for (const resolve of waiters) resolve();
         this.#pump(sink);
@@ -301,7 +283,7 @@ export class OutboxWatcher {
    * order, a slice at a time, deleting what went out after each slice and
    * renewing the leases while it runs; then lets the leases go.
    */
-  async #round(sink: Sink, streams: string[], settle: () => void): Promise<void> {
+  async #round(sink: Sink, streams: string[]): Promise<void> {
     // A stream this process just committed to has a row due (one waiting for a retry has a timer, and its
     // nudges are ignored): probing it first would only cost a read. The page listed under the lease decides.
     const fresh = streams.filter((stream) => this.#fresh.delete(streamId(sink, stream)));
@@ -323,7 +305,7 @@ export class OutboxWatcher {
         .finally(() => renewing = null);
     }, Math.max(10, Math.floor(this.#leases.leaseMs / 3)));
     try {
-      await this.#deliverLeased(sink, leased, lost, settle);
+      await this.#deliverLeased(sink, leased, lost);
     } finally {
       clearInterval(renewal);
       await renewing;
@@ -350,8 +332,7 @@ export class OutboxWatcher {
     });
   }
 
-  /** Calls `settle` once the sink calls are done and only deletes are left. */
-  async #deliverLeased(sink: Sink, leased: string[], lost: Set<string>, settle: () => void): Promise<void> {
+  async #deliverLeased(sink: Sink, leased: string[], lost: Set<string>): Promise<void> {
     // Rows an earlier round delivered but could not delete go first; a stream whose rows still stay waits.
     const ready: string[] = [];
     for (const stream of leased) {
@@ -395,14 +376,12 @@ export class OutboxWatcher {
       if (report.delivered < batches.length) {
         const error = report.error ?? new Error("The sink delivered only some of the batches");
         const behind = slices.slice(n + 1).flat().filter((w) => !lost.has(w.stream));
-        settle();
         await this.#afterFailure(sink, live, behind, report.delivered, error);
         await Promise.all(deletions);
         return;
       }
       for (const w of live) this.#followUp(sink, w);
     }
-    settle();
     await Promise.all(deletions);
   }
 
