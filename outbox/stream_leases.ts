@@ -42,6 +42,10 @@ export class StreamLeases {
   readonly #now: () => number;
   /** Versionstamps of the lease rows this watcher wrote last, by stream id. */
   readonly #held = new Map<string, string>();
+  /** Held leases whose release rides in a caller's commit in flight: not renewed meanwhile. */
+  readonly #releasing = new Set<string>();
+  /** Held leases a renewal is rewriting right now: not handed out for release meanwhile. */
+  readonly #renewing = new Set<string>();
 
   constructor(
     kv: Deno.Kv,
@@ -100,17 +104,54 @@ export class StreamLeases {
    */
   async renew(sink: string, streams: string[]): Promise<string[]> {
     const lost: string[] = [];
-    const mine = streams.filter((s) => this.#held.has(leaseId(sink, s)));
+    const mine = streams.filter((s) =>
+      this.#held.has(leaseId(sink, s)) && !this.#releasing.has(leaseId(sink, s))
+    );
     lost.push(...streams.filter((s) => !this.#held.has(leaseId(sink, s))));
-    for (let i = 0; i < mine.length; i += LEASES_PER_COMMIT) {
-      const part = mine.slice(i, i + LEASES_PER_COMMIT);
-      if (await this.#rewrite(sink, part)) continue;
-      // One of them was taken over: find out which, one at a time.
-      for (const stream of part) {
-        if (!(await this.#rewrite(sink, [stream]))) lost.push(stream);
+    for (const s of mine) this.#renewing.add(leaseId(sink, s));
+    try {
+      for (let i = 0; i < mine.length; i += LEASES_PER_COMMIT) {
+        const part = mine.slice(i, i + LEASES_PER_COMMIT);
+        if (await this.#rewrite(sink, part)) continue;
+        // One of them was taken over: find out which, one at a time.
+        for (const stream of part) {
+          if (!(await this.#rewrite(sink, [stream]))) lost.push(stream);
+        }
       }
+    } finally {
+      for (const s of mine) this.#renewing.delete(leaseId(sink, s));
     }
     return lost;
+  }
+
+  /**
+   * The check and delete that let a held lease go inside a commit of the
+   * caller's (the delete of the stream's last delivered rows), so that the
+   * release costs no commit of its own. Null when the lease is not held or a
+   * renewal is rewriting it. Settle with `settleRelease` once that commit is
+   * known: until then the lease is not renewed.
+   */
+  releaseParts(
+    sink: string,
+    stream: string,
+  ): { checks: Deno.AtomicCheck[]; mutations: Deno.KvMutation[]; bytes: number } | null {
+    const id = leaseId(sink, stream);
+    const versionstamp = this.#held.get(id);
+    if (versionstamp === undefined || this.#renewing.has(id) || this.#releasing.has(id)) return null;
+    this.#releasing.add(id);
+    const key = keys.outboxLease(sink, stream);
+    return {
+      checks: [{ key, versionstamp }],
+      mutations: [{ type: "delete", key }],
+      bytes: estimateBytes(key),
+    };
+  }
+
+  /** After the commit carrying `releaseParts`: released (it committed), or still held (it did not). */
+  settleRelease(sink: string, stream: string, committed: boolean): void {
+    const id = leaseId(sink, stream);
+    this.#releasing.delete(id);
+    if (committed) this.#held.delete(id);
   }
 
   /** Lets the streams go; a lease another watcher took over meanwhile is left alone. */

@@ -363,7 +363,10 @@ export class OutboxWatcher {
       for (const w of live) {
         const done = Math.min(Math.max(report.delivered - offset, 0), w.due.length);
         offset += w.due.length;
-        if (done > 0) deletions.push(this.#deleteDelivered(sink, w.stream, w.due.slice(0, done)));
+        // All its due rows went out: the delete of the last ones lets the lease go in the same commit.
+        if (done > 0) {
+          deletions.push(this.#deleteDelivered(sink, w.stream, w.due.slice(0, done), done === w.due.length));
+        }
       }
       this.#metrics?.delivered(
         sink,
@@ -439,17 +442,36 @@ export class OutboxWatcher {
    * its counter, in commits that fit KV's limits. A row changed meanwhile (a
    * lease lapsed and another process recorded a failure) is read again and
    * deleted as it now is; a commit that throws is tried again with backoff.
+   * With `release`, the first attempt's last commit also lets the stream's
+   * lease go (under a check on it); if that commit is refused, the rows are
+   * deleted without it and the round releases the lease as usual.
    * Returns false when rows are left: they stay in `#undeleted`, and the stream
    * is not listed again until they are gone.
    */
-  async #deleteDelivered(sink: Sink, stream: string, rows: Row[]): Promise<boolean> {
+  async #deleteDelivered(sink: Sink, stream: string, rows: Row[], release = false): Promise<boolean> {
     let left = rows;
     for (let attempt = 0; left.length > 0 && attempt < COMMIT_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
       try {
         const refused: Row[] = [];
-        for (const part of chunkRows(left)) {
-          if (!(await this.#batcher.commit(deleteUnit(sink, part))).ok) refused.push(...part);
+        const chunks = chunkRows(left);
+        for (const [n, part] of chunks.entries()) {
+          const unit = deleteUnit(sink, part);
+          const lease = release && attempt === 0 && n === chunks.length - 1
+            ? this.#leases.releaseParts(sink, stream)
+            : null;
+          if (lease) {
+            unit.checks.push(...lease.checks);
+            unit.mutations.push(...lease.mutations);
+            unit.bytes += lease.bytes;
+          }
+          let ok = false;
+          try {
+            ok = (await this.#batcher.commit(unit)).ok;
+          } finally {
+            if (lease) this.#leases.settleRelease(sink, stream, ok);
+          }
+          if (!ok) refused.push(...part);
         }
         left = await this.#reread(refused);
       } catch (err) {

@@ -526,3 +526,82 @@ Deno.test("the outbox counters equal the rows after deliveries, retries, dead le
   assert.equal(await purgeDead(t.kv), 1);
   assert.equal((await counted()).dead, 0);
 });
+
+/** A store that counts the atomic commits made through it. */
+function countingCommits(store: Deno.Kv): { kv: Deno.Kv; commits: () => number } {
+  let commits = 0;
+  const kv = new Proxy(store, {
+    get(target, name) {
+      if (name === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => {
+            commits++;
+            return commit();
+          };
+          return op;
+        };
+      }
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv, commits: () => commits };
+}
+
+Deno.test("OutboxWatcher lets a round's lease go in the delete commit of its last rows: another watcher takes the stream at once", async () => {
+  using store = await Deno.openKv(":memory:");
+  const { kv, commits } = countingCommits(store);
+  const stream = roomStream("r");
+  await writeRows(store, [stream], 3);
+  const sink = new RecordingSink();
+  const first = new OutboxWatcher(kv, { sinks: { realtime: sink }, batcher: new CommitBatcher(kv) });
+  await first.drain("realtime", stream);
+  assert.deepEqual(sink.orders(stream), [1, 2, 3]);
+  // The lease's commit, then the rows' delete with the release: no commit of its own for the release.
+  assert.equal(commits(), 2);
+  assert.equal(
+    (await store.get(keys.outboxLease("realtime", stream))).versionstamp,
+    null,
+    "the lease is gone",
+  );
+  assert.equal((await pendingRows(store)).length, 0);
+  // Another process's watcher on the same store drains the stream's next row at once, not a lease time later.
+  await store.atomic().mutate(
+    ...outboxBatchWrite("realtime", { stream, order: 4, now: Date.now() }, [event(4)]).mutations,
+  ).commit();
+  const other = new RecordingSink();
+  const second = new OutboxWatcher(store, { sinks: { realtime: other }, batcher: new CommitBatcher(store) });
+  await second.drain("realtime", stream);
+  assert.deepEqual(other.orders(stream), [4]);
+  await first.stop();
+  await second.stop();
+});
+
+Deno.test("OutboxWatcher deletes its delivered rows even when the lease was taken over during the sink call, and leaves that lease alone", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const stream = roomStream("r");
+  await writeRows(kv, [stream], 3);
+  const gate = Promise.withResolvers<void>();
+  const sink = new RecordingSink();
+  const slow: OutboxSink = {
+    async deliver(batches) {
+      await gate.promise;
+      return await sink.deliver(batches);
+    },
+  };
+  const watcher = new OutboxWatcher(kv, { sinks: { realtime: slow }, batcher: new CommitBatcher(kv) });
+  const draining = watcher.drain("realtime", stream);
+  const lease = keys.outboxLease("realtime", stream);
+  await eventuallyReal(async () => (await kv.get(lease)).versionstamp !== null, "the lease");
+  // Another process took the stream over (this one looked dead to it) while the sink call ran.
+  await kv.set(lease, { owner: "another-process", until: Date.now() + 60_000 });
+  gate.resolve();
+  await draining;
+  assert.deepEqual(sink.orders(stream), [1, 2, 3]);
+  assert.equal((await pendingRows(kv)).length, 0, "the delivered rows are deleted, without the release");
+  assert.equal((await kv.get<{ owner: string }>(lease)).value?.owner, "another-process");
+  assert.equal((await kv.get<Deno.KvU64>(keys.outboxCount("realtime", "pending"))).value?.value, 0n);
+  await watcher.stop();
+});
