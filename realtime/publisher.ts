@@ -125,9 +125,15 @@ export function gatewayPublisher(gateway: Pick<Gateway, "publish" | "revokeUser"
     },
     // Never paced: between a removal's events and its revocation no other task may run, or a frame the
     // removed member sends on seeing the events (a kept signature) would be taken before the revocation.
-    async revoke(revocation) {
-      gateway.revokeUser(revocation.userId, revocation.channels);
-      lastEnd = performance.now();
+    revoke(revocation) {
+      try {
+        gateway.revokeUser(revocation.userId, revocation.channels);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      } finally {
+        lastEnd = performance.now();
+      }
     },
   };
 }
