@@ -267,15 +267,7 @@ Deno.test("OutboxWatcher respects a lease whose owner still beats", async () => 
   t.watcher.start();
   await t.write("r", 1);
   // Time passes (on the fake clock) while the owner beats: the stream stays with it.
-  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
-  try {
-    for (let i = 0; i < 10; i++) {
-      await clock.tickAsync(100);
-      await realSleep(3);
-    }
-  } finally {
-    clock.uninstall();
-  }
+  await aFakeSecondPasses();
   assert.equal(t.sink.delivered.length, 0);
 });
 
@@ -288,15 +280,7 @@ Deno.test("OutboxWatcher leaves a stream to a stalled owner whose lease ran out 
   await t.kv.set(keys.outboxOwner("stalled"), { until: Date.now() + 60_000 });
   t.watcher.start();
   await t.write("r", 1);
-  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
-  try {
-    for (let i = 0; i < 10; i++) {
-      await clock.tickAsync(100);
-      await realSleep(3);
-    }
-  } finally {
-    clock.uninstall();
-  }
+  await aFakeSecondPasses();
   assert.equal(t.sink.delivered.length, 0);
 });
 
@@ -337,6 +321,19 @@ Deno.test("OutboxWatcher counts an attempt for every stream of a round the unrea
 /** Lets real I/O (KV) progress while the fake clock stands still. */
 const realSetTimeout = globalThis.setTimeout;
 const realSleep = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
+
+/** A second of timers and `Date` passes on a fake clock, in steps with real I/O (KV) between them. */
+async function aFakeSecondPasses(): Promise<void> {
+  const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    for (let i = 0; i < 10; i++) {
+      await clock.tickAsync(100);
+      await realSleep(3);
+    }
+  } finally {
+    clock.uninstall();
+  }
+}
 
 async function eventuallyReal(condition: () => boolean | Promise<boolean>, label: string): Promise<void> {
   for (let i = 0; i < 2000; i++) {
