@@ -43,8 +43,8 @@ export function createSync(options) {
   let userSubscribed = false;
   /** Stops the session's listeners (user channel, connection state). */
   let stopSession = () => {};
-  /** Stops the open room's listeners (its messages and its other events). */
-  let stopRoom = () => {};
+  /** The stop functions of the open room's listeners (its events, then its messages). */
+  const roomListeners = [];
   /** The room list load in flight; `again` asks it to run once more. */
   let roomsLoad = null;
   const events = routeEvents({
@@ -86,7 +86,6 @@ export function createSync(options) {
     stopSession();
     stopSession = () => {};
     stopRoom();
-    stopRoom = () => {};
     connected = false;
     userSubscribed = false;
     clearInterval(pollTimer);
@@ -153,18 +152,13 @@ export function createSync(options) {
     stopRoom();
     dispatch({ type: "room/opened", roomId });
     const { visit } = state().open;
-    const stopEvents = listenToEvents(roomId, visit);
-    stopRoom = stopEvents;
+    roomListeners.push(listenToEvents(roomId, visit));
     try {
       const res = await chat.messages(roomId, { limit: PAGE_SIZE });
       if (!current(visit)) return;
       const known = summaryOf(state(), roomId) !== undefined;
       dispatch({ type: "messages/firstPage", roomId, messages: res.messages, hasMore: res.hasMore });
-      const stopMessages = listenToMessages(roomId, visit);
-      stopRoom = () => {
-        stopEvents();
-        stopMessages();
-      };
+      roomListeners.push(listenToMessages(roomId, visit));
       if (!known) await loadRooms();
       if (state().focus?.roomId === roomId) await reveal();
     } catch (err) {
@@ -173,7 +167,7 @@ export function createSync(options) {
     }
   }
 
-  /** The open room's events but its messages; returns the function that stops listening. */
+  /** The open room's events except its messages; returns the function that stops listening. */
   function listenToEvents(roomId, visit) {
     return chat.onRoomEvent(
       roomId,
@@ -206,17 +200,16 @@ export function createSync(options) {
     const open = state().open;
     if (open?.roomId !== roomId || !open.loaded) return;
     stopRoom();
-    const stopEvents = listenToEvents(roomId, open.visit);
-    const stopMessages = listenToMessages(roomId, open.visit);
-    stopRoom = () => {
-      stopEvents();
-      stopMessages();
-    };
+    roomListeners.push(listenToEvents(roomId, open.visit), listenToMessages(roomId, open.visit));
+  }
+
+  /** Stops listening to the open room. */
+  function stopRoom() {
+    for (const stopListening of roomListeners.splice(0)) stopListening();
   }
 
   function closeRoom() {
     stopRoom();
-    stopRoom = () => {};
     dispatch({ type: "room/closed" });
   }
 
