@@ -42,6 +42,6 @@ export function clientModules(): Record<string, string> {
 }
 
 /** A TypeScript module as a browser module: types stripped, `./x.ts` imports as `./x.js`. */
-export function browserModule(source: string): string {
+function browserModule(source: string): string {
   return stripTypeScriptTypes(source).replace(/(from\s+"\.\/[\w-]+)\.ts"/g, '$1.js"');
 }
