@@ -3,7 +3,7 @@
  * commit batcher, the room actors, the outbox watcher and its sinks, the
  * embedded gateway and the app. Used by `main.ts` and by tests.
  */
-import { RoomActors } from "./actors/room_actor.ts";
+import { type CommittedBatch, RoomActors } from "./actors/room_actor.ts";
 import { BackgroundIndexer } from "./search/background_indexer.ts";
 import { type AppDeps, createApp } from "./app.ts";
 import { renderMetrics } from "./admin/metrics.ts";
@@ -16,7 +16,9 @@ import type { Sink } from "./outbox/outbox.ts";
 import { resolvePusherCredentials } from "./realtime/credentials.ts";
 import { createPusherClient, gatewayPublisher, pusherPublisher } from "./realtime/publisher.ts";
 import { createRealtimeSink } from "./realtime/realtime_sink.ts";
-import { roomRevocation } from "./realtime/pusher_events.ts";
+import { revocationOf } from "./realtime/pusher_events.ts";
+import { ChannelPositions, positionedGateway } from "./realtime/channel_positions.ts";
+import { earlyDelivery } from "./realtime/early_delivery.ts";
 import { EventTail } from "./realtime/event_tail.ts";
 import { TypingRelay } from "./realtime/typing_relay.ts";
 import { applyPresenceWebhook } from "./realtime/webhooks.ts";
@@ -117,18 +119,22 @@ export async function createRuntime(
     ? createPusherClient({ ...credentials, ...config.realtime, timeoutMs })
     : undefined;
   const pusherSigner = pusher ?? createPusherClient({ ...credentials, useTLS: false });
+  // Where each room channel's events stand on this gateway: what went out early is not sent again.
+  const positions = new ChannelPositions();
+  const positioned = gateway ? positionedGateway(gateway, positions) : undefined;
   // Other processes on this KV file have gateways of their own: what this one publishes reaches them too.
   const peers = gateway && sharesKvFile(config.kvPath) ? new GatewayPeers(kv) : undefined;
   const peerRoutes: PeerRoutes = {};
-  const relay = gateway && peers
-    ? createPeerRelay({ gateway, peers, credentials, routes: peerRoutes })
+  const relay = positioned && peers
+    ? createPeerRelay({ gateway: positioned, peers, credentials, routes: peerRoutes })
     : undefined;
-  const local = gateway ? gatewayPublisher(gateway) : pusherPublisher(pusherSigner);
+  const local = positioned ? gatewayPublisher(positioned) : pusherPublisher(pusherSigner);
   // What goes out is also kept, briefly, for the console's live tail.
   const tail = new EventTail();
   const publisher = tail.wrap(relay ? relay.publisher(local) : local);
   const signer = new LinkSigner(await ensureSetting(kv, "upload_link_secret", () => randomSecret()));
   const links = { attachmentUrl: (uploadId: string) => signer.link("get", uploadId) };
+  const early = positioned ? earlyDelivery({ gateway: positioned, positions, links }) : undefined;
   const kvStore = new KvUploadStore(kv, signer);
   const s3Store = config.s3 ? new S3UploadStore(config.s3) : undefined;
   const sweeper = new UploadSweeper(kv, s3Store ? [kvStore, s3Store] : [kvStore]);
@@ -165,14 +171,18 @@ export async function createRuntime(
     // outbox (which revokes again in stream order), so nothing a removed member's open socket would get
     // meanwhile, typing included, reaches it. Pusher Channels can only end all of a user's connections:
     // done now, it would also lose them their own channel's `member-removed`, so there the outbox does it.
-    ...(gateway
+    // Then the commit's room-channel events reach this process's sockets at once when they may.
+    ...(early
       ? {
-        onMembersRemoved: (roomId: string, userIds: string[]) => {
-          for (const userId of userIds) {
-            publisher.revoke(roomRevocation(roomId, userId)).catch((err) =>
+        onCommitted: (commit: CommittedBatch) => {
+          for (const event of commit.events) {
+            const revocation = revocationOf(event);
+            if (!revocation) continue;
+            publisher.revoke(revocation).catch((err) =>
               console.warn("realtime: an immediate revocation failed; the outbox delivers it", err)
             );
           }
+          metrics.earlyBatch(early(commit));
         },
       }
       : {}),

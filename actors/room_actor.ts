@@ -11,7 +11,7 @@ import { keys } from "../storage/keys.ts";
 import { backoff } from "../storage/commit_retry.ts";
 import { getManyChunked, isTransientKvError } from "../storage/kv.ts";
 import { valueBytes } from "../storage/kv_size.ts";
-import type { Profile, RoomState } from "../storage/records.ts";
+import type { Profile, RoomEvent, RoomState } from "../storage/records.ts";
 import { MemoryRateLimiter } from "./rate_limit.ts";
 import { isActive, memberOf } from "./room_head.ts";
 import { startBatch } from "./commands/command.ts";
@@ -51,11 +51,18 @@ export interface RoomActorsOptions {
   /** A batch of the room lost its check to another process's commit (hot-room forwarding listens). */
   onConflict?: (roomId: string) => void;
   /**
-   * A commit removed these members from the room (they left or were removed): realtime ends their access
-   * now, not only when the outbox delivers the removal (typing, which bypasses the outbox, would reach
-   * them until then). The outbox revokes again in stream order, so a process dying here loses nothing.
+   * A commit with events returned: realtime may act on it now, beside the outbox, which delivers the same
+   * batch afterwards in stream order (so a process dying here loses nothing). Called before the commands
+   * are answered, at most once per batch, in commit order per room.
    */
-  onMembersRemoved?: (roomId: string, userIds: string[]) => void;
+  onCommitted?: (commit: CommittedBatch) => void;
+}
+
+/** The outbox batch a room commit wrote: the room stream's `order` (1, 2, 3, … per room) and its events. */
+export interface CommittedBatch {
+  roomId: string;
+  order: number;
+  events: RoomEvent[];
 }
 
 /** A typing indicator, as the room channel's `user-typing` event carries it. */
@@ -131,7 +138,7 @@ export class RoomActors {
       commitReceipts: true,
       onTyping: () => {},
       onConflict: () => {},
-      onMembersRemoved: () => {},
+      onCommitted: () => {},
       ...options,
     };
     this.#typing = new MemoryRateLimiter({ limit: this.#options.typingLimit });
@@ -355,8 +362,13 @@ export class RoomActors {
         if (slot.cap !== undefined) {
           slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
         }
-        const removed = work.events.flatMap((e) => e.type === "member.removed" ? [e.userId] : []);
-        if (removed.length > 0) this.#options.onMembersRemoved(slot.roomId, removed);
+        if (work.events.length > 0) {
+          this.#options.onCommitted({
+            roomId: slot.roomId,
+            order: work.state!.outboxSeq,
+            events: work.events,
+          });
+        }
         return settle(batch, outcomes);
       }
       // A check failed: another process committed this room (or a row it checks) since we read it,

@@ -75,6 +75,11 @@ export class OutboxMetrics {
     this.#add("realtime_typing_published_total", n);
   }
 
+  /** Counts a room commit's batch whose room-channel events went out at commit (or were left to the outbox). */
+  earlyBatch(published: boolean): void {
+    this.#add(`realtime_early_batches_total{outcome="${published ? "published" : "left_to_outbox"}"}`, 1);
+  }
+
   /** The value of one counter line (tests and benchmarks). */
   counter(name: string): number {
     return this.#counters.get(name) ?? 0;
@@ -120,6 +125,10 @@ export class OutboxMetrics {
       ["push_outcomes_total", "OneSignal pushes by outcome"],
       ["realtime_typing_published_total", "Typing indicators published"],
       ["realtime_typing_dropped_total", "Typing indicators dropped under overload"],
+      [
+        "realtime_early_batches_total",
+        "Room commits whose room-channel events this gateway sent at commit, or left to the outbox",
+      ],
     ];
     for (const [family, text] of families) {
       help(family, "counter", text);

@@ -256,7 +256,7 @@ export async function replayDead(kv: Deno.Kv, target: { id: string } | { all: tr
     const op = kv.atomic();
     for (const entry of part) {
       const { sink, deadAt: _deadAt, lastError: _lastError, ...batch } = entry.value;
-      const pending: OutboxBatch = { ...batch, attempts: 0 };
+      const pending: OutboxBatch = { ...batch, attempts: 0, replayed: true };
       const key = keys.outbox(sink, batch.stream, batch.order);
       op.check(entry).check({ key, versionstamp: null }).delete(entry.key).set(key, pending)
         .mutate(...countMove(sink, "dead", "pending"), trackAge(sink, pending));

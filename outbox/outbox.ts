@@ -99,6 +99,8 @@ export interface OutboxBatch<E = OutboxEvent> {
   attempts: number;
   nextAttemptAt?: number;
   lastError?: string;
+  /** Put back by an operator after it went dead: sent again to every socket, out of its stream's order. */
+  replayed?: true;
 }
 
 /** A batch moved aside after its last failed attempt, until an operator replays or purges it. */
@@ -124,6 +126,11 @@ export interface WakeMessage {
 /** The outbox stream of a room: its events are delivered in this order. */
 export function roomStream(roomId: string): string {
   return `room:${roomId}`;
+}
+
+/** The room whose stream `stream` is, or null for another stream. */
+export function roomOfStream(stream: string): string | null {
+  return stream.startsWith("room:") ? stream.slice("room:".length) : null;
 }
 
 /** The outbox stream of one user's own events (notifications). */

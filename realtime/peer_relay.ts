@@ -289,5 +289,13 @@ function parseStep(json: unknown): PeerStep | null {
 function isEvent(value: unknown): value is PusherEvent {
   const e = value as Record<string, unknown>;
   return typeof e === "object" && e !== null && typeof e.channel === "string" && typeof e.name === "string" &&
-    typeof e.data === "string" && (e.socketId === undefined || typeof e.socketId === "string");
+    typeof e.data === "string" && (e.socketId === undefined || typeof e.socketId === "string") &&
+    (e.position === undefined || isPosition(e.position));
+}
+
+function isPosition(value: unknown): boolean {
+  const p = value as Record<string, unknown>;
+  return typeof p === "object" && p !== null && Number.isSafeInteger(p.order) &&
+    Number.isSafeInteger(p.index) &&
+    typeof p.last === "boolean";
 }

@@ -109,3 +109,21 @@ Deno.test("a relay publishes events and revocations in order to a live peer, and
     await self.close();
   }
 });
+
+Deno.test("handlePeerRequest() passes an event's position on to the gateway and refuses a malformed one", async () => {
+  const positions: unknown[] = [];
+  const gateway = {
+    publish: (events: PusherEvent[]) => void positions.push(...events.map((e) => e.position)),
+    revokeUser: () => 0,
+  };
+  const post = (event: unknown) => {
+    const body = JSON.stringify({ steps: [{ events: [event] }] });
+    const query = signApiRequest(CREDENTIALS, { method: "POST", path: PEER_PATH, body });
+    const req = new Request(`http://127.0.0.1${PEER_PATH}?${query}`, { method: "POST", body });
+    return handlePeerRequest(req, { gateway, credentials: CREDENTIALS });
+  };
+  const position = { order: 4, index: 0, last: true };
+  assert.equal((await post({ ...EVENT, position })).status, 200);
+  assert.equal((await post({ ...EVENT, position: { order: "4", index: 0, last: true } })).status, 400);
+  assert.deepEqual(positions, [position]);
+});

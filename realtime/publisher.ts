@@ -69,7 +69,7 @@ export function pusherPublisher(pusher: Pusher): Publisher {
     async publish(events) {
       for (const part of chunk(events, MAX_BATCH_EVENTS)) {
         try {
-          const res = await pusher.triggerBatch(part.map((e) => ({ ...e })));
+          const res = await pusher.triggerBatch(part.map(({ position: _, ...e }) => e));
           await res.text(); // consume the body so the connection is released
         } catch (err) {
           throw classify(err);

@@ -7,6 +7,7 @@ import { type AttachmentLinks, iso, messageView } from "../api/views.ts";
 import type { RoomEvent } from "../storage/records.ts";
 import { presenceRoomChannel, roomChannel, userChannel } from "../common/channels.js";
 import type { NotificationEvent, RealtimeEvent } from "../outbox/outbox.ts";
+import type { Position } from "./channel_positions.ts";
 import { exceedsMessageLimit, MAX_MESSAGE_BYTES } from "./protocol.ts";
 
 /** One event as `triggerBatch` takes it: `data` is already JSON. */
@@ -14,6 +15,8 @@ export interface PusherEvent {
   channel: string;
   name: string;
   data: string;
+  /** Where a room-channel event of an outbox batch stands in its room (never sent to clients). */
+  position?: Position;
 }
 
 /** Pusher refuses event data over 10 KB. */
@@ -26,6 +29,8 @@ export interface MappingContext {
   totalUnread: (userId: string) => number;
   /** Signs uploaded attachments' links as the events go out. */
   links: AttachmentLinks;
+  /** Only the room channel's events are wanted: a new message's copies for members' own channels are not built. */
+  roomChannelOnly?: boolean;
 }
 
 /** Users whose unread total the events' payloads carry. */
@@ -201,6 +206,7 @@ function messageCreated(
   const messageJson = JSON.stringify(message);
   const roomIdJson = JSON.stringify(message.roomId);
   const out = [encodeJson(roomChannel(message.roomId), "new-message", messageJson, stub)];
+  if (context.roomChannelOnly) return out;
   for (const [userId, unreadCount] of Object.entries(event.unread)) {
     const counts = { unreadCount, totalUnread: context.totalUnread(userId) };
     const json = `{"message":${messageJson},"roomId":${roomIdJson},"unreadCount":${

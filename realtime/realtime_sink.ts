@@ -4,9 +4,10 @@
  * members' access ended between the events where the removal happened.
  */
 import type { AttachmentLinks } from "../api/views.ts";
-import type { OutboxBatch, RealtimeEvent } from "../outbox/outbox.ts";
+import { type OutboxBatch, type RealtimeEvent, roomOfStream } from "../outbox/outbox.ts";
 import type { OutboxSink } from "../outbox/sink.ts";
 import { readUnreadTotals } from "../storage/room_reads.ts";
+import { positionBatch } from "./channel_positions.ts";
 import type { Publisher } from "./publisher.ts";
 import {
   MAX_BATCH_EVENTS,
@@ -35,11 +36,15 @@ export function createRealtimeSink(
       const steps: (PusherEvent | Revocation)[] = [];
       const ends: number[] = []; // steps[0, ends[i]) complete batches 0..i
       for (const batch of batches) {
+        const batchSteps: (PusherEvent | Revocation)[] = [];
         for (const event of batch.events) {
-          steps.push(...toPusherEvents(event, context));
+          batchSteps.push(...toPusherEvents(event, context));
           const revocation = revocationOf(event);
-          if (revocation) steps.push(revocation);
+          if (revocation) batchSteps.push(revocation);
         }
+        // A room's events carry their place in its stream: a gateway that sent them early skips them.
+        const roomId = batch.replayed ? null : roomOfStream(batch.stream);
+        steps.push(...(roomId === null ? batchSteps : positionBatch(roomId, batch.order, batchSteps)));
         ends.push(steps.length);
       }
       const session = publisher.session?.();
