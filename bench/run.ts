@@ -270,9 +270,13 @@ const realtime = await section(
         `    send → new-message p50 ${p.deliveryLatencyMs.p50} ms, p99 ${p.deliveryLatencyMs.p99} ms; ` +
           `${p.deliveries}/${p.expectedDeliveries} delivered, ${p.missing} messages missing`,
       );
+      log(
+        `    send → answered p50 ${p.sendLatencyMs.p50} ms, p99 ${p.sendLatencyMs.p99} ms (its commit included)`,
+      );
       log(`    outbox backlog ${p.backlogAtStop} at stop, clear ${p.backlogClearMs} ms after the last ack`);
       log(
-        `    commit → published to the gateway (server histogram): p50 ≤ ${p.commitToPublishMs.p50} ms, ` +
+        `    commit → outbox delivery (server histogram; room channels go out at commit, before it): ` +
+          `p50 ≤ ${p.commitToPublishMs.p50} ms, ` +
           `p99 ≤ ${p.commitToPublishMs.p99} ms, mean ${p.commitToPublishMs.mean} ms`,
       );
       log(`    server threads (cores): ${threadsText(p.serverThreads)}`);
