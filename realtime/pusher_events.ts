@@ -156,7 +156,7 @@ export function revocationOf(event: RealtimeEvent): Revocation | null {
 }
 
 /** What ends a former member's access to a room: its room and presence channels. */
-export function roomRevocation(roomId: string, userId: string): Revocation {
+function roomRevocation(roomId: string, userId: string): Revocation {
   return { userId, channels: [roomChannel(roomId), presenceRoomChannel(roomId)] };
 }
 

@@ -5,15 +5,11 @@
  * and a member removed through one process stops receiving on the other.
  */
 import assert from "node:assert/strict";
-// The worker build of pusher-js runs on the global WebSocket and fetch, as in a browser.
-import * as pusherJs from "pusher-js/worker/index.js";
-import type { Channel } from "pusher-js/worker/index.js";
+import { eventually } from "./support/outbox_harness.ts";
+import { drained, PusherClient, subscribe, within } from "./support/pusher_clients.ts";
 import { type ServerProcess, startServer } from "./support/server_process.ts";
 
-// Deno types this CommonJS default export as the whole module; at runtime it is the class.
-const PusherClient = pusherJs.default as unknown as typeof pusherJs.default.default;
-type PusherClient = pusherJs.default;
-
+/** How long a process's clients may take to get what they wait for. */
 const WAIT_MS = 15_000;
 
 type Message = { id: string; seq: number; roomId: string; content: string };
@@ -42,13 +38,6 @@ function nodeOf(server: ServerProcess, tokens: Map<string, string>): Node {
   };
 }
 
-function within<T = void>(label: string, bind: (resolve: (value: T) => void) => void): Promise<T> {
-  const { promise, resolve, reject } = Promise.withResolvers<T>();
-  const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${label}`)), WAIT_MS);
-  bind(resolve);
-  return promise.finally(() => clearTimeout(timer));
-}
-
 /** pusher-js configured from the process's GET /api/realtime/config, as the web client does. */
 async function connect(node: Node, userId: string, clients: PusherClient[]): Promise<PusherClient> {
   const config = await node.call<Record<string, unknown>>(userId, "GET", "/api/realtime/config");
@@ -65,34 +54,6 @@ async function connect(node: Node, userId: string, clients: PusherClient[]): Pro
   clients.push(client);
   await within(`${userId} connected`, (resolve) => client.connection.bind("connected", resolve));
   return client;
-}
-
-function subscribe(client: PusherClient, name: string): Promise<Channel> {
-  const channel = client.subscribe(name);
-  return within(`subscription to ${name}`, (resolve) => {
-    channel.bind("pusher:subscription_succeeded", () => resolve(channel));
-  });
-}
-
-/** Pings over the client's socket and waits for the pong: every frame sent before it has arrived. */
-function drained(client: PusherClient): Promise<void> {
-  return within("pusher:pong", (resolve) => {
-    const onMessage = (event: { event: string }) => {
-      if (event.event !== "pusher:pong") return;
-      client.connection.unbind("message", onMessage);
-      resolve();
-    };
-    client.connection.bind("message", onMessage);
-    client.connection.send_event("pusher:ping", {});
-  });
-}
-
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + WAIT_MS;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 Deno.test("two processes on one KV: pusher-js clients on both get every event of their rooms in order, and a removal through one ends access on the other", async () => {
@@ -146,7 +107,11 @@ Deno.test("two processes on one KV: pusher-js clients on both get every event of
     );
     const all = Array.from({ length: 20 }, (_, i) => i + 1);
     for (const entry of seen) {
-      await until(() => entry.seqs.length >= 20, `20 messages at ${entry.label} (has ${entry.seqs})`);
+      await eventually(
+        () => entry.seqs.length >= 20,
+        `20 messages at ${entry.label} (has ${entry.seqs})`,
+        WAIT_MS,
+      );
       assert.deepEqual(entry.seqs, all, `${entry.label} got every message once, in seq order`);
     }
 
@@ -161,7 +126,11 @@ Deno.test("two processes on one KV: pusher-js clients on both get every event of
     const dave = seen.find((e) => e.label === "dave@B")!;
     for (const entry of seen) {
       if (entry === dave) continue;
-      await until(() => entry.seqs.length >= 24, `the messages after the removal at ${entry.label}`);
+      await eventually(
+        () => entry.seqs.length >= 24,
+        `the messages after the removal at ${entry.label}`,
+        WAIT_MS,
+      );
       assert.deepEqual(entry.seqs, [...all, 21, 22, 23, 24], `${entry.label} in order after the removal`);
       assert.deepEqual(entry.removed, ["dave"], `${entry.label} saw the removal`);
     }
@@ -197,7 +166,7 @@ Deno.test("a process that dies with its clients is skipped: the others' clients 
     }
     await nodeC.call("alice", "POST", "/api/chat/send", { roomId, content: "before" });
     for (const entry of seen) {
-      await until(() => entry.seqs.length === 1, `the first message at ${entry.label}`);
+      await eventually(() => entry.seqs.length === 1, `the first message at ${entry.label}`, WAIT_MS);
     }
     await c.stop("SIGKILL"); // its registration stays in KV until it lapses
 
@@ -209,7 +178,11 @@ Deno.test("a process that dies with its clients is skipped: the others' clients 
     }
     const expected = Array.from({ length: 11 }, (_, i) => i + 1);
     for (const entry of seen.filter((e) => e.label !== "C")) {
-      await until(() => entry.seqs.length >= 11, `11 messages at ${entry.label} (has ${entry.seqs})`);
+      await eventually(
+        () => entry.seqs.length >= 11,
+        `11 messages at ${entry.label} (has ${entry.seqs})`,
+        WAIT_MS,
+      );
       await drained(clients[seen.indexOf(entry)]!);
       // A delivery that failed on the dead peer would be retried: its events would come twice.
       assert.deepEqual(entry.seqs, expected, `${entry.label} got each message once, in order`);

@@ -12,7 +12,8 @@ import { eventually, type OutboxServer } from "./outbox_harness.ts";
 export const PusherClient = pusherJs.default as unknown as typeof pusherJs.default.default;
 export type PusherClient = pusherJs.default;
 
-const WAIT_MS = 5000;
+/** How long a wait may take before the test fails (server processes under a loaded suite need the margin). */
+const WAIT_MS = 15_000;
 
 /**
  * An unmodified pusher-js client configured from GET /api/realtime/config, authorizing channels
@@ -72,7 +73,7 @@ export function record<T = Record<string, unknown>>(channel: Channel, event: str
   return seen;
 }
 
-function within<T = void>(label: string, bind: (resolve: (value: T) => void) => void): Promise<T> {
+export function within<T = void>(label: string, bind: (resolve: (value: T) => void) => void): Promise<T> {
   const { promise, resolve, reject } = Promise.withResolvers<T>();
   const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${label}`)), WAIT_MS);
   bind(resolve);
