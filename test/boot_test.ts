@@ -64,3 +64,31 @@ Deno.test("main.ts says at boot on Deno Deploy without PUSHER_* that realtime go
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task start, with the permissions it grants, serves the API and the gateway over a KV file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "durable-chat-boot-" });
+  try {
+    await using server = await startServer({ KV_PATH: `${dir}/chat.kv` }, 30_000, { task: "start" });
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200, server.output());
+    await health.body?.cancel();
+    const token = await server.login("alice");
+    const config = await (await fetch(`${server.url}/api/realtime/config`, {
+      headers: { Authorization: `Bearer ${token}` },
+    })).json();
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/app/${config.key}?protocol=7`);
+    const first = await new Promise<string>((resolve, reject) => {
+      socket.onmessage = (event) => resolve(String(event.data));
+      socket.onerror = () => reject(new Error(`no WebSocket:\n${server.output()}`));
+    });
+    socket.close();
+    assert.match(first, /pusher:connection_established/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task dev grants what deno task start does, and watches", async () => {
+  const { tasks } = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.equal(tasks.dev, tasks.start.replace("deno run ", "deno run --watch "));
+});

@@ -23,6 +23,8 @@ export interface ServerProcess extends AsyncDisposable {
 export interface StartOptions {
   /** Flags for `deno run` before the script, e.g. `["--inspect=127.0.0.1:9229"]` to profile it. */
   denoFlags?: string[];
+  /** Runs `deno task start` instead: the README's command, with its permissions, not `-A`. */
+  task?: "start";
 }
 
 /** Starts `main.ts` with `env` on a free port and waits until it listens. */
@@ -32,7 +34,7 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...(options.denoFlags ?? []), MAIN],
+    args: options.task ? ["task", options.task] : ["run", "-A", ...(options.denoFlags ?? []), MAIN],
     cwd: ROOT,
     env: { PORT: "0", NO_COLOR: "1", ...env },
     stdout: "piped",
