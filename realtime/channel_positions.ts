@@ -100,16 +100,18 @@ export function positionedGateway(
 /**
  * Publishes the room-channel events of batch `order` of a room now, if it is
  * the next on `channel` here, and records them as published; else publishes
- * nothing and leaves them to the outbox. Returns whether it published.
+ * nothing and leaves them to the outbox. `events` is only built when it is
+ * next. Returns whether it published.
  */
 export function publishIfNext(
   gateway: Pick<Gateway, "publish">,
   positions: ChannelPositions,
-  batch: { channel: string; order: number; events: PusherEvent[] },
+  batch: { channel: string; order: number; events: () => PusherEvent[] },
 ): boolean {
   if (!positions.isNext(batch.channel, batch.order)) return false;
-  gateway.publish(batch.events);
-  const index = batch.events.length - 1;
+  const events = batch.events();
+  gateway.publish(events);
+  const index = events.length - 1;
   positions.advance(batch.channel, { order: batch.order, index, last: true });
   return true;
 }

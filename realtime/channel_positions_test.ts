@@ -71,14 +71,27 @@ Deno.test("positionedGateway sends each position once, whichever path sent it fi
   ]);
   viaOutbox.publish(batch2 as PusherEvent[]);
   assert.equal(
-    publishIfNext(gateway, positions, { channel: ROOM, order: 3, events: [event(ROOM, "message-read")] }),
+    publishIfNext(gateway, positions, {
+      channel: ROOM,
+      order: 3,
+      events: () => [event(ROOM, "message-read")],
+    }),
     true,
   );
+  let built = 0;
   assert.equal(
-    publishIfNext(gateway, positions, { channel: ROOM, order: 5, events: [event(ROOM, "new-message")] }),
+    publishIfNext(gateway, positions, {
+      channel: ROOM,
+      order: 5,
+      events: () => {
+        built++;
+        return [event(ROOM, "new-message")];
+      },
+    }),
     false,
     "batch 4 has not gone out here",
   );
+  assert.equal(built, 0, "a batch that may not go now is not mapped");
   // The outbox delivers 2 again (a retry) and then 3 (sent early): only what was never sent goes out.
   viaOutbox.publish(batch2 as PusherEvent[]);
   viaOutbox.publish(
@@ -100,6 +113,6 @@ Deno.test("positionedGateway moves no position when the gateway refuses the even
   const refused = positionBatch("r1", 1, [event(ROOM, "bad")]) as PusherEvent[];
   assert.throws(() => viaOutbox.publish(refused));
   assert.equal(positions.isNext(ROOM, 1), true, "nothing of batch 1 went out");
-  assert.equal(publishIfNext(gateway, positions, { channel: ROOM, order: 1, events: [] }), true);
+  assert.equal(publishIfNext(gateway, positions, { channel: ROOM, order: 1, events: () => [] }), true);
   assert.equal(positions.isNext(ROOM, 2), true, "a batch without room-channel events still counts as out");
 });

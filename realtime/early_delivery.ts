@@ -26,8 +26,11 @@ export function earlyDelivery(options: {
   return (commit) => {
     if (commit.events.some((event) => revocationOf(event) !== null)) return false;
     const channel = roomChannel(commit.roomId);
-    const events = commit.events.flatMap((event) => toPusherEvents(event, context))
-      .filter((event) => event.channel === channel);
+    // Mapped only when the batch may go now: a room whose earlier batch is still in the outbox costs nothing.
+    const events = () =>
+      commit.events.flatMap((event) => toPusherEvents(event, context)).filter((event) =>
+        event.channel === channel
+      );
     try {
       return publishIfNext(options.gateway, options.positions, { channel, order: commit.order, events });
     } catch (err) {
