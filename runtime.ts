@@ -158,6 +158,7 @@ export async function createRuntime(
   sinks.social = createSocialSink({ kv, batcher, push: config.oneSignal !== undefined }) as OutboxSink;
   const watcher = new OutboxWatcher(kv, { ...outbox, sinks, batcher, metrics });
   const typing = new TypingRelay(publisher, { metrics });
+  const indexer = new BackgroundIndexer(kv, batcher);
   const forwarding = relay && peers && config.hotRoomForwarding;
   const actors = new (forwarding ? ForwardingRoomActors : RoomActors)(kv, {
     batcher,
@@ -171,27 +172,25 @@ export async function createRuntime(
     // outbox (which revokes again in stream order), so nothing a removed member's open socket would get
     // meanwhile, typing included, reaches it. Pusher Channels can only end all of a user's connections:
     // done now, it would also lose them their own channel's `member-removed`, so there the outbox does it.
-    // Then the commit's room-channel events reach this process's sockets at once when they may.
-    ...(early
-      ? {
-        onCommitted: (commit: CommittedBatch) => {
-          for (const event of commit.events) {
-            const revocation = revocationOf(event);
-            if (!revocation) continue;
-            publisher.revoke(revocation).catch((err) =>
-              console.warn("realtime: an immediate revocation failed; the outbox delivers it", err)
-            );
-          }
-          metrics.earlyBatch(early(commit));
-        },
+    // Then the commit's room-channel events reach this process's sockets at once when they may. The
+    // process that committed a message change indexes it (a forwarded send's is the room owner's).
+    onCommitted: (commit: CommittedBatch) => {
+      indexer.committed(commit);
+      if (!early) return;
+      for (const event of commit.events) {
+        const revocation = revocationOf(event);
+        if (!revocation) continue;
+        publisher.revoke(revocation).catch((err) =>
+          console.warn("realtime: an immediate revocation failed; the outbox delivers it", err)
+        );
       }
-      : {}),
+      metrics.earlyBatch(early(commit));
+    },
   });
   if (forwarding && actors instanceof ForwardingRoomActors) {
     actors.connect(relay, peers);
     Object.assign(peerRoutes, actors.routes());
   }
-  const indexer = new BackgroundIndexer(kv, batcher);
   const uploadDeps: UploadDeps = {
     kv,
     actors,

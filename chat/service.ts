@@ -37,7 +37,7 @@ export interface ChatDeps {
   kv: Deno.Kv;
   actors: RoomActors;
   users: UserStore;
-  /** Brings a room's search index up to date in the background. */
+  /** Catches up, in the background, a room a search found behind (commits schedule their own rooms). */
   indexer: Pick<BackgroundIndexer, "schedule">;
   /** Signs the links of uploaded attachments in every message shown. */
   links: AttachmentLinks;
@@ -66,7 +66,6 @@ export async function sendMessage(
     : { roomId: to.roomId, peer: undefined };
   if (input.uploadId !== undefined) await deps.uploads.confirm(input.uploadId, sender.id);
   const result = await deps.actors.dispatch(roomId, { kind: "send", sender, input, peer });
-  if (result.created) deps.indexer.schedule(roomId); // searchable soon; a search catches up too
   return messageView(result.message, { receiverId: result.receiverId, readAt: result.readAt }, deps.links);
 }
 
@@ -285,7 +284,6 @@ export async function editMessage(
     seq,
     content: request.content,
   });
-  if (result.changed) deps.indexer.schedule(roomId);
   return messageView(result.message, result, deps.links);
 }
 
@@ -302,7 +300,6 @@ export async function deleteMessage(
 ): Promise<{ messageId: string; roomId: string; seq: number }> {
   const { roomId, seq } = messageRef(messageId);
   const result = await deps.actors.dispatch(roomId, { kind: "delete", userId: user.id, seq });
-  if (result.deleted) deps.indexer.schedule(roomId);
   return { messageId: result.messageId, roomId, seq };
 }
 

@@ -5,10 +5,18 @@
  * `MAX_YIELD_MS`: under steady load there is none, and the index must still move.
  */
 import type { CommitBatcher } from "../storage/commit_batcher.ts";
+import type { RoomEvent } from "../storage/records.ts";
 import { indexRoom } from "./search_index.ts";
 
 /** Longest wait for a moment without request commits before indexing the next room anyway. */
 export const MAX_YIELD_MS = 200;
+
+/** The room events after which a room's index is behind: its messages' text changed. */
+const SEARCHED_TEXT_EVENTS: ReadonlySet<RoomEvent["type"]> = new Set([
+  "message.created",
+  "message.updated",
+  "message.deleted",
+]);
 
 /** Indexes rooms whose messages changed, one at a time, preferably when the store is not busy with requests. */
 export class BackgroundIndexer {
@@ -17,10 +25,17 @@ export class BackgroundIndexer {
   readonly #dirty = new Set<string>();
   #running: Promise<void> | null = null;
   #stopped = false;
+  /** Rooms this process has indexed since it started (tests). */
+  indexedRooms = 0;
 
   constructor(kv: Deno.Kv, batcher: Pick<CommitBatcher, "drain">) {
     this.#kv = kv;
     this.#batcher = batcher;
+  }
+
+  /** Schedules the room of a commit that created, edited or deleted a message (this process committed it). */
+  committed(commit: { roomId: string; events: RoomEvent[] }): void {
+    if (commit.events.some((e) => SEARCHED_TEXT_EVENTS.has(e.type))) this.schedule(commit.roomId);
   }
 
   /** Marks the room's index as behind; it catches up at the next quiet moment. */
@@ -56,6 +71,7 @@ export class BackgroundIndexer {
       const roomId = this.#dirty.values().next().value!;
       this.#dirty.delete(roomId);
       try {
+        this.indexedRooms++;
         await indexRoom(this.#kv, roomId);
       } catch (err) {
         console.error(`search: indexing room ${roomId} failed; a search will catch up`, err);

@@ -42,6 +42,31 @@ Deno.test("BackgroundIndexer indexes every scheduled room", async () => {
   assert.equal((await readIndexState(kv, "b")).mark, 2);
 });
 
+Deno.test("BackgroundIndexer indexes the rooms of commits that changed a message's text, not of others", async () => {
+  using kv = await Deno.openKv(":memory:");
+  await roomWithMessages(kv, "a", 2);
+  await roomWithMessages(kv, "b", 2);
+  const indexer = new BackgroundIndexer(kv, { drain: () => Promise.resolve() });
+  const message = (await kv.get<StoredMessage>(keys.message("a", 2))).value!;
+  indexer.committed({ roomId: "a", events: [{ type: "message.created", message, unread: {} }] });
+  indexer.committed({
+    roomId: "b",
+    events: [{
+      type: "message.read",
+      roomId: "b",
+      seq: 2,
+      messageId: "b:2",
+      readBy: "bob",
+      readAt: 5,
+      unreadCount: 0,
+    }],
+  });
+  await indexer.idle();
+  assert.equal((await readIndexState(kv, "a")).mark, 2);
+  assert.equal((await readIndexState(kv, "b")).mark, 0, "a read changes no text");
+  assert.equal(indexer.indexedRooms, 1);
+});
+
 Deno.test("BackgroundIndexer waits while request commits are pending", async () => {
   using kv = await Deno.openKv(":memory:");
   await roomWithMessages(kv, "a", 2);
