@@ -111,6 +111,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 interface Unsure {
   receipt: string;
   outcomes: Outcome[];
+  /** The outbox batch the attempt wrote, reported once the receipt shows it committed. */
+  commit: CommittedBatch | undefined;
 }
 
 /** The room actors of this process, one mailbox per room. */
@@ -288,6 +290,7 @@ export class RoomActors {
       if (committed) {
         // An attempt whose outcome went unreported did commit: its answers are the true ones.
         this.#forget(slot);
+        if (committed.commit) this.#options.onCommitted(committed.commit);
         return settle(batch, committed.outcomes);
       }
 
@@ -312,6 +315,7 @@ export class RoomActors {
 
       const receipt = this.#options.commitReceipts ? crypto.randomUUID() : undefined;
       const active = batch.filter((_, i) => outcomes[i]!.ok).map((p) => actorOf(p.cmd));
+      let commit: CommittedBatch | undefined;
       let result: CommitResult;
       try {
         const unit = buildRoomUnit(head, work, {
@@ -322,6 +326,10 @@ export class RoomActors {
           receipt,
           activity: { day, userIds: active, rows: loaded.activity },
         });
+        // Built: the state's outboxSeq is the order of the outbox batch this commit writes.
+        if (work.events.length > 0) {
+          commit = { roomId: slot.roomId, order: work.state!.outboxSeq, events: work.events };
+        }
         if (
           batch.length > 1 &&
           unit.bytes > MAX_VALUE_BYTES && // no single value can be larger than all of them
@@ -348,7 +356,7 @@ export class RoomActors {
         }
         if (!isTransientKvError(err)) return rejectAll(batch, err);
         // The commit may or may not have happened: its receipt tells, on the next read.
-        if (receipt !== undefined) unsure.push({ receipt, outcomes });
+        if (receipt !== undefined) unsure.push({ receipt, outcomes, commit });
         await backoff(attempt, { capMs: 100 });
         continue;
       }
@@ -362,18 +370,12 @@ export class RoomActors {
         if (slot.cap !== undefined) {
           slot.cap = slot.cap + 1 >= this.#options.maxBatch ? undefined : slot.cap + 1;
         }
-        if (work.events.length > 0) {
-          this.#options.onCommitted({
-            roomId: slot.roomId,
-            order: work.state!.outboxSeq,
-            events: work.events,
-          });
-        }
+        if (commit) this.#options.onCommitted(commit);
         return settle(batch, outcomes);
       }
       // A check failed: another process committed this room (or a row it checks) since we read it,
       // or a retried commit of ours found its own first try. Reload, learn which, re-apply if needed.
-      if (receipt !== undefined) unsure.push({ receipt, outcomes });
+      if (receipt !== undefined) unsure.push({ receipt, outcomes, commit });
       this.#forget(slot);
       this.#options.onConflict(slot.roomId);
       await backoff(attempt, { capMs: 100 });

@@ -196,3 +196,20 @@ Deno.test("RoomActors gives up with 503 after a bounded number of lost checks, b
     clock.uninstall();
   }
 });
+
+Deno.test("RoomActors reports a commit whose answer was lost once its receipt shows it happened, and only once", async () => {
+  using kv = await Deno.openKv(":memory:");
+  let lose = 1;
+  const lossy = faultyKv(kv, { loseAnswer: (mutations) => writes(mutations, "msg") && lose-- > 0 && "once" });
+  const commits: { order: number; types: string[] }[] = [];
+  const actors = actorsOver(lossy, {
+    commitReceipts: true,
+    onCommitted: (commit) => commits.push({ order: commit.order, types: commit.events.map((e) => e.type) }),
+  });
+  await group(actors, "g1", [alice, bob]);
+  const { message } = await send(actors, "g1", alice, "hello");
+  assert.equal(message.seq, 1);
+  assert.equal(lose, 0, "the send's commit answer was lost");
+  assert.deepEqual(commits.map((c) => c.types.includes("message.created")), [false, true]);
+  assert.deepEqual(commits.map((c) => c.order), [1, 2], "each commit's outbox batch, once, in order");
+});
